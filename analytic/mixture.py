@@ -1,0 +1,313 @@
+"""Gaussian mixtures ``p = sum_k w_k N(mu_k, Sigma_k)`` and their exact scores.
+
+    log p(x)      = logsumexp_k [log w_k + log N(x; mu_k, Sigma_k)]
+    grad log p(x) = sum_k pi_k(x) Sigma_k^{-1} (mu_k - x),   pi_k = softmax_k(...)
+
+(notes §0, "Gaussian-mixture marginals and score"). Under a linear forward SDE the marginal
+is the mixture of ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)`` with the same weights.
+
+Performance. For isotropic and diagonal components the quadratic forms are linear in the
+features ``phi(x) = [x, |x|^2 or x*x, 1]``: the ``(n, K)`` logits are *one* matrix product
+``phi(x) @ W`` (no ``n x K x d`` tensor), the softmax is done in place, and the score is a
+second product ``exp(logits) @ V`` whose last column is the normaliser. Points are processed
+in cache-sized chunks with reused buffers. Full covariances loop over components (never over
+points) with cached Cholesky factors.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from scipy import linalg
+from scipy.special import logsumexp
+
+from ._checks import as_finite, as_points
+from .covariance import Covariance
+from .gaussian import Gaussian
+
+__all__ = ["GaussianMixture"]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+_CHUNK_BYTES = 1 << 19  # ~512 KiB of logits per chunk: stays in L2
+
+
+class GaussianMixture:
+    """A finite Gaussian mixture.
+
+    Parameters
+    ----------
+    weights : (K,) array, non-negative, summing to 1 (within 1e-12)
+    means : (K, d) array
+    covs : covariances of the components: ``(K,)`` isotropic scales, ``(K, d)`` diagonals,
+        or ``(K, d, d)`` full matrices; a scalar is one isotropic scale shared by all.
+    normalize : bool
+        Rescale the weights to sum to 1 instead of raising.
+    """
+
+    def __init__(self, weights, means, covs, *, normalize: bool = False, _checked: bool = False):
+        w = as_finite(weights, "weights", ndim=1)
+        mu = as_finite(means, "means")
+        if mu.ndim == 1:
+            mu = mu.reshape(-1, 1)
+        if mu.ndim != 2 or mu.shape[0] != w.shape[0]:
+            raise ValueError(
+                f"means must have shape (K, d) with K = len(weights) = {w.shape[0]}, "
+                f"got {np.shape(means)}"
+            )
+        K, d = mu.shape
+        if not _checked:
+            if np.any(w < 0):
+                raise ValueError("weights must be non-negative")
+            total = float(np.sum(w))
+            if normalize:
+                if total <= 0:
+                    raise ValueError("weights sum to 0; cannot normalize")
+                w = w / total
+            elif abs(total - 1.0) > 1e-12:
+                raise ValueError(
+                    f"weights sum to {total!r}, not 1 (tolerance 1e-12); "
+                    "pass normalize=True to rescale them"
+                )
+        c = as_finite(covs, "covs")
+        if c.ndim == 0:
+            c = np.full(K, float(c))
+        if c.ndim == 1 and c.shape == (K,):
+            kind = "iso"
+        elif c.ndim == 2 and c.shape == (K, d):
+            kind = "diag"
+        elif c.ndim == 3 and c.shape == (K, d, d):
+            kind = "full"
+        else:
+            raise ValueError(
+                f"covs must have shape (K,) isotropic, (K, d) diagonal or (K, d, d) full with "
+                f"K={K}, d={d}; got {c.shape}"
+            )
+        self.kind = kind
+        self._w = w
+        self._mu = mu
+        self._c = c
+        if not _checked:
+            for k in range(K):  # validates each covariance (PSD, symmetric)
+                self._component_cov(k, name=f"covs[{k}]")
+
+    # ------------------------------------------------------------ structure
+    @property
+    def n_components(self) -> int:
+        return self._w.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self._mu.shape[1]
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._w.copy()
+
+    @property
+    def means(self) -> np.ndarray:
+        return self._mu.copy()
+
+    @property
+    def covs(self) -> np.ndarray:
+        """Component covariances in their stored compact form."""
+        return self._c.copy()
+
+    def _component_cov(self, k: int, name: str = "covs") -> Covariance:
+        return Covariance(self._c[k], self.dim, name, _checked=False)
+
+    def component(self, k: int) -> Gaussian:
+        return Gaussian(self._mu[k], self._component_cov(k))
+
+    # -------------------------------------------------------------- moments
+    @property
+    def mean(self) -> np.ndarray:
+        """Overall mean ``sum_k w_k mu_k``."""
+        return self._w @ self._mu
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Overall covariance ``sum_k w_k (Sigma_k + mu_k mu_k^T) - m m^T`` (full matrix)."""
+        m = self.mean
+        dev = self._mu - m
+        between = (dev * self._w[:, None]).T @ dev
+        if self.kind == "iso":
+            within = float(self._w @ self._c) * np.eye(self.dim)
+        elif self.kind == "diag":
+            within = np.diag(self._w @ self._c)
+        else:
+            within = np.einsum("k,kij->ij", self._w, self._c)
+        return within + between
+
+    # ----------------------------------------------------- feature matrices
+    @cached_property
+    def _features(self):
+        """``(W, V)``: logits = phi(x) @ W and exp-logits @ V gives the score numerators."""
+        K, d = self._mu.shape
+        if np.any(self._c == 0):
+            raise ValueError(
+                "a component has zero variance: the mixture has no density or score; "
+                "evaluate the forward marginal at t > 0 instead"
+            )
+        with np.errstate(divide="ignore"):
+            logw = np.log(self._w)
+        if self.kind == "iso":
+            inv = 1.0 / self._c  # (K,)
+            ms = self._mu * inv[:, None]
+            const = logw - 0.5 * d * (_LOG_2PI + np.log(self._c))
+            const -= 0.5 * np.einsum("kd,kd->k", self._mu, ms)
+            W = np.vstack([ms.T, -0.5 * inv[None, :], const[None, :]])  # (d+2, K)
+            V = np.hstack([ms, inv[:, None], np.ones((K, 1))])  # (K, d+2)
+        elif self.kind == "diag":
+            inv = 1.0 / self._c  # (K, d)
+            ms = self._mu * inv
+            const = logw - 0.5 * (d * _LOG_2PI + np.sum(np.log(self._c), axis=1))
+            const -= 0.5 * np.einsum("kd,kd->k", self._mu, ms)
+            W = np.vstack([ms.T, -0.5 * inv.T, const[None, :]])  # (2d+1, K)
+            V = np.hstack([ms, inv, np.ones((K, 1))])  # (K, 2d+1)
+        else:
+            return None
+        return np.ascontiguousarray(W), np.ascontiguousarray(V)
+
+    @cached_property
+    def _chols(self) -> np.ndarray:
+        return np.stack([linalg.cholesky(self._c[k], lower=True) for k in range(len(self._w))])
+
+    def _chunk(self) -> int:
+        return max(256, _CHUNK_BYTES // (8 * max(self.n_components, 1)))
+
+    def _phi(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        d = self.dim
+        out[:, :d] = x
+        if self.kind == "iso":
+            np.einsum("ij,ij->i", x, x, out=out[:, d])
+            out[:, d + 1] = 1.0
+        else:
+            np.multiply(x, x, out=out[:, d : 2 * d])
+            out[:, 2 * d] = 1.0
+        return out
+
+    def _full_logits(self, x: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        K, d = self._mu.shape
+        out = np.empty((n, K))
+        with np.errstate(divide="ignore"):
+            logw = np.log(self._w)
+        for k in range(K):
+            L = self._chols[k]
+            z = linalg.solve_triangular(L, (x - self._mu[k]).T, lower=True)
+            logdet = 2.0 * np.sum(np.log(np.diag(L)))
+            out[:, k] = logw[k] - 0.5 * (np.einsum("ij,ij->j", z, z) + d * _LOG_2PI + logdet)
+        return out
+
+    # ------------------------------------------------------------ densities
+    def log_prob(self, x) -> np.ndarray:
+        """``log p(x)`` for each row of ``x``, shape ``(n,)``."""
+        x = as_points(x, self.dim)
+        feats = self._features
+        if feats is None:
+            return logsumexp(self._full_logits(x), axis=1)
+        W, _ = feats
+        n = x.shape[0]
+        out = np.empty(n)
+        cs = self._chunk()
+        phi = np.empty((min(cs, n), W.shape[0]))
+        lg = np.empty((min(cs, n), W.shape[1]))
+        for s in range(0, n, cs):
+            e = min(s + cs, n)
+            m = e - s
+            np.matmul(self._phi(x[s:e], phi[:m]), W, out=lg[:m])
+            out[s:e] = logsumexp(lg[:m], axis=1)
+        return out
+
+    def responsibilities(self, x) -> np.ndarray:
+        """Posterior component probabilities ``pi_k(x)``, shape ``(n, K)``."""
+        x = as_points(x, self.dim)
+        feats = self._features
+        lg = self._full_logits(x) if feats is None else self._phi(
+            x, np.empty((x.shape[0], feats[0].shape[0]))
+        ) @ feats[0]
+        lg -= lg.max(axis=1, keepdims=True)
+        np.exp(lg, out=lg)
+        lg /= lg.sum(axis=1, keepdims=True)
+        return lg
+
+    def score(self, x, out: np.ndarray | None = None) -> np.ndarray:
+        """``grad log p(x) = sum_k pi_k(x) Sigma_k^{-1} (mu_k - x)``, shape ``(n, d)``."""
+        x = as_points(x, self.dim)
+        n, d = x.shape
+        if out is None:
+            out = np.empty((n, d))
+        feats = self._features
+        if feats is None:
+            return self._full_score(x, out)
+        W, V = feats
+        cs = self._chunk()
+        m0 = min(cs, n)
+        phi = np.empty((m0, W.shape[0]))
+        lg = np.empty((m0, W.shape[1]))
+        num = np.empty((m0, V.shape[1]))
+        mx = np.empty(m0)
+        for s in range(0, n, cs):
+            e = min(s + cs, n)
+            m = e - s
+            xs = x[s:e]
+            L = lg[:m]
+            np.matmul(self._phi(xs, phi[:m]), W, out=L)
+            np.max(L, axis=1, out=mx[:m])
+            L -= mx[:m, None]
+            np.exp(L, out=L)
+            N = num[:m]
+            np.matmul(L, V, out=N)
+            norm = N[:, -1:]
+            if self.kind == "iso":
+                # (sum pi mu/s - x sum pi/s)
+                np.multiply(xs, N[:, d : d + 1], out=out[s:e])
+            else:
+                np.multiply(xs, N[:, d : 2 * d], out=out[s:e])
+            np.subtract(N[:, :d], out[s:e], out=out[s:e])
+            out[s:e] /= norm
+        return out
+
+    def _full_score(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        lg = self._full_logits(x)
+        lg -= lg.max(axis=1, keepdims=True)
+        np.exp(lg, out=lg)
+        lg /= lg.sum(axis=1, keepdims=True)
+        out[:] = 0.0
+        for k in range(self.n_components):
+            r = linalg.cho_solve((self._chols[k], True), (self._mu[k] - x).T).T
+            out += lg[:, k : k + 1] * r
+        return out
+
+    # -------------------------------------------------------------- sampling
+    def sample(self, n: int, rng: np.random.Generator, *, return_labels: bool = False):
+        """``n`` draws, shape ``(n, d)`` (and the component labels if requested)."""
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
+        n = int(n)
+        labels = rng.choice(self.n_components, size=n, p=self._w)
+        z = rng.standard_normal((n, self.dim))
+        if self.kind == "iso":
+            x = self._mu[labels] + z * np.sqrt(self._c[labels])[:, None]
+        elif self.kind == "diag":
+            x = self._mu[labels] + z * np.sqrt(self._c[labels])
+        else:
+            x = np.empty_like(z)
+            for k in range(self.n_components):
+                sel = labels == k
+                x[sel] = self._mu[k] + z[sel] @ self._chols[k].T
+        return (x, labels) if return_labels else x
+
+    # ------------------------------------------------------------ transforms
+    def noised(self, alpha: float, sigma2: float) -> GaussianMixture:
+        """Law of ``alpha X + sqrt(sigma2) Z``: components ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)``."""
+        a2 = alpha * alpha
+        if self.kind == "full":
+            c = a2 * self._c + sigma2 * np.eye(self.dim)[None]
+        else:
+            c = a2 * self._c + sigma2
+        return GaussianMixture(self._w, alpha * self._mu, c, _checked=True)
+
+    def __repr__(self) -> str:
+        return f"GaussianMixture(K={self.n_components}, d={self.dim}, covs={self.kind})"
