@@ -95,7 +95,9 @@ def kl_mp(p: Gaussian, q: Gaussian, dps: int = 50):
         B = Li * (Sp - Sq) * Li.T
         B = (B + B.T) / 2
         u = mpmath.eigsy(B, eigvals_only=True)
-        h = mpmath.fsum(ui - mpmath.log1p(ui) for ui in u)
+        # u - log1p(u) cancels ~log10(1/|u|) digits: evaluate it with that many to spare
+        with mpmath.workdps(3 * dps):
+            h = mpmath.fsum(ui - mpmath.log1p(ui) for ui in u)
         delta = mpmath.matrix((p.mean - q.mean).tolist())
         w = Li * delta
         maha = mpmath.fsum(w[i] ** 2 for i in range(d))

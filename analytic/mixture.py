@@ -9,8 +9,9 @@ is the mixture of ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)`` with the same we
 Performance. For isotropic and diagonal components the quadratic forms are linear in the
 features ``phi(x) = [x, |x|^2 or x*x, 1]``: the ``(n, K)`` logits are *one* matrix product
 ``phi(x) @ W`` (no ``n x K x d`` tensor), the softmax is done in place, and the score is a
-second product ``exp(logits) @ V`` whose last column is the normaliser. Points are processed
-in cache-sized chunks with reused buffers. Full covariances loop over components (never over
+second product ``V^T exp(logits)`` whose last row is the normaliser. The logits are stored
+component-major ``(K, chunk)`` so the row maximum is a cheap elementwise reduction. Points are
+processed in cache-sized chunks with reused buffers. Full covariances loop over components (never over
 points) with cached Cholesky factors.
 """
 
@@ -29,7 +30,7 @@ from .gaussian import Gaussian
 __all__ = ["GaussianMixture"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
-_CHUNK_BYTES = 1 << 19  # ~512 KiB of logits per chunk: stays in L2
+_CHUNK_BYTES = 1 << 18  # ~256 KiB of logits per chunk: stays in L2
 
 
 class GaussianMixture:
@@ -144,7 +145,7 @@ class GaussianMixture:
     def _features(self):
         """``(W, V)``: logits = phi(x) @ W and exp-logits @ V gives the score numerators."""
         K, d = self._mu.shape
-        if np.any(self._c == 0):
+        if self.kind != "full" and np.any(self._c == 0):
             raise ValueError(
                 "a component has zero variance: the mixture has no density or score; "
                 "evaluate the forward marginal at t > 0 instead"
@@ -170,21 +171,28 @@ class GaussianMixture:
         return np.ascontiguousarray(W), np.ascontiguousarray(V)
 
     @cached_property
+    def _features_t(self):
+        W, V = self._features
+        return np.ascontiguousarray(W.T), np.ascontiguousarray(V.T)
+
+    @cached_property
     def _chols(self) -> np.ndarray:
         return np.stack([linalg.cholesky(self._c[k], lower=True) for k in range(len(self._w))])
 
     def _chunk(self) -> int:
         return max(256, _CHUNK_BYTES // (8 * max(self.n_components, 1)))
 
-    def _phi(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _phi_t(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Features in component-major layout: rows ``x_j``, ``|x|^2`` (or ``x_j^2``), ``1``."""
         d = self.dim
-        out[:, :d] = x
+        xt = x.T
+        out[:d] = xt
         if self.kind == "iso":
-            np.einsum("ij,ij->i", x, x, out=out[:, d])
-            out[:, d + 1] = 1.0
+            np.einsum("ij,ij->j", xt, xt, out=out[d])
+            out[d + 1] = 1.0
         else:
-            np.multiply(x, x, out=out[:, d : 2 * d])
-            out[:, 2 * d] = 1.0
+            np.multiply(xt, xt, out=out[d : 2 * d])
+            out[2 * d] = 1.0
         return out
 
     def _full_logits(self, x: np.ndarray) -> np.ndarray:
@@ -208,25 +216,30 @@ class GaussianMixture:
         if feats is None:
             return logsumexp(self._full_logits(x), axis=1)
         W, _ = feats
+        WT = np.ascontiguousarray(W.T)
         n = x.shape[0]
         out = np.empty(n)
         cs = self._chunk()
-        phi = np.empty((min(cs, n), W.shape[0]))
-        lg = np.empty((min(cs, n), W.shape[1]))
+        m0 = min(cs, n)
+        phi = np.empty((W.shape[0], m0))
+        lg = np.empty((W.shape[1], m0))
         for s in range(0, n, cs):
             e = min(s + cs, n)
             m = e - s
-            np.matmul(self._phi(x[s:e], phi[:m]), W, out=lg[:m])
-            out[s:e] = logsumexp(lg[:m], axis=1)
+            L = lg[:, :m]
+            np.matmul(WT, self._phi_t(x[s:e], phi[:, :m]), out=L)
+            out[s:e] = logsumexp(L, axis=0)
         return out
 
     def responsibilities(self, x) -> np.ndarray:
         """Posterior component probabilities ``pi_k(x)``, shape ``(n, K)``."""
         x = as_points(x, self.dim)
         feats = self._features
-        lg = self._full_logits(x) if feats is None else self._phi(
-            x, np.empty((x.shape[0], feats[0].shape[0]))
-        ) @ feats[0]
+        if feats is None:
+            lg = self._full_logits(x)
+        else:
+            phi = self._phi_t(x, np.empty((feats[0].shape[0], x.shape[0])))
+            lg = (feats[0].T @ phi).T
         lg -= lg.max(axis=1, keepdims=True)
         np.exp(lg, out=lg)
         lg /= lg.sum(axis=1, keepdims=True)
@@ -242,31 +255,32 @@ class GaussianMixture:
         if feats is None:
             return self._full_score(x, out)
         W, V = feats
+        WT, VT = self._features_t
         cs = self._chunk()
         m0 = min(cs, n)
-        phi = np.empty((m0, W.shape[0]))
-        lg = np.empty((m0, W.shape[1]))
-        num = np.empty((m0, V.shape[1]))
+        phi = np.empty((W.shape[0], m0))
+        lg = np.empty((W.shape[1], m0))
+        num = np.empty((V.shape[1], m0))
         mx = np.empty(m0)
+        tmp = np.empty((d, m0))
+        c = d if self.kind == "diag" else 1
         for s in range(0, n, cs):
             e = min(s + cs, n)
             m = e - s
             xs = x[s:e]
-            L = lg[:m]
-            np.matmul(self._phi(xs, phi[:m]), W, out=L)
-            np.max(L, axis=1, out=mx[:m])
-            L -= mx[:m, None]
+            L = lg[:, :m]
+            np.matmul(WT, self._phi_t(xs, phi[:, :m]), out=L)
+            np.max(L, axis=0, out=mx[:m])
+            L -= mx[:m]
             np.exp(L, out=L)
-            N = num[:m]
-            np.matmul(L, V, out=N)
-            norm = N[:, -1:]
-            if self.kind == "iso":
-                # (sum pi mu/s - x sum pi/s)
-                np.multiply(xs, N[:, d : d + 1], out=out[s:e])
-            else:
-                np.multiply(xs, N[:, d : 2 * d], out=out[s:e])
-            np.subtract(N[:, :d], out[s:e], out=out[s:e])
-            out[s:e] /= norm
+            N = num[:, :m]
+            np.matmul(VT, L, out=N)
+            # score = (sum_k e_k mu_k/s_k - x sum_k e_k/s_k) / sum_k e_k
+            T_ = tmp[:, :m]
+            np.multiply(xs.T, N[d : d + c], out=T_)
+            np.subtract(N[:d], T_, out=T_)
+            T_ /= N[-1]
+            out[s:e] = T_.T
         return out
 
     def _full_score(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -1,0 +1,199 @@
+"""The report writer: results.json, report.md and a self-contained index.html."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from verify.claims.base import Claim, ClaimResult, RunContext, Table, run_claim
+from verify.report import NAMESPACE_TITLES, collect_meta, render_markdown, write_report
+
+
+def _with_figure(ctx):
+    fig = ctx.figure(figsize=(5, 3))
+    ax = fig.add_subplot()
+    n = np.array([10, 20, 40, 80])
+    ax.loglog(n, 1.0 / n, "o-", label="KL(law||p0)")
+    ax.set_xlabel("steps")
+    ax.set_ylabel("KL (nats)")
+    ax.legend()
+    path = ctx.savefig(fig, "kl-vs-steps")
+    table = Table(["steps", "KL(law||p0)", "ratio"], [[int(k), 1.0 / k, 2.0] for k in n])
+    return ClaimResult(
+        "holds",
+        "KL halves when the steps double (ratio 2.000 within 1e-3).",
+        rung=2,
+        tolerance="rel 1e-3",
+        key_number="order = 1.000",
+        tables={"KL vs steps": table},
+        figures=[path],
+        seeds=[0],
+    )
+
+
+def _fails(ctx):
+    return ClaimResult("fails", "bound 0.1 < KL 0.2", rung=1, tolerance="abs 1e-12")
+
+
+def _raises(ctx):
+    raise ValueError("covariance is not PSD")
+
+
+CLAIMS = [
+    Claim(
+        "stochasticity.kl-order",
+        "Euler has weak order 1 <script>x</script>.",
+        "Paper 1, Thm 3.1",
+        "1-D Gaussian, VP SDE",
+        _with_figure,
+    ),
+    Claim("theory.bound", "The bound holds.", "standard", "2-D GMM", _fails),
+    Claim("spde.broken", "A broken claim.", "Paper 3, Sec. 4 (reconstructed)", "OU", _raises),
+    Claim("horizon.net", "Needs torch.", "Paper 4", "MNIST", _fails, requires=("no_such_xyz",)),
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("report")
+    ctx = RunContext(figure_dir=out / "figures", stream=None)
+    results = [run_claim(c, ctx) for c in CLAIMS]
+    meta = collect_meta(
+        budget="quick",
+        seed=0,
+        command="diffusion-verify report",
+        seconds=1.5,
+        rerun="diffusion-verify report --budget quick --seed 0",
+    )
+    return write_report(results, out, meta), results
+
+
+def test_report_writes_all_files(report):
+    index, _ = report
+    out = index.parent
+    assert index.name == "index.html"
+    for name in (
+        "index.html",
+        "report.md",
+        "results.json",
+        "figures/stochasticity.kl-order-kl-vs-steps.png",
+    ):
+        assert (out / name).is_file(), name
+
+
+def test_results_json_holds_meta_and_one_object_per_claim(report):
+    index, results = report
+    data = json.loads((index.parent / "results.json").read_text())
+    assert set(data) == {"meta", "claims"}
+    assert [c["id"] for c in data["claims"]] == [c.id for c in CLAIMS]
+    assert data["claims"][0]["figures"] == ["figures/stochasticity.kl-order-kl-vs-steps.png"]
+    assert data["claims"][0]["tables"] == results[0]["tables"]
+
+
+def test_html_is_self_contained_grouped_and_escaped(report):
+    index, _ = report
+    text = index.read_text()
+    assert text.count("data:image/png;base64,iVBORw0KGgo") == 1
+    assert 'src="figures/' not in text and "<link" not in text
+    assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
+    titles = [NAMESPACE_TITLES[ns] for ns in ("theory", "stochasticity", "spde", "horizon")]
+    positions = [text.index(f">{t}</h2>") for t in titles]
+    assert positions == sorted(positions)  # sections in paper order
+    assert 'class="badge fails"' in text and 'href="#claim-theory.bound"' in text
+    assert "Rerun with: <code>diffusion-verify report --budget quick --seed 0</code>" in text
+    assert "error: ValueError: covariance is not PSD" in text and "Traceback" in text
+
+
+def test_markdown_has_summary_sections_and_formatted_tables(report):
+    index, _ = report
+    md = (index.parent / "report.md").read_text()
+    assert md.index("## Summary") < md.index("## Standard theory")
+    assert "| 10 | 0.1 | 2 |" in md and "| 80 | 0.0125 | 2 |" in md
+    assert (
+        "![stochasticity.kl-order-kl-vs-steps](figures/stochasticity.kl-order-kl-vs-steps.png)"
+        in md
+    )
+    assert "- **Rung:** 2 (exact moment recursion / moment ODE)" in md
+    assert "requires no_such_xyz" in md
+
+
+def test_markdown_formats_floats_to_four_significant_digits():
+    result = {
+        "id": "theory.x",
+        "statement": "s",
+        "source": "standard",
+        "setting": "",
+        "verdict": "holds",
+        "reason": "",
+        "rung": 1,
+        "tolerance": "",
+        "key_number": "",
+        "figures": [],
+        "seeds": [],
+        "seconds": 0.1,
+        "tables": {
+            "t": {"columns": ["a|b", "v"], "rows": [[123456789, 3.14159265], ["nan", 1e-13]]}
+        },
+    }
+    md = render_markdown([result], collect_meta())
+    assert "| a\\|b | v |" in md
+    assert "| 123456789 | 3.142 |" in md and "| nan | 1e-13 |" in md
+
+
+def test_figures_outside_the_report_are_copied_in(tmp_path):
+    pytest.importorskip("matplotlib")
+    elsewhere = RunContext(figure_dir=tmp_path / "elsewhere", stream=None)
+    obj = run_claim(CLAIMS[0], elsewhere)
+    index = write_report([obj], tmp_path / "rep", collect_meta())
+    data = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert (index.parent / data["claims"][0]["figures"][0]).is_file()
+
+
+def test_meta_records_versions_without_importing_optional_packages():
+    code = (
+        "import sys; from verify.report import collect_meta; m = collect_meta(seed=3)\n"
+        "print(sorted(m['versions'])[:0], 'torch' in sys.modules, 'matplotlib' in sys.modules,"
+        " m['seed'], 'python' in m['versions'], 'numpy' in m['versions'], m['date'][-3:])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["[]", "False", "False", "3", "True", "True", "UTC"]
+    meta = collect_meta()
+    assert {"version", "date", "budget", "seed", "command", "versions", "machine"} <= set(meta)
+    assert meta["machine"]["cpu_count"] >= 1
+
+
+@pytest.mark.slow
+def test_html_renders_in_headless_chromium(report, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    index, _ = report
+    png = tmp_path / "shot.png"
+    cmd = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={png}",
+        "--window-size=1280,2000",
+        index.resolve().as_uri(),
+    ]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert png.is_file() and png.stat().st_size > 30_000
+    from matplotlib.image import imread
+
+    pixels = imread(png)
+    assert pixels.shape[:2] == (2000, 1280)
+    assert pixels[..., :3].std() > 0.05  # not a blank page

@@ -1,0 +1,169 @@
+"""Sweep executors: same results in task order whichever executor runs the tasks."""
+
+from __future__ import annotations
+
+import io
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+from verify import sweep
+from verify.claims.base import RunContext
+from verify.progress import Progress, progress
+from verify.sweep import (
+    LocalExecutor,
+    PoolExecutor,
+    SchedulerUnreachable,
+    make_executor,
+    stable_int,
+    task_seed,
+)
+
+
+def draw(task: dict) -> list[float]:
+    """A sweep task: its own generator from its own seed; later tasks finish first."""
+    time.sleep(task["sleep"])
+    rng = np.random.default_rng(task["seed"])
+    return [task["gamma"], float(rng.standard_normal(3).sum() * task["gamma"])]
+
+
+def fail_on_three(x: int) -> int:
+    if x == 3:
+        raise ValueError("task 3 is broken")
+    return x
+
+
+def _tasks(n: int = 6) -> list[dict]:
+    gammas = np.linspace(0.0, 2.0, n)
+    return [
+        {"gamma": float(g), "seed": task_seed(0, "gamma", float(g)), "sleep": 0.02 * (n - i)}
+        for i, g in enumerate(gammas)
+    ]
+
+
+@pytest.fixture(scope="module")
+def local_results():
+    return LocalExecutor().map(draw, _tasks())
+
+
+def test_task_seed_is_deterministic_and_distinct():
+    assert task_seed(0, "gamma", 0.5) == task_seed(0, "gamma", 0.5)
+    seeds = {task_seed(s, "gamma", g) for s in (0, 1) for g in (0.5, 1.0, 2.0)}
+    assert len(seeds) == 6
+    with pytest.raises(ValueError, match="base_seed"):
+        task_seed(-1)
+
+
+def test_stable_int_uses_crc32_for_strings():
+    assert stable_int("theory.x") == zlib.crc32(b"theory.x")
+    assert stable_int(5) == 5 and stable_int(np.int32(5)) == 5
+    assert stable_int(-1) == zlib.crc32(b"-1") and stable_int(0.5) == zlib.crc32(b"0.5")
+
+
+def test_pool_gives_the_local_results_in_task_order(local_results):
+    with PoolExecutor(2) as pool:
+        done = []
+        assert pool.map(draw, _tasks(), on_done=done.append) == local_results
+        assert sorted(done) == list(range(6))
+        assert pool.map(draw, []) == []
+
+
+def test_dask_gives_the_local_results_in_task_order(local_results):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        with sweep.DaskExecutor(cluster.scheduler_address) as ex:
+            assert ex.map(draw, _tasks()) == local_results
+            with pytest.raises(ValueError, match="task 3 is broken"):
+                ex.map(fail_on_three, [1, 2, 3, 4])
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    pytest.importorskip("distributed")
+    start = time.monotonic()
+    with pytest.raises(SchedulerUnreachable, match="run without --scheduler to run locally"):
+        sweep.DaskExecutor("tcp://127.0.0.1:9", timeout=0.5)
+    assert time.monotonic() - start < 8
+
+
+def test_task_errors_propagate():
+    with pytest.raises(ValueError, match="task 3 is broken"):
+        LocalExecutor().map(fail_on_three, [1, 2, 3])
+
+
+def test_pool_rejects_lambdas():
+    with PoolExecutor(2) as pool, pytest.raises(TypeError, match="top-level function"):
+        pool.map(lambda x: x, [1])
+
+
+def test_run_context_map_uses_its_executor(local_results):
+    ctx = RunContext(executor=LocalExecutor(), stream=None)
+    assert ctx.map(draw, _tasks(), desc="gamma sweep") == local_results
+
+
+@pytest.mark.parametrize(
+    ("jobs", "kind"), [(None, LocalExecutor), (1, LocalExecutor), (2, PoolExecutor)]
+)
+def test_make_executor(jobs, kind):
+    with make_executor(jobs=jobs) as ex:
+        assert type(ex) is kind
+
+
+def test_make_executor_rejects_jobs_with_scheduler():
+    with pytest.raises(ValueError, match="not both"):
+        make_executor(jobs=2, scheduler="tcp://x:1")
+
+
+# ----------------------------------------------------------------------------- progress
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_sweep_progress_prints_at_most_about_ten_lines_off_a_tty():
+    stream = io.StringIO()
+    for _ in progress(range(100), desc="gamma sweep", stream=stream, line_interval=0):
+        pass
+    lines = stream.getvalue().splitlines()
+    assert 5 <= len(lines) <= 11
+    assert lines[-1].startswith("[100/100] gamma sweep (")
+
+
+def test_claim_progress_prints_one_line_per_note_off_a_tty():
+    stream = io.StringIO()
+    with Progress(2, "claims", stream=stream) as bar:
+        bar.update(1, note="theory.a ... holds (0.1 s)")
+        with Progress(4, "inner", stream=stream, max_lines=2, line_interval=0) as inner:
+            for _ in range(4):
+                inner.update()
+        bar.update(1, note="theory.b ... fails (0.2 s)")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "[1/2] theory.a ... holds (0.1 s)"
+    assert lines[-1] == "[2/2] theory.b ... fails (0.2 s)"
+    assert all(line.startswith("  [") for line in lines[1:-1])  # inner lines are indented
+
+
+def test_nested_bars_on_a_tty_share_one_line():
+    stream = _Tty()
+    with Progress(2, "claims", stream=stream, min_interval=0) as bar:
+        with Progress(3, "sweep", stream=stream, max_lines=10, min_interval=0) as inner:
+            inner.update()
+            assert "claims [0/2]" in stream.getvalue().rsplit("\r", 1)[-1]
+            assert "sweep [1/3]" in stream.getvalue().rsplit("\r", 1)[-1]
+        assert "sweep" not in stream.getvalue().rsplit("\r", 1)[-1]
+        bar.update(1, note="theory.a ... holds")
+    text = stream.getvalue()
+    assert "theory.a ... holds\n" in text and text.endswith("\n")
+
+
+def test_short_sweeps_stay_quiet_off_a_tty():
+    stream = io.StringIO()
+    assert sum(progress(range(50), desc="fast", stream=stream)) == 1225
+    assert stream.getvalue() == ""
+
+
+def test_progress_can_be_silenced():
+    assert list(progress(range(3), stream=None)) == [0, 1, 2]

@@ -1,0 +1,417 @@
+"""The claim framework: a claim is a statement plus a ``run(ctx)`` that decides it.
+
+A claim module (``verify/claims/<topic>.py``) defines top-level ``run`` functions and a
+module-level list ``CLAIMS`` of :class:`Claim` objects; :mod:`verify.claims.registry`
+collects them. ``run(ctx)`` gets a :class:`RunContext` (budget, seed, figures, sweeps)
+and returns a :class:`ClaimResult`: verdict, the numbers that decided it, the rung of the
+exactness ladder they stand on, tables and figures. :func:`run_claim` runs one claim,
+times it, turns any exception into a ``"fails"`` verdict (a broken claim never looks
+fine), and returns the JSON object that ``check --json`` prints and ``results.json`` holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import math
+import re
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from verify.progress import DEFAULT_STREAM, Progress, progress
+from verify.sweep import Executor, LocalExecutor, _check_picklable, stable_int
+
+__all__ = [
+    "BUDGETS",
+    "VERDICTS",
+    "RUNG_NAMES",
+    "RESULT_FIELDS",
+    "Table",
+    "ClaimResult",
+    "Claim",
+    "RunContext",
+    "run_claim",
+    "run_claims",
+    "to_jsonable",
+    "missing_requirements",
+]
+
+BUDGETS = ("quick", "full")
+VERDICTS = ("holds", "fails", "inconclusive")
+RUNG_NAMES = {
+    1: "closed form",
+    2: "exact moment recursion / moment ODE",
+    3: "Fokker-Planck grid",
+    4: "Monte Carlo with exact log-densities",
+    5: "sample-only estimators",
+}
+RESULT_FIELDS = (
+    "id",
+    "statement",
+    "source",
+    "setting",
+    "verdict",
+    "reason",
+    "rung",
+    "tolerance",
+    "key_number",
+    "tables",
+    "figures",
+    "seeds",
+    "seconds",
+)
+"""Keys of the object :func:`run_claim` returns (plus ``"error"`` when the claim raised)."""
+
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9][A-Za-z0-9._-]*$")
+_EXTRAS = {"torch": "torch", "dask": "dask", "distributed": "dask", "matplotlib": "report"}
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON types for ``obj``: numpy scalars/arrays to Python, NaN/inf to strings.
+
+    ``nan`` -> ``"nan"``, ``inf`` -> ``"inf"``, ``-inf`` -> ``"-inf"``; tuples to lists;
+    dict keys to strings; paths and unknown objects to ``str``.
+    """
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    elif isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or isinstance(obj, bool | str | int):
+        return obj
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return "nan"
+        if math.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        return obj
+    if isinstance(obj, complex):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Table):
+        return obj.to_dict()
+    return str(obj)
+
+
+@dataclass
+class Table:
+    """A result table: ``columns`` (names) and ``rows`` (lists of numbers or strings).
+
+    Say the KL direction in a column name when a table shows a KL, e.g. ``"KL(law||p0)"``.
+    """
+
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.columns = [str(c) for c in self.columns]
+        self.rows = [list(r) for r in self.rows]
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"Table row {i} has {len(row)} cells but there are "
+                    f"{len(self.columns)} columns {self.columns}"
+                )
+
+    def to_dict(self) -> dict:
+        """``{"columns": [...], "rows": [[...], ...]}`` in plain JSON types."""
+        return {"columns": list(self.columns), "rows": to_jsonable(self.rows)}
+
+
+@dataclass
+class ClaimResult:
+    """What a claim's ``run`` returns.
+
+    ``verdict`` is ``"holds"``, ``"fails"`` or ``"inconclusive"``; ``reason`` gives, in one
+    or two sentences, the numbers that decided it; ``rung`` is the exactness ladder rung
+    (1 closed form, 2 exact moment recursion/ODE, 3 Fokker-Planck grid, 4 Monte Carlo with
+    exact log-densities, 5 sample-only estimators); ``tolerance`` the test used
+    (``"rel 1e-10"``, ``"95% CI"``); ``key_number`` a short headline for the summary.
+    """
+
+    verdict: str
+    reason: str
+    rung: int
+    tolerance: str
+    key_number: str = ""
+    tables: dict[str, Table] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if isinstance(self.rung, bool) or not isinstance(self.rung, int | np.integer):
+            raise ValueError(f"rung must be an integer 1..5, got {self.rung!r}")
+        self.rung = int(self.rung)
+        if self.rung not in RUNG_NAMES:
+            raise ValueError(f"rung must be 1..5 (the exactness ladder), got {self.rung}")
+        tables = {}
+        for name, table in dict(self.tables).items():
+            if isinstance(table, dict):
+                table = Table(table["columns"], table.get("rows", []))
+            if not isinstance(table, Table):
+                raise ValueError(f"table {name!r} must be a Table, got {type(table).__name__}")
+            tables[str(name)] = table
+        self.tables = tables
+        self.figures = [str(f) for f in self.figures]
+        self.seeds = [int(s) for s in self.seeds]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An executable statement.
+
+    ``id`` is namespaced by source (``theory.*``, ``stochasticity.*``, ``initialization.*``,
+    ``spde.*``, ``horizon.*``, ``learned.*``, ``conformance.*``); ``source`` is the paper and
+    section, ``"standard"``, or says ``"reconstructed"``; ``run(ctx) -> ClaimResult``;
+    ``budgets`` the budgets it runs at; ``requires`` optional import names (a missing one
+    gives verdict ``"inconclusive"``, never a crash).
+    """
+
+    id: str
+    statement: str
+    source: str
+    setting: str
+    run: Callable[[RunContext], ClaimResult]
+    budgets: tuple[str, ...] = BUDGETS
+    requires: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _ID_RE.match(self.id):
+            raise ValueError(
+                f"claim id {self.id!r} must look like 'namespace.name' "
+                "(e.g. 'stochasticity.exact-score-decay')"
+            )
+        budgets = (self.budgets,) if isinstance(self.budgets, str) else tuple(self.budgets)
+        requires = (self.requires,) if isinstance(self.requires, str) else tuple(self.requires)
+        object.__setattr__(self, "budgets", budgets)
+        object.__setattr__(self, "requires", requires)
+        bad = [b for b in budgets if b not in BUDGETS]
+        if bad or not budgets:
+            raise ValueError(f"claim {self.id}: budgets must be a non-empty subset of {BUDGETS}")
+        if not callable(self.run):
+            raise ValueError(f"claim {self.id}: run must be callable")
+
+    @property
+    def namespace(self) -> str:
+        """The part of the id before the first dot."""
+        return self.id.split(".", 1)[0]
+
+
+def _sanitise(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "figure"
+
+
+class RunContext:
+    """What a claim's ``run`` gets: budget, base seed, figure directory and a sweep executor.
+
+    ``figure_dir`` defaults to a fresh temporary directory (made on first use).
+    ``stream=None`` silences progress output.
+    """
+
+    def __init__(
+        self,
+        budget: str = "quick",
+        seed: int = 0,
+        figure_dir: str | Path | None = None,
+        executor: Executor | None = None,
+        *,
+        claim_id: str = "",
+        stream: Any = DEFAULT_STREAM,
+    ) -> None:
+        if budget not in BUDGETS:
+            raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.budget = budget
+        self.seed = int(seed)
+        self._figure_dir = Path(figure_dir) if figure_dir is not None else None
+        self.executor = executor if executor is not None else LocalExecutor()
+        self.claim_id = claim_id
+        self.stream = stream
+        self.saved_figures: list[str] = []
+
+    @property
+    def figure_dir(self) -> Path:
+        """Directory the figures go to (created on first access)."""
+        if self._figure_dir is None:
+            self._figure_dir = Path(tempfile.mkdtemp(prefix="diffusion-verify-figures-"))
+        self._figure_dir.mkdir(parents=True, exist_ok=True)
+        return self._figure_dir
+
+    @property
+    def quick(self) -> bool:
+        """``True`` at the quick budget."""
+        return self.budget == "quick"
+
+    def for_claim(self, claim_id: str) -> RunContext:
+        """A copy of this context for one claim (own figure list, same executor)."""
+        if self._figure_dir is None:  # one temporary directory shared by all claims
+            self._figure_dir = Path(tempfile.mkdtemp(prefix="diffusion-verify-figures-"))
+        ctx = copy.copy(self)
+        ctx.claim_id = claim_id
+        ctx.saved_figures = []
+        return ctx
+
+    def figure(self, **kwargs: Any):
+        """A new ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); pass to savefig."""
+        from matplotlib.figure import Figure
+
+        return Figure(**kwargs)
+
+    def savefig(self, fig: Any, name: str) -> str:
+        """Save ``fig`` as ``figure_dir/<claim-id>-<name>.png`` (dpi 110), close it.
+
+        Returns the path (also recorded, so the figure reaches the report even if the
+        claim forgets to list it in ``ClaimResult.figures``).
+        """
+        stem = _sanitise(f"{self.claim_id}-{name}" if self.claim_id else name)
+        path = self.figure_dir / f"{stem}.png"
+        try:
+            fig.savefig(path, dpi=110, bbox_inches="tight")
+        finally:
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        self.saved_figures.append(str(path))
+        return str(path)
+
+    def map(self, fn: Callable[[Any], Any], tasks: Iterable, desc: str = "") -> list:
+        """``[fn(t) for t in tasks]`` through the sweep executor, in task order, with progress.
+
+        ``fn`` must be a picklable top-level function and each task must carry its own
+        seed (see :func:`verify.sweep.task_seed`), so results do not depend on the executor.
+        """
+        tasks = list(tasks)
+        _check_picklable(fn)
+        label = desc or getattr(fn, "__name__", "sweep")
+        with Progress(len(tasks), label, stream=self.stream, max_lines=10) as bar:
+            return self.executor.map(fn, tasks, on_done=lambda i: bar.update())
+
+    def progress(self, iterable: Iterable, desc: str = "", total: int | None = None):
+        """Wrap ``iterable`` with a progress bar (nested under the claim-level bar)."""
+        return progress(iterable, desc=desc, total=total, stream=self.stream)
+
+    def rng(self, *keys: Any) -> np.random.Generator:
+        """``numpy.random.default_rng([seed, *stable ints of keys])``, stable across processes."""
+        return np.random.default_rng([self.seed, *(stable_int(k) for k in keys)])
+
+
+def missing_requirements(claim: Claim) -> list[str]:
+    """The names in ``claim.requires`` that cannot be imported (found without importing)."""
+    missing = []
+    for name in claim.requires:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def _skip_reason(claim: Claim, budget: str) -> str | None:
+    missing = missing_requirements(claim)
+    if missing:
+        name = missing[0]
+        root = name.split(".")[0]
+        extra = _EXTRAS.get(root)
+        hint = f"pip install diffusion-verify[{extra}]" if extra else f"pip install {root}"
+        return f"requires {name} ({hint})"
+    if budget not in claim.budgets:
+        others = ", ".join(claim.budgets)
+        return f"not run at budget {budget!r}: this claim runs at {others} (use --budget {others})"
+    return None
+
+
+def run_claim(claim: Claim, ctx: RunContext) -> dict:
+    """Run one claim and return its JSON object (see :data:`RESULT_FIELDS`).
+
+    A missing optional module or an unsupported budget gives ``"inconclusive"``; an
+    exception inside the claim (or a ``run`` that does not return a ClaimResult) gives
+    ``"fails"`` with reason ``"error: <ExcType>: <msg>"`` and the traceback under ``"error"``.
+    """
+    cctx = ctx.for_claim(claim.id)
+    start = time.perf_counter()
+    error = None
+    skip = _skip_reason(claim, cctx.budget)
+    if skip is not None:
+        result = None
+        verdict, reason, rung, tolerance = "inconclusive", skip, None, ""
+    else:
+        try:
+            result = claim.run(cctx)
+            if not isinstance(result, ClaimResult):
+                raise TypeError(f"run() returned {type(result).__name__}, expected a ClaimResult")
+        except Exception as exc:
+            result = None
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            reason = f"error: {type(exc).__name__}" + (f": {message}" if message else "")
+            verdict, rung, tolerance = "fails", None, ""
+            error = traceback.format_exc()
+    seconds = time.perf_counter() - start
+
+    if result is not None:
+        figures = list(result.figures)
+        figures += [f for f in cctx.saved_figures if f not in figures]
+        out = {
+            "verdict": result.verdict,
+            "reason": result.reason,
+            "rung": result.rung,
+            "tolerance": result.tolerance,
+            "key_number": result.key_number,
+            "tables": {name: t.to_dict() for name, t in result.tables.items()},
+            "figures": figures,
+            "seeds": list(result.seeds),
+        }
+    else:
+        out = {
+            "verdict": verdict,
+            "reason": reason,
+            "rung": rung,
+            "tolerance": tolerance,
+            "key_number": "",
+            "tables": {},
+            "figures": list(cctx.saved_figures),
+            "seeds": [],
+        }
+    obj = {
+        "id": claim.id,
+        "statement": claim.statement,
+        "source": claim.source,
+        "setting": claim.setting,
+        **out,
+        "seconds": round(seconds, 4),
+    }
+    obj = {k: obj[k] for k in RESULT_FIELDS}
+    if error is not None:
+        obj["error"] = error
+    return to_jsonable(obj)
+
+
+def run_claims(claims: Iterable[Claim], ctx: RunContext, desc: str = "claims") -> list[dict]:
+    """Run claims one after the other with a claim-level progress bar; see :func:`run_claim`.
+
+    Each finished claim is logged as ``[3/12] theory.xyz ... holds (1.2 s)`` on
+    ``ctx.stream`` (stderr by default).
+    """
+    claims = list(claims)
+    results = []
+    with Progress(len(claims), desc, stream=ctx.stream) as bar:
+        for claim in claims:
+            bar.set_description(claim.id)
+            obj = run_claim(claim, ctx)
+            bar.set_description(desc)
+            bar.update(1, note=f"{claim.id} ... {obj['verdict']} ({obj['seconds']:.1f} s)")
+            results.append(obj)
+    return results

@@ -1,0 +1,301 @@
+"""The ``diffusion-verify`` command line (also ``python -m verify``).
+
+Subcommands::
+
+    diffusion-verify list
+    diffusion-verify check ID [ID ...] [--json] [--budget quick|full] [--seed N]
+                           [--jobs N | --scheduler ADDR] [--out DIR]
+    diffusion-verify report [--out DIR] [--budget quick|full] [--seed N]
+                            [--jobs N | --scheduler ADDR] [--only PATTERN ...]
+
+Exit codes: 0 success; 1 ``check`` found a claim whose verdict is ``fails``; 2 user
+error (unknown claim id, unreachable scheduler, bad option), reported as one line on
+stderr. Progress goes to stderr; stdout holds the table, the JSON or the report path.
+
+Adding a subcommand is one call::
+
+    register_subcommand("conformance", "check a user's sampler", add_arguments, handler)
+
+where ``add_arguments(parser)`` declares options and ``handler(args) -> int`` runs it
+(raise :class:`UserError` for a user mistake).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "register_subcommand", "SUBCOMMANDS", "UserError", "PROG"]
+
+PROG = "diffusion-verify"
+
+
+class UserError(Exception):
+    """A mistake of the user: printed as one line on stderr, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A CLI subcommand: its help line, argument declarations and handler."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+"""Subcommands in the order they are listed by ``--help``."""
+
+
+def register_subcommand(
+    name: str,
+    help: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    handler: Callable[[argparse.Namespace], int],
+) -> None:
+    """Add (or replace) a subcommand of ``diffusion-verify``."""
+    SUBCOMMANDS[name] = Subcommand(help, add_arguments, handler)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """The options shared by subcommands that run claims (budget, seed, executor, out)."""
+    parser.add_argument(
+        "--budget",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: seconds per claim (default); full: the thorough version",
+    )
+    parser.add_argument("--seed", type=_nonneg_int, default=0, help="base seed (default 0)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_nonneg_int,
+        default=None,
+        help="run parameter sweeps in N local processes (0: one per CPU)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDR",
+        default=None,
+        help="run parameter sweeps on the Dask cluster at ADDR (e.g. tcp://host:8786)",
+    )
+    parser.add_argument("--out", metavar="DIR", default=None, help=out_help)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _registry():
+    from verify.claims import registry
+
+    return registry
+
+
+def _select(patterns: Sequence[str]):
+    registry = _registry()
+    claims = registry.all_claims()
+    if not claims:
+        raise UserError("no claims are registered (verify.claims.registry.CLAIM_MODULES is empty)")
+    return registry.select(patterns, claims)
+
+
+def _executor(args: argparse.Namespace):
+    from verify.sweep import make_executor
+
+    try:
+        return make_executor(jobs=args.jobs, scheduler=args.scheduler)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace, claims, figure_dir: Path, executor) -> list[dict]:
+    from verify.claims.base import RunContext, run_claims
+
+    ctx = RunContext(
+        budget=args.budget,
+        seed=args.seed,
+        figure_dir=figure_dir,
+        executor=executor,
+        stream=None if args.quiet else sys.stderr,
+    )
+    return run_claims(claims, ctx)
+
+
+def _aligned(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- list
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("patterns", nargs="*", metavar="PATTERN", help="ids or globs to show")
+
+
+def _list(args: argparse.Namespace) -> int:
+    registry = _registry()
+    claims = registry.all_claims()
+    if args.patterns:
+        claims = registry.select(args.patterns, claims)
+    if not claims:
+        print("no claims registered", file=sys.stderr)
+        return 0
+    rows = [
+        [
+            c.id,
+            c.source,
+            ",".join(c.budgets) + (f"  (requires {', '.join(c.requires)})" if c.requires else ""),
+        ]
+        for c in claims
+    ]
+    print(_aligned(["id", "source", "budgets"], rows))
+    return 0
+
+
+# ----------------------------------------------------------------------------- check
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", nargs="+", metavar="ID", help="claim ids or globs ('theory.*')")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
+    add_run_arguments(parser, "directory for figures (default: a new temporary directory)")
+
+
+def _check(args: argparse.Namespace) -> int:
+    claims = _select(args.ids)
+    if args.out:
+        figure_dir = Path(args.out).resolve()
+    else:
+        figure_dir = Path(tempfile.mkdtemp(prefix="diffusion-verify-check-"))
+    with _executor(args) as executor:
+        results = _run(args, claims, figure_dir, executor)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        rows = [
+            [
+                r["id"],
+                r["verdict"],
+                r["rung"] if r["rung"] is not None else "-",
+                r["key_number"],
+                f"{r['seconds']:.2f}",
+            ]
+            for r in results
+        ]
+        print(_aligned(["id", "verdict", "rung", "key number", "seconds"], rows))
+        notes = [r for r in results if r["verdict"] != "holds"]
+        if notes:
+            print()
+            for r in notes:
+                print(f"{r['id']} ({r['verdict']}): {r['reason']}")
+        if any(r["figures"] for r in results) and not args.quiet:
+            print(f"figures in {figure_dir}", file=sys.stderr)
+    return 1 if any(r["verdict"] == "fails" for r in results) else 0
+
+
+# ----------------------------------------------------------------------------- report
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    add_run_arguments(parser, "report directory (default reports/latest)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="PATTERN",
+        default=None,
+        help="run only these claim ids or globs ('stochasticity.*')",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from verify.report import collect_meta, summary_line, write_report
+
+    start = time.perf_counter()
+    registry = _registry()
+    claims = _select(args.only) if args.only else registry.all_claims()
+    out = Path(args.out or os.path.join("reports", "latest"))
+    rerun = [PROG, "report", "--budget", args.budget, "--seed", str(args.seed), "--out", str(out)]
+    if args.only:
+        rerun += ["--only", *args.only]
+    with _executor(args) as executor:
+        described = executor.describe()
+        results = _run(args, claims, out / "figures", executor)
+    meta = collect_meta(
+        budget=args.budget,
+        seed=args.seed,
+        command=shlex.join([PROG, *args.argv]),
+        seconds=time.perf_counter() - start,
+        rerun=shlex.join(rerun),
+        executor=described,
+    )
+    index = write_report(results, out, meta)
+    print(summary_line(results))
+    print(index)
+    return 0
+
+
+register_subcommand("list", "list the claims: id, source, budgets", _list_arguments, _list)
+register_subcommand("check", "run claims; exit 1 if one fails", _check_arguments, _check)
+register_subcommand(
+    "report", "run claims and write an HTML/Markdown/JSON report", _report_arguments, _report
+)
+
+
+# ----------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser with every registered subcommand."""
+    parser = _Parser(
+        prog=PROG,
+        description="Check the theory of score-based diffusion sampling against exact answers.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, spec in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=spec.help, description=spec.help)
+        spec.add_arguments(p)
+        p.set_defaults(handler=spec.handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 a claim fails, 2 user error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or an argparse error (already printed)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    args.argv = argv
+
+    from verify.claims.registry import ClaimModuleError, UnknownClaimError
+    from verify.sweep import ExecutorError
+
+    try:
+        return int(args.handler(args))
+    except (UserError, UnknownClaimError, ExecutorError, ClaimModuleError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
