@@ -28,10 +28,26 @@ __all__ = [
     "select",
 ]
 
-CLAIM_MODULES: list[str] = []
+CLAIM_MODULES: list[str] = [
+    "verify.claims.theory",
+    "verify.claims.stochasticity",
+    "verify.claims.initialization",
+    "verify.claims.spde",
+    "verify.claims.horizon",
+    "verify.claims.learned",
+    "verify.claims.conformance",
+]
 """Claim modules, in report order. Add a module here once it imports."""
 
-OPTIONAL_CLAIM_MODULES: set[str] = set()
+OPTIONAL_CLAIM_MODULES: set[str] = {
+    "verify.claims.theory",
+    "verify.claims.stochasticity",
+    "verify.claims.initialization",
+    "verify.claims.spde",
+    "verify.claims.horizon",
+    "verify.claims.learned",
+    "verify.claims.conformance",
+}
 """Modules of CLAIM_MODULES that may be absent (skipped silently if not found)."""
 
 _GLOB_CHARS = set("*?[")
