@@ -11,8 +11,8 @@ features ``phi(x) = [x, |x|^2 or x*x, 1]``: the ``(n, K)`` logits are *one* matr
 ``phi(x) @ W`` (no ``n x K x d`` tensor), the softmax is done in place, and the score is a
 second product ``V^T exp(logits)`` whose last row is the normaliser. The logits are stored
 component-major ``(K, chunk)`` so the row maximum is a cheap elementwise reduction. Points are
-processed in cache-sized chunks with reused buffers. Full covariances loop over components (never over
-points) with cached Cholesky factors.
+processed in cache-sized chunks with reused buffers. Full covariances loop over components
+(never over points) with cached Cholesky factors.
 """
 
 from __future__ import annotations
@@ -315,7 +315,10 @@ class GaussianMixture:
 
     # ------------------------------------------------------------ transforms
     def noised(self, alpha: float, sigma2: float) -> GaussianMixture:
-        """Law of ``alpha X + sqrt(sigma2) Z``: components ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)``."""
+        """Law of ``alpha X + sqrt(sigma2) Z``.
+
+        Components ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)``, same weights.
+        """
         a2 = alpha * alpha
         if self.kind == "full":
             c = a2 * self._c + sigma2 * np.eye(self.dim)[None]

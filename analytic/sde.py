@@ -19,7 +19,8 @@ App. B) schedules and override the numerics with cancellation-free closed forms
 * ``SubVP``:    f = -beta/2, g^2 = beta (1 - e^{-2B}); alpha = e^{-B/2}, sigma2 = (1 - e^{-B})^2.
 * ``VE(smin,smax)``: f = 0, g^2 = d/dt sigma(t)^2, sigma(t) = smin (smax/smin)^t;
                  alpha = 1, sigma2 = sigma(t)^2 - sigma(0)^2 (paper 4, Table 1).
-* ``EDM(smax)``: f = 0, g^2 = 2t on [0, smax]: alpha = 1, sigma2 = t^2 (Karras et al. 2022, t = sigma).
+* ``EDM(smax)``: f = 0, g^2 = 2t on [0, smax]: alpha = 1, sigma2 = t^2
+                 (Karras et al. 2022, t = sigma).
 
 ``sigma(t) = sqrt(sigma2)/alpha`` is the EDM noise level of the scaled process ``X/alpha``;
 ``t_of_sigma`` inverts it (used by Karras grids).
@@ -98,7 +99,9 @@ class LinearSDE:
         self.T = T
         loc = {"t": t_sym}
         self.f_expr = sp.sympify(f, locals=loc)
-        self.g2_expr = sp.sympify(g2, locals=loc) if g2 is not None else sp.sympify(g, locals=loc) ** 2
+        self.g2_expr = (
+            sp.sympify(g2, locals=loc) if g2 is not None else sp.sympify(g, locals=loc) ** 2
+        )
         free = (self.f_expr.free_symbols | self.g2_expr.free_symbols) - {t_sym}
         if free:
             raise ValueError(f"f and g may only depend on t; found free symbols {free}")
@@ -149,7 +152,9 @@ class LinearSDE:
 
         def one(s):
             a = lambda u: math.exp(integrate.quad(self._f, 0.0, u)[0])
-            inner = integrate.quad(lambda u: self._g2(u) / a(u) ** 2, 0.0, s, epsabs=0, epsrel=1e-12)
+            inner = integrate.quad(
+                lambda u: self._g2(u) / a(u) ** 2, 0.0, s, epsabs=0, epsrel=1e-12
+            )
             return a(s) ** 2 * inner[0]
 
         return np.vectorize(one)(t)[()]
@@ -294,7 +299,10 @@ class _Preset(LinearSDE):
 
 
 class OU(_Preset):
-    """Ornstein-Uhlenbeck: ``dX = -X dt + sqrt(2) dW``; ``alpha = e^{-t}``, ``sigma2 = 1 - e^{-2t}``."""
+    """Ornstein-Uhlenbeck ``dX = -X dt + sqrt(2) dW``.
+
+    ``alpha = e^{-t}``, ``sigma2 = 1 - e^{-2t}``.
+    """
 
     name = "OU"
 
@@ -445,7 +453,11 @@ class VE(_Preset):
         s, t = as_time(s, self.T, name="s"), as_time(t, self.T)
         if np.any(s > t):
             raise ValueError("transition needs s <= t (forward in time)")
-        v = self.sigma_min**2 * np.exp(2.0 * self._log_r * s) * np.expm1(2.0 * self._log_r * (t - s))
+        v = (
+            self.sigma_min**2
+            * np.exp(2.0 * self._log_r * s)
+            * np.expm1(2.0 * self._log_r * (t - s))
+        )
         return np.ones_like(v)[()], v
 
     def _params(self) -> str:

@@ -30,8 +30,10 @@ def scipy_score(p: GaussianMixture, x: np.ndarray) -> np.ndarray:
     """The textbook implementation: per-component logpdf, softmax, difference tensor."""
     K = p.n_components
     logits = np.stack(
-        [np.log(p.weights[k]) + stats.multivariate_normal(p.means[k], p.covs[k]).logpdf(x)
-         for k in range(K)],
+        [
+            np.log(p.weights[k]) + stats.multivariate_normal(p.means[k], p.covs[k]).logpdf(x)
+            for k in range(K)
+        ],
         axis=1,
     )
     r = special.softmax(logits, axis=1)
@@ -41,7 +43,9 @@ def scipy_score(p: GaussianMixture, x: np.ndarray) -> np.ndarray:
 
 def run(d: int, n: int, K: int = 25, repeats: int = 5) -> dict:
     rng = np.random.default_rng(0)
-    p = GaussianMixture(rng.dirichlet(np.ones(K)), rng.normal(0, 2, (K, d)), rng.uniform(0.2, 1.0, K))
+    p = GaussianMixture(
+        rng.dirichlet(np.ones(K)), rng.normal(0, 2, (K, d)), rng.uniform(0.2, 1.0, K)
+    )
     x = p.sample(n, rng)
     arr = -rng.uniform(0, 10, size=(n, K))
     buf = np.empty_like(arr)
@@ -53,7 +57,9 @@ def run(d: int, n: int, K: int = 25, repeats: int = 5) -> dict:
     ref = scipy_score(p, x[:1000])
     err = float(np.max(np.abs(ref - p.score(x[:1000])) / (1 + np.abs(ref))))
     return {
-        "d": d, "n": n, "K": K,
+        "d": d,
+        "n": n,
+        "K": K,
         "score_points_per_s": n / t_score,
         "exp_floor_s": t_floor,
         "score_s": t_score,
@@ -69,8 +75,10 @@ def main() -> None:
     path = write_result("gmm_score", {"benchmark": "gmm_score", "rows": rows})
     print(f"{'d':>4} {'n':>9} {'points/s':>12} {'x exp floor':>12} {'x faster than scipy':>20}")
     for r in rows:
-        print(f"{r['d']:>4} {r['n']:>9} {r['score_points_per_s']:>12.3g} "
-              f"{r['ratio_to_exp_floor']:>12.2f} {r['speedup_vs_scipy_peer']:>20.1f}")
+        print(
+            f"{r['d']:>4} {r['n']:>9} {r['score_points_per_s']:>12.3g} "
+            f"{r['ratio_to_exp_floor']:>12.2f} {r['speedup_vs_scipy_peer']:>20.1f}"
+        )
     print(f"written to {path}")
 
 

@@ -25,7 +25,8 @@ def _fd_grad(fn, x, h=1e-4):
 
 def _scipy_mixture_logpdf(p: GaussianMixture, x):
     comps = [
-        np.log(p.weights[k]) + stats.multivariate_normal(p.component(k).mean, p.component(k).cov).logpdf(x)
+        np.log(p.weights[k])
+        + stats.multivariate_normal(p.component(k).mean, p.component(k).cov).logpdf(x)
         for k in range(p.n_components)
     ]
     return logsumexp(np.stack(comps, -1).reshape(len(x), -1), axis=1)
@@ -62,7 +63,9 @@ def test_gaussian_score_is_gradient_of_log_prob(p, data):
 @given(mixtures(kinds=("iso", "diag")), st.data())
 def test_compact_forms_agree_with_full_covariances(p, data):
     x = data.draw(points(p.dim))
-    full = GaussianMixture(p.weights, p.means, np.stack([p.component(k).cov for k in range(p.n_components)]))
+    full = GaussianMixture(
+        p.weights, p.means, np.stack([p.component(k).cov for k in range(p.n_components)])
+    )
     np.testing.assert_allclose(p.log_prob(x), full.log_prob(x), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(p.score(x), full.score(x), rtol=1e-8, atol=1e-8)
 
@@ -71,7 +74,9 @@ def test_chunked_score_equals_unchunked():
     rng = np.random.default_rng(1)
     p = GaussianMixture(np.full(25, 0.04), rng.normal(0, 2, (25, 2)), rng.uniform(0.1, 1, 25))
     x = rng.normal(0, 3, (50_000, 2))
-    direct = np.stack([p.responsibilities(x)[:, k:k + 1] * (p.means[k] - x) / p.covs[k] for k in range(25)]).sum(0)
+    direct = np.stack(
+        [p.responsibilities(x)[:, k : k + 1] * (p.means[k] - x) / p.covs[k] for k in range(25)]
+    ).sum(0)
     np.testing.assert_allclose(p.score(x), direct, rtol=1e-10, atol=1e-12)
 
 
@@ -97,8 +102,11 @@ def _moment_check(x, mean, cov, z=4.5):
 @pytest.mark.parametrize("t", [0.1, 0.5, 1.0])
 def test_marginal_moments_equal_samples_through_exact_transition(sde, t):
     rng = np.random.default_rng(7)
-    p0 = GaussianMixture([0.3, 0.7], [[-1.0, 0.5], [2.0, 0.0]],
-                         np.array([[[0.5, 0.2], [0.2, 0.3]], [[0.2, 0.0], [0.0, 0.1]]]))
+    p0 = GaussianMixture(
+        [0.3, 0.7],
+        [[-1.0, 0.5], [2.0, 0.0]],
+        np.array([[[0.5, 0.2], [0.2, 0.3]], [[0.2, 0.0], [0.0, 0.1]]]),
+    )
     n = 40_000
     x0 = p0.sample(n, rng)
     xt = sde.alpha(t) * x0 + np.sqrt(sde.sigma2(t)) * rng.standard_normal(x0.shape)
@@ -138,7 +146,9 @@ def test_marginal_score_is_gradient_of_marginal_log_prob(sde, p0, frac, data):
     pt = sde.marginal(p0, t)
     x = pt.sample(5, np.random.default_rng(data.draw(st.integers(0, 1000))))
     fd = _fd_grad(pt.log_prob, x, h=1e-4 * np.sqrt(float(np.min(np.diag(pt.cov)))))
-    np.testing.assert_allclose(sde.score(p0)(x, t), fd, rtol=1e-4, atol=1e-4 * (1 + np.abs(fd).max()))
+    np.testing.assert_allclose(
+        sde.score(p0)(x, t), fd, rtol=1e-4, atol=1e-4 * (1 + np.abs(fd).max())
+    )
 
 
 def test_isotropic_and_diagonal_paths_do_not_build_dxd_matrices():

@@ -87,8 +87,9 @@ def gaussians(draw, min_dim=1, max_dim=6, kinds=("iso", "diag", "full"), max_con
 
 
 @st.composite
-def mixtures(draw, min_dim=1, max_dim=6, max_components=8, kinds=("iso", "diag", "full"),
-             max_cond=1e2):
+def mixtures(
+    draw, min_dim=1, max_dim=6, max_components=8, kinds=("iso", "diag", "full"), max_cond=1e2
+):
     """A ``GaussianMixture`` with 1..max_components components of one covariance kind."""
     d = draw(st.integers(min_dim, max_dim))
     K = draw(st.integers(1, max_components))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analytic import OU, VE, VP, Gaussian, GaussianMixture, kl
+from analytic import OU, VE, VP, Gaussian, GaussianMixture
 from verify.claims.base import Claim, ClaimResult, Table
 from verify.sweep import task_seed
 
@@ -57,8 +57,12 @@ def _marginal_task(task):
     init = sde.marginal(data, sde.T)
     nodes = np.linspace(sde.T, t_min, 41)
     _, traj = exact_law(sde, data, init, nodes, gamma=task["gamma"], method=None, trajectory=True)
-    return [task["sde"], task["gamma"], float(np.max(np.abs(traj.kl))), traj.law(-1).solver
-            if hasattr(traj.law(-1), "solver") else "closed form"]
+    return [
+        task["sde"],
+        task["gamma"],
+        float(np.max(np.abs(traj.kl))),
+        traj.law(-1).solver if hasattr(traj.law(-1), "solver") else "closed form",
+    ]
 
 
 def _fp_mixture_check(gamma: float, n_cells: int):
@@ -99,8 +103,7 @@ def _run_marginals(ctx) -> ClaimResult:
     fig = ctx.figure(figsize=(8.0, 3.6))
     ax = fig.add_subplot(1, 2, 1)
     for s in _sdes():
-        ax.semilogy(gammas, [max(r[2], 1e-18) for r in rows if r[0] == s], "o-", label=s,
-                    alpha=0.7)
+        ax.semilogy(gammas, [max(r[2], 1e-18) for r in rows if r[0] == s], "o-", label=s, alpha=0.7)
     ax.axhline(tol, color="k", ls="--", lw=0.8, label="tolerance")
     ax.set_xlabel("stochasticity gamma")
     ax.set_ylabel("max_tau KL(q_tau || p_{T-tau}) (nats)")
@@ -126,7 +129,7 @@ def _run_marginals(ctx) -> ClaimResult:
         tolerance=f"abs {tol:g} (exact law); 3 x grid-error estimate (FP)",
         key_number=f"max KL = {worst:.1e}",
         tables={
-            "Gaussian data, 2-D full covariance: max over 41 nodes of KL(q_tau || p_{T-tau})": Table(
+            "Gaussian data, 2-D full covariance: max over 41 nodes of KL(q_tau||p_{T-tau})": Table(
                 ["SDE", "gamma", "max KL (nats)", "solver"], rows
             ),
             "1-D GMM, Fokker-Planck grid": Table(
@@ -150,8 +153,15 @@ def _run_pf_ode(ctx) -> ClaimResult:
         _, traj = exact_law(sde, data, init, nodes, gamma=g, method=None, trajectory=True)
         k = np.asarray(traj.kl)
         curves[g] = (np.asarray(traj.tau), k)
-        rows.append([g, float(k[0]), float(k[-1]), float(np.max(np.abs(k - k[0])) / k[0]),
-                     bool(np.all(np.diff(k) < 0)) if g > 0 else None])
+        rows.append(
+            [
+                g,
+                float(k[0]),
+                float(k[-1]),
+                float(np.max(np.abs(k - k[0])) / k[0]),
+                bool(np.all(np.diff(k) < 0)) if g > 0 else None,
+            ]
+        )
     tol = 1e-9
     drift = rows[0][3]
     decreasing = all(r[4] for r in rows[1:])
@@ -224,10 +234,15 @@ def _run_order(ctx) -> ClaimResult:
     fig = ctx.figure(figsize=(5.4, 3.8))
     ax = fig.add_subplot()
     for r in res:
-        ax.loglog(r["steps"], r["errors"], marker="o", ms=3,
-                  color=_METHOD_COLOURS.get(r["method"]),
-                  ls="-" if r["gamma"] > 0 or r["method"] == "heun" else "--",
-                  label=f"{r['method']} g={r['gamma']:g} (slope {r['slope']:.2f})")
+        ax.loglog(
+            r["steps"],
+            r["errors"],
+            marker="o",
+            ms=3,
+            color=_METHOD_COLOURS.get(r["method"]),
+            ls="-" if r["gamma"] > 0 or r["method"] == "heun" else "--",
+            label=f"{r['method']} g={r['gamma']:g} (slope {r['slope']:.2f})",
+        )
     ax.set_xlabel("number of steps N")
     ax.set_ylabel("weak error |dm| + ||dC||_F")
     ax.set_title("VP, 2-D Gaussian, exact score, start p_T", fontsize=9)
@@ -241,9 +256,12 @@ def _run_order(ctx) -> ClaimResult:
         rung=2,
         tolerance="|slope - expected| <= 0.3",
         key_number="slopes " + ", ".join(f"{r[0]}:{r[3]:.2f}" for r in rows[:4]),
-        tables={"weak order (error vs exact continuous-time law)": Table(
-            ["method", "gamma", "expected order", "measured slope", "error at finest N", "ok"],
-            rows)},
+        tables={
+            "weak order (error vs exact continuous-time law)": Table(
+                ["method", "gamma", "expected order", "measured slope", "error at finest N", "ok"],
+                rows,
+            )
+        },
         figures=[ctx.savefig(fig, "weak-orders")],
     )
 
@@ -270,15 +288,21 @@ def _run_ve_shortfall(ctx) -> ClaimResult:
         target = s0_2 + float(s2[-1])
         law = exact_law(sde, data, sde.marginal(data, sde.T), grid, 1.0, "ancestral")
         chain_def = target - float(law.cov[0, 0])
-        rows.append([n, target, float(law.cov[0, 0]), dv, chain_def,
-                     abs(chain_def - dv) / dv])
+        rows.append([n, target, float(law.cov[0, 0]), dv, chain_def, abs(chain_def - dv) / dv])
         chains.append((n, dv))
     # particles: rung 4 check at the coarsest grid
     n_part = 200_000 if ctx.quick else 2_000_000
     rng = ctx.rng("ve-shortfall")
     grid = uniform(sde, 5, t_min=t_min)
-    x = reverse_sample(sde, sde.score(data), sde.marginal(data, sde.T).sample(n_part, rng),
-                       grid, 1.0, "ancestral", rng)
+    x = reverse_sample(
+        sde,
+        sde.score(data),
+        sde.marginal(data, sde.T).sample(n_part, rng),
+        grid,
+        1.0,
+        "ancestral",
+        rng,
+    )
     v = float(np.var(x[:, 0], ddof=1))
     se = v * np.sqrt(2.0 / (n_part - 1))
     target5, def5 = rows[0][1], rows[0][3]
@@ -308,9 +332,19 @@ def _run_ve_shortfall(ctx) -> ClaimResult:
         rung=1,
         tolerance="rel 1e-9 (closed form vs chain law); 4 SE (particles)",
         key_number=f"shortfall(N=5) = {def5:.3g}",
-        tables={"VE ancestral, 1-D data N(0.5, 1), t_min = 0.01": Table(
-            ["N", "target var", "chain var", "shortfall (closed form)", "shortfall (chain law)",
-             "rel. diff"], rows)},
+        tables={
+            "VE ancestral, 1-D data N(0.5, 1), t_min = 0.01": Table(
+                [
+                    "N",
+                    "target var",
+                    "chain var",
+                    "shortfall (closed form)",
+                    "shortfall (chain law)",
+                    "rel. diff",
+                ],
+                rows,
+            )
+        },
         figures=[ctx.savefig(fig, "ve-shortfall")],
         seeds=[task_seed(ctx.seed, "ve-shortfall")],
     )
@@ -318,8 +352,13 @@ def _run_ve_shortfall(ctx) -> ClaimResult:
 
 # ------------------------------------------------- chain law vs particles (ladder tie)
 _LADDER_CASES = [
-    ("euler", 1.0), ("euler", 0.5), ("exponential", 2.0), ("heun", 0.0),
-    ("ddpm", 1.0), ("ancestral", 0.5), ("pc", 1.0),
+    ("euler", 1.0),
+    ("euler", 0.5),
+    ("exponential", 2.0),
+    ("heun", 0.0),
+    ("ddpm", 1.0),
+    ("ancestral", 0.5),
+    ("pc", 1.0),
 ]
 
 
@@ -335,8 +374,9 @@ def _ladder_task(task):
     init = sde.prior(2)
     law = exact_law(sde, data, init, grid, task["gamma"], task["method"])
     n = task["n"]
-    x = reverse_sample(sde, sde.score(data), init.sample(n, rng), grid, task["gamma"],
-                       task["method"], rng)
+    x = reverse_sample(
+        sde, sde.score(data), init.sample(n, rng), grid, task["gamma"], task["method"], rng
+    )
     m, C = law.mean, law.cov
     z_mean = np.abs(x.mean(0) - m) / np.sqrt(np.diag(C) / n)
     S = np.cov(x.T)
@@ -347,8 +387,10 @@ def _ladder_task(task):
 
 def _run_ladder(ctx) -> ClaimResult:
     n = 100_000 if ctx.quick else 1_000_000
-    tasks = [{"method": m, "gamma": g, "n": n, "seed": task_seed(ctx.seed, "ladder", m, g)}
-             for m, g in _LADDER_CASES]
+    tasks = [
+        {"method": m, "gamma": g, "n": n, "seed": task_seed(ctx.seed, "ladder", m, g)}
+        for m, g in _LADDER_CASES
+    ]
     rows = ctx.map(_ladder_task, tasks, desc="methods")
     # 7 cases x (2 + 3) statistics: a 4.5-sigma bound keeps the family-wise false alarm < 1e-3
     z = 4.5
@@ -373,8 +415,11 @@ def _run_ladder(ctx) -> ClaimResult:
         rung=2,
         tolerance="4.5 standard errors (family-wise)",
         key_number=f"max z = {max(max(r[2], r[3]) for r in rows):.2f}",
-        tables={"particles vs exact chain law (z-scores)": Table(
-            ["method", "gamma", "max z (mean)", "max z (cov)"], rows)},
+        tables={
+            "particles vs exact chain law (z-scores)": Table(
+                ["method", "gamma", "max z (mean)", "max z (cov)"], rows
+            )
+        },
         figures=[ctx.savefig(fig, "ladder")],
         seeds=[t["seed"] for t in tasks],
     )
