@@ -62,8 +62,8 @@ def derive_transition(f, g2, t=t_sym):
     return alpha, sigma2, exact
 
 
-def _vectorize(expr, modules="numpy"):
-    fn = sp.lambdify(t_sym, expr, modules=modules)
+def _vectorize(expr, modules=("numpy", "scipy")):
+    fn = sp.lambdify(t_sym, expr, modules=list(modules))
 
     def call(t):
         t = np.asarray(t, dtype=np.float64)

@@ -122,3 +122,10 @@ def test_marginal_at_zero_is_data_and_prior_shapes():
     assert VP().marginal(p0, 0.0) is p0
     assert VE(0.01, 50).prior(3).dim == 3
     np.testing.assert_allclose(VE(0.01, 50).prior(1).cov, [[50**2 - 0.01**2]], rtol=1e-12)
+
+
+def test_special_functions_in_derived_forms_evaluate_numerically():
+    """sigma2 of dX = -t X dt + dW involves erfi: lambdify must know scipy.special."""
+    sde = LinearSDE("-t", "1")
+    assert sde.method == "closed form"
+    np.testing.assert_allclose(sde.sigma2(1.0), float(sde.sigma2_mp(1.0, dps=30)), rtol=1e-13)

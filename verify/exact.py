@@ -1,0 +1,861 @@
+r"""Exact law of a sampler for Gaussian data and affine score errors (rung 2, notes §0).
+
+Setting. Forward SDE ``dX = f(t) X dt + g(t) dW`` with ``X_t | X_0 ~ N(alpha X_0, sigma2 I)``
+and data ``p_0 = N(m_0, Sigma)``, so ``p_t = N(alpha m_0, S_t)``, ``S_t = alpha^2 Sigma +
+sigma2 I`` and the exact score is affine (notes §0, "Gaussian-mixture marginals", K = 1):
+
+    s(x, t) = S_t^{-1} (alpha m_0 - x) = -P_t x + c_t,   P_t = S_t^{-1},  c_t = P_t alpha m_0.
+
+A score error from ``verify.errors`` with ``affine_parts(t, d) -> (K, A, b)`` means
+``s~ = K s + A x + b``, i.e. ``P~ = K P - A`` and ``c~ = K c + b``: still affine.
+
+Discrete time. Grid ``t_0 = T_start > ... > t_N = t_min``; a step goes from ``t = t_k`` to
+``s = t_{k+1}``, ``h = t - s``, ``g = gamma(t)``. Every method maps ``y`` to
+``y' = M y + u + noise`` with noise covariance ``Q``, so the law stays Gaussian and
+
+    m' = M m + u,        C' = M C M^T + Q        (the exact moment recursion).
+
+With ``d(y) = -P y + c`` the maps are (the conventions shared with ``verify.samplers``):
+
+* ``euler``:       M = (1 - h f) I - h (1+g)/2 g2 P,  u = h (1+g)/2 g2 c,  Q = g g2 h I.
+* ``exponential``: M = alpha(s)/alpha(t) I - (1+g)/2 I1 P,  u = (1+g)/2 I1 c,  Q = g I2 I,
+  ``I1 = int_s^t alpha(s)/alpha(u) g2(u) du`` (closed forms for OU/VP/sub-VP/VE/EDM,
+  24-point Gauss-Legendre otherwise), ``I2 = v_ts / a^2`` from ``(a, v_ts) = transition(s, t)``.
+* ``heun`` (gamma = 0): with ``D_r = -f(r) I - g2(r)/2 P_r``, ``e_r = g2(r)/2 c_r``:
+  M = I + h/2 (D_t + D_s) + h^2/2 D_s D_t,  u = h/2 (e_t + e_s + h D_s e_t),  Q = 0.
+* ``ddpm`` (gamma = 1): ``(a, v) = transition(s, t)``: M = (I - v P)/a, u = v c/a, Q = v I.
+* ``ancestral`` (DDIM, ``eta^2 = g``): ``c2 = g sigma2(s) v / sigma2(t)``,
+  ``r = sqrt(sigma2(s) - c2)``: M = alpha(s)/alpha(t) (I - sigma2(t) P) + r sigma(t) P,
+  u = (alpha(s)/alpha(t) sigma2(t) - r sigma(t)) c,  Q = c2 I.
+* ``pc``: the predictor's map, then ``n_corrector`` Langevin maps at ``s`` with
+  ``eps = 2 snr^2 sigma2(s)``: M_c = I - eps P_s, u_c = eps c_s, Q_c = 2 eps I.
+
+Continuous time (``method=None``, grid ``(T_start, t_min)``). In ``tau = T_start - t`` the
+moments solve ``m' = F m + u``, ``C' = F C + C F^T + gamma g2 I`` with
+``F = -f I - (1+gamma)/2 g2 P~_t`` and ``u = (1+gamma)/2 g2 c~_t``. For the exact score and a
+constant gamma this has a closed form, the per-eigendirection matrix version of notes §0 (G):
+with ``lambda_i`` the eigenvalues of ``Sigma``, ``sbar2 = sigma2/alpha^2`` and
+
+    e^{-Gamma_i(t)} = ((lambda_i + sbar2(t)) / (lambda_i + sbar2(T_start)))^gamma
+
+(because ``g2/S = d/dt log(S/alpha^2)``), the deviations ``e = m - m_t`` and ``D = C - S_t``
+in the eigenbasis obey ``e_i(t) = e_i(T_start) sqrt(S_i(t)/S_i(T_start)) e^{-Gamma_i/2}`` and
+``D_ij(t) = D_ij(T_start) sqrt(S_i S_j (t) / S_i S_j (T_start)) e^{-(Gamma_i + Gamma_j)/2}``;
+in 1-D that is exactly ``r - 1 = (r_0 - 1) e^{-Gamma}``, ``q = q_0 e^{-Gamma}``. Otherwise
+the moment ODE is integrated with ``solve_ivp`` (DOP853, rtol 1e-11). ``ExactLaw.solver``
+records ``"recursion"``, ``"closed form"`` or ``"ode"``.
+
+Cost. The process is isotropic, so ``P_t`` is diagonal in the eigenbasis of ``Sigma``
+(``eigh`` once; no rotation at all for isotropic/diagonal ``Sigma``). If the error's ``K``
+and ``A`` are scalars or diagonal in that basis, every map is diagonal and the recursion is
+carried per eigendirection in vectorised arrays, with ``C_k = L_k C_0 L_k + diag(q_k)``
+(``L_{k+1} = M_k L_k``, ``q_{k+1} = M_k^2 q_k + Q_k``): O(d) per step. Otherwise the full
+``d x d`` recursion is used (``ExactLaw.path`` says which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Real
+
+import numpy as np
+from scipy import integrate
+
+from analytic import EDM, OU, VE, VP, Gaussian, SubVP, kl
+from analytic.divergence import h_u_minus_log1p
+
+__all__ = [
+    "METHODS",
+    "ExactLaw",
+    "ExactTrajectory",
+    "exact_law",
+    "kl_trajectory",
+    "continuous_kl_closed_form",
+    "step_maps",
+    "exponential_integrals",
+    "ve_ancestral_shortfall",
+]
+
+METHODS = ("euler", "exponential", "heun", "ddpm", "ancestral", "pc")
+_PREDICTORS = ("euler", "exponential", "heun", "ddpm", "ancestral")
+_NOT_AFFINE = "not affine-Gaussian; use particles or the Fokker-Planck solver"
+_DIAG_RTOL = 1e-10  # off-diagonal / max entry below which a rotated matrix counts as diagonal
+_N_CONT_NODES = 101  # nodes reported by a continuous-time trajectory given as (T, t_min)
+
+
+# ----------------------------------------------------------------------------- results
+class ExactLaw(Gaussian):
+    """The output law of a sampler: a ``Gaussian`` with provenance.
+
+    Attributes
+    ----------
+    solver : ``"recursion"`` (discrete chain), ``"closed form"`` or ``"ode"`` (continuous time).
+    path : ``"eigenbasis"`` (O(d) per step) or ``"full"`` (d x d recursion).
+    rung : rung of the exactness ladder (1 closed form, 2 recursion / moment ODE).
+    method : the sampler method (``None`` for continuous time).
+    """
+
+    def __init__(self, mean, cov, *, solver: str, path: str, method):
+        super().__init__(mean, cov)
+        self.solver = solver
+        self.path = path
+        self.method = method
+        self.rung = 1 if solver == "closed form" else 2
+
+    def __repr__(self) -> str:
+        return f"ExactLaw({self.method}, {self.solver}, {self.path}; {super().__repr__()})"
+
+
+@dataclass
+class ExactTrajectory:
+    """Laws at every node of the grid and ``kl(law_k, p_{t_k})`` (direction: chain || exact).
+
+    ``t`` are forward times (``t[0] = T_start``), ``tau = t[0] - t``. ``law(k)`` builds the
+    ``Gaussian`` at node ``k`` (in the original coordinates); ``laws`` builds all of them.
+    """
+
+    t: np.ndarray
+    kl: np.ndarray
+    solver: str
+    path: str
+    _build: object = field(repr=False)
+
+    @property
+    def tau(self) -> np.ndarray:
+        return self.t[0] - self.t
+
+    def law(self, k: int) -> Gaussian:
+        return self._build(int(k))
+
+    @property
+    def laws(self) -> list[Gaussian]:
+        return [self._build(k) for k in range(len(self.t))]
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+# ---------------------------------------------------------------------------- validation
+def _check_gaussian(p, name: str) -> Gaussian:
+    if not isinstance(p, Gaussian):
+        raise ValueError(f"{name} is {type(p).__name__}: {_NOT_AFFINE}")
+    return p
+
+
+def _check_grid(grid, sde) -> np.ndarray:
+    g = np.asarray(grid, dtype=np.float64)
+    if g.ndim != 1 or g.shape[0] < 2:
+        raise ValueError(
+            f"grid must be a 1-D array of at least 2 forward times, got shape {g.shape}"
+        )
+    if not np.all(np.isfinite(g)):
+        raise ValueError("grid contains NaN or inf")
+    if np.any(np.diff(g) >= 0):
+        k = int(np.argmax(np.diff(g) >= 0))
+        raise ValueError(
+            f"grid must be strictly decreasing forward times (T_start > ... > t_min); "
+            f"grid[{k}] = {g[k]:g} <= grid[{k + 1}] = {g[k + 1]:g}"
+        )
+    if g[-1] < 0 or g[0] > sde.T * (1 + 1e-12):
+        raise ValueError(f"grid must lie in [0, T] with T = {sde.T:g}; got [{g[-1]:g}, {g[0]:g}]")
+    g[0] = min(g[0], sde.T)
+    return g
+
+
+def _gamma_values(gamma, t) -> np.ndarray:
+    """``gamma`` (a number or a callable of forward time) at the times ``t``; validated."""
+    if callable(gamma):
+        vals = np.array([float(gamma(float(tk))) for tk in np.atleast_1d(t)])
+    elif isinstance(gamma, Real | np.floating | np.integer):
+        vals = np.full(np.shape(np.atleast_1d(t)), float(gamma))
+    else:
+        raise ValueError(f"gamma must be a number >= 0 or a callable of t, got {gamma!r}")
+    if not np.all(np.isfinite(vals)) or np.any(vals < 0):
+        raise ValueError(f"gamma must be >= 0 and finite; got min {np.min(vals):g}")
+    return vals
+
+
+def _check_method(method: str, g: np.ndarray, name: str = "method") -> None:
+    allowed = METHODS if name == "method" else _PREDICTORS
+    if method not in allowed:
+        raise ValueError(
+            f"{name} must be one of {allowed} (or None for continuous time), got {method!r}"
+        )
+    if method == "heun" and np.any(g != 0):
+        raise ValueError(f"{name}='heun' is the probability-flow ODE solver: it needs gamma = 0")
+    if method == "ddpm" and np.any(g != 1):
+        raise ValueError(f"{name}='ddpm' is the reverse-SDE chain: it needs gamma = 1")
+
+
+# -------------------------------------------------------------- exponential integrals
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
+
+
+def exponential_integrals(sde, s, t):
+    """``(I1, I2)`` of the exponential step from ``t`` down to ``s`` (vectorised).
+
+    ``I1 = int_s^t alpha(s)/alpha(u) g2(u) du``, ``I2 = int_s^t (alpha(s)/alpha(u))^2 g2(u) du
+    = v_ts / a^2`` with ``(a, v_ts) = sde.transition(s, t)``. Closed forms: OU ``2 expm1(h)``;
+    VP ``2 expm1(dB/2)``; sub-VP ``2 expm1(dB/2) + 2/3 e^{-2 B(s)} expm1(-3 dB/2)``
+    (``dB = B(t) - B(s)``); VE/EDM (``alpha = 1``) ``I1 = I2 = v_ts``. Other SDEs:
+    24-point Gauss-Legendre on ``[s, t]``.
+    """
+    s = np.asarray(s, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    a, v = sde.transition(s, t)
+    I2 = v / (a * a)
+    kind = type(sde)
+    if kind is OU:
+        I1 = 2.0 * np.expm1(t - s)
+    elif kind in (VP, SubVP):
+        b0, b1 = sde.beta_min, sde.beta_max
+        dB = (t - s) * (b0 + 0.5 * (b1 - b0) * (t + s))
+        I1 = 2.0 * np.expm1(0.5 * dB)
+        if kind is SubVP:
+            Bs = s * (b0 + 0.5 * (b1 - b0) * s)
+            I1 = I1 + (2.0 / 3.0) * np.exp(-2.0 * Bs) * np.expm1(-1.5 * dB)
+    elif kind in (VE, EDM):
+        I1 = v.copy() if np.ndim(v) else v
+    else:
+        half = 0.5 * (t - s)
+        mid = 0.5 * (t + s)
+        u = mid[..., None] + half[..., None] * _GL_X
+        al_s = np.asarray(sde.alpha(s))[..., None]
+        integrand = al_s / sde.alpha(u) * sde.g2(u)
+        I1 = half * np.sum(_GL_W * integrand, axis=-1)
+    return I1, I2
+
+
+# ------------------------------------------------------------------- linear algebra modes
+class _Diag:
+    """Matrices diagonal in the working basis, stored as their diagonals (any leading shape)."""
+
+    eye = 1.0
+
+    @staticmethod
+    def mul(X, Y):
+        return X * Y
+
+    @staticmethod
+    def apply(X, v):
+        return X * v
+
+    @staticmethod
+    def sandwich(M, Q):
+        return M * M * Q
+
+
+class _Full:
+    """Dense ``(d, d)`` matrices."""
+
+    def __init__(self, d: int):
+        self.eye = np.eye(d)
+
+    @staticmethod
+    def mul(X, Y):
+        return X @ Y
+
+    @staticmethod
+    def apply(X, v):
+        return X @ v
+
+    @staticmethod
+    def sandwich(M, Q):
+        return M @ Q @ M.T
+
+
+def step_maps(
+    method, ops, sc, Pt, ct, Ps=None, cs=None, *, predictor="euler", snr=0.16, n_corrector=1
+):
+    """``(M, u, Q)`` of one step (see the module docstring for the formulas).
+
+    ``ops`` is the matrix algebra (diagonals or dense); ``sc`` a dict of per-step scalars
+    (``h, f_t, f_s, g2_t, g2_s, g, alpha_t, alpha_s, sig2_t, sig2_s, a, v, I1, I2``);
+    ``(Pt, ct)``/``(Ps, cs)`` the affine score ``s(x) = -P x + c`` at ``t``/``s``.
+    """
+    eye = ops.eye
+    h, g = sc["h"], sc["g"]
+    if method == "euler":
+        k = h * 0.5 * (1.0 + g) * sc["g2_t"]
+        M = (1.0 - h * sc["f_t"]) * eye - k * Pt
+        return M, k * ct, (g * sc["g2_t"] * h) * eye
+    if method == "exponential":
+        k = 0.5 * (1.0 + g) * sc["I1"]
+        M = (sc["alpha_s"] / sc["alpha_t"]) * eye - k * Pt
+        return M, k * ct, (g * sc["I2"]) * eye
+    if method == "heun":
+        Dt = -sc["f_t"] * eye - 0.5 * sc["g2_t"] * Pt
+        Ds = -sc["f_s"] * eye - 0.5 * sc["g2_s"] * Ps
+        et, es = 0.5 * sc["g2_t"] * ct, 0.5 * sc["g2_s"] * cs
+        M = eye + 0.5 * h * (Dt + Ds) + 0.5 * h * h * ops.mul(Ds, Dt)
+        u = 0.5 * h * (et + es + h * ops.apply(Ds, et))
+        return M, u, 0.0 * eye
+    if method == "ddpm":
+        a, v = sc["a"], sc["v"]
+        return (eye - v * Pt) / a, (v / a) * ct, v * eye
+    if method == "ancestral":
+        s2t, s2s = sc["sig2_t"], sc["sig2_s"]
+        c2 = g * s2s * sc["v"] / s2t
+        rem = s2s - c2
+        if np.any(rem < -1e-12 * np.maximum(s2s, 1e-300)):
+            raise ValueError(
+                "method='ancestral': eta^2 = gamma is too large for this step "
+                "(sigma2(s) - gamma sigma2(s) v / sigma2(t) < 0); lower gamma or use more steps"
+            )
+        r = np.sqrt(np.maximum(rem, 0.0))
+        ratio = sc["alpha_s"] / sc["alpha_t"]
+        sig_t = np.sqrt(s2t)
+        M = ratio * (eye - s2t * Pt) + (r * sig_t) * Pt
+        return M, (ratio * s2t - r * sig_t) * ct, c2 * eye
+    if method == "pc":
+        M, u, Q = step_maps(predictor, ops, sc, Pt, ct, Ps, cs)
+        eps = 2.0 * snr * snr * sc["sig2_s"]
+        # eps = 0 (sigma2(s) = 0) gives the identity map: no corrector
+        Pc = np.where(eps > 0, Ps, 0.0) if np.ndim(eps) else (Ps if eps > 0 else 0.0 * Ps)
+        cc = np.where(eps > 0, cs, 0.0) if np.ndim(eps) else (cs if eps > 0 else 0.0 * cs)
+        Mc, uc, Qc = eye - eps * Pc, eps * cc, (2.0 * eps) * eye
+        for _ in range(n_corrector):
+            M, u, Q = ops.mul(Mc, M), ops.apply(Mc, u) + uc, ops.sandwich(Mc, Q) + Qc
+        return M, u, Q
+    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+# ----------------------------------------------------------------------- the problem
+class _Problem:
+    """Data eigenbasis, rotated init, score (with error) in the working basis."""
+
+    def __init__(self, sde, data, init, score_error):
+        self.sde = sde
+        self.data = data
+        self.d = d = data.dim
+        if init.dim != d:
+            raise ValueError(f"init has dimension {init.dim} but data has dimension {d}")
+        cov = data.covariance
+        if cov.kind in ("iso", "diag"):
+            self.U = None
+            self.lam = cov.diagonal()
+        else:
+            lam, U = np.linalg.eigh(cov.value)
+            self.lam, self.U = np.maximum(lam, 0.0), U
+        self.m0 = self.rot(data.mean)
+        self.mu0 = self.rot(init.mean)
+        icov = init.covariance
+        if icov.kind == "iso" or (self.U is None and icov.kind == "diag"):
+            self.C0 = icov.diagonal()  # an isotropic covariance is diagonal in every basis
+        else:
+            C0 = self.rot_mat(icov.matrix())
+            self.C0 = np.diag(C0).copy() if _is_diag(C0) else 0.5 * (C0 + C0.T)
+        self.init = init
+        self.error = score_error
+        if score_error is not None and not hasattr(score_error, "affine_parts"):
+            raise ValueError(f"score_error has no affine_parts(t, dim): {_NOT_AFFINE}")
+
+    # rotations into / out of the eigenbasis
+    def rot(self, v):
+        return v if self.U is None else self.U.T @ v
+
+    def unrot(self, v):
+        return v if self.U is None else self.U @ v
+
+    def rot_mat(self, X):
+        return X if self.U is None else self.U.T @ X @ self.U
+
+    def unrot_mat(self, X):
+        return X if self.U is None else self.U @ X @ self.U.T
+
+    # score error parts
+    def error_parts(self, t):
+        """``(K, A, b)`` in the original coordinates, or ``None`` for the exact score."""
+        if self.error is None:
+            return None
+        parts = self.error.affine_parts(float(t), self.d)
+        if parts is None:
+            raise ValueError(f"score_error is not affine at t = {float(t):g}: {_NOT_AFFINE}")
+        K, A, b = parts
+        b = np.broadcast_to(np.asarray(b, dtype=np.float64), (self.d,))
+        return np.asarray(K, dtype=np.float64), np.asarray(A, dtype=np.float64), b
+
+    def diag_parts(self, parts):
+        """Error parts as diagonals in the eigenbasis, or ``None`` if some matrix is not."""
+        K, A, b = parts
+        out = []
+        for X in (K, A):
+            if X.ndim == 0:
+                out.append(float(X))
+                continue
+            if X.shape != (self.d, self.d):
+                raise ValueError(f"score_error K/A must be scalars or ({self.d}, {self.d}) arrays")
+            Xr = self.rot_mat(X)
+            if not _is_diag(Xr):
+                return None
+            out.append(np.diag(Xr).copy())
+        return out[0], out[1], self.rot(b)
+
+    # the exact score at times t (vectorised over a leading axis) in the eigenbasis
+    def exact_diag(self, t):
+        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+        al = np.asarray(self.sde.alpha(t), dtype=np.float64).reshape(-1, 1)
+        s2 = np.asarray(self.sde.sigma2(t), dtype=np.float64).reshape(-1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            P = 1.0 / (al * al * self.lam + s2)
+        return P, P * al * self.m0
+
+    def exact_full(self, t):
+        P, c = self.exact_diag(t)
+        P, c = P[0], c[0]
+        if self.U is None:
+            return np.diag(P), c
+        return (self.U * P) @ self.U.T, self.U @ c
+
+    def target_diag(self, t):
+        """Exact marginal in the eigenbasis: ``(mean, variances)``."""
+        al, s2 = float(self.sde.alpha(t)), float(self.sde.sigma2(t))
+        return al * self.m0, al * al * self.lam + s2
+
+
+def _is_diag(X) -> bool:
+    scale = np.max(np.abs(X)) if X.size else 0.0
+    off = X - np.diag(np.diag(X))
+    return bool(np.max(np.abs(off), initial=0.0) <= _DIAG_RTOL * max(scale, 1e-300))
+
+
+def _kl_to_diag(mu, C, m, S) -> float:
+    """``KL(N(mu, C) || N(m, diag S))`` (C a diagonal or a matrix), as ``analytic.kl`` does it:
+    ``1/2 [sum_i h(u_i) + sum (mu - m)^2 / S]``, ``u = eig(S^{-1/2} (C - S) S^{-1/2})``."""
+    delta = mu - m
+    if C.ndim == 1:
+        u = (C - S) / S
+    else:
+        r = np.sqrt(S)
+        W = C - np.diag(S)
+        u = np.linalg.eigvalsh(W / r[:, None] / r[None, :])
+    if np.any(u <= -1):
+        return float("inf")
+    return 0.5 * (float(np.sum(h_u_minus_log1p(u))) + float(np.sum(delta * delta / S)))
+
+
+def _kl_safe(p, q) -> float:
+    try:
+        return kl(p, q)
+    except ValueError:  # a singular target (point-mass data at t = 0)
+        return float("nan")
+
+
+# ------------------------------------------------------------------- discrete recursion
+def _scalars(sde, grid, gvals):
+    t, s = grid[:-1], grid[1:]
+    a, v = sde.transition(s, t)
+    I1, I2 = exponential_integrals(sde, s, t)
+    return {
+        "h": t - s,
+        "f_t": np.asarray(sde.f(t), dtype=np.float64) * np.ones_like(t),
+        "f_s": np.asarray(sde.f(s), dtype=np.float64) * np.ones_like(s),
+        "g2_t": np.asarray(sde.g2(t), dtype=np.float64) * np.ones_like(t),
+        "g2_s": np.asarray(sde.g2(s), dtype=np.float64) * np.ones_like(s),
+        "g": gvals,
+        "alpha_t": np.asarray(sde.alpha(t), dtype=np.float64) * np.ones_like(t),
+        "alpha_s": np.asarray(sde.alpha(s), dtype=np.float64) * np.ones_like(s),
+        "sig2_t": np.asarray(sde.sigma2(t), dtype=np.float64) * np.ones_like(t),
+        "sig2_s": np.asarray(sde.sigma2(s), dtype=np.float64) * np.ones_like(s),
+        "a": np.asarray(a, dtype=np.float64) * np.ones_like(t),
+        "v": np.asarray(v, dtype=np.float64) * np.ones_like(t),
+        "I1": np.asarray(I1, dtype=np.float64) * np.ones_like(t),
+        "I2": np.asarray(I2, dtype=np.float64) * np.ones_like(t),
+    }
+
+
+def _stack_parts(parts, d):
+    """Per-step diagonal error parts ``[(K, A, b)]`` as three ``(N, d)`` arrays."""
+    return tuple(
+        np.stack([np.broadcast_to(np.asarray(p[i], dtype=np.float64), (d,)) for p in parts])
+        for i in range(3)
+    )
+
+
+def _diag_chain(prob, grid, sc, method, kw, err_t, err_s):
+    """Vectorised per-eigendirection maps; returns ``(M, u, Q)`` of shape ``(N, d)``."""
+    Pt, ct = prob.exact_diag(grid[:-1])
+    Ps, cs = prob.exact_diag(grid[1:])
+    if err_t is not None:
+        K, A, b = _stack_parts(err_t, prob.d)
+        Pt, ct = K * Pt - A, K * ct + b
+    if err_s is not None:
+        K, A, b = _stack_parts(err_s, prob.d)
+        with np.errstate(invalid="ignore"):
+            Ps, cs = K * Ps - A, K * cs + b
+    col = {k: v[:, None] for k, v in sc.items()}
+    with np.errstate(invalid="ignore"):
+        M, u, Q = step_maps(method, _Diag, col, Pt, ct, Ps, cs, **kw)
+    d = prob.d
+    shape = (len(grid) - 1, d)
+    return np.broadcast_to(M, shape), np.broadcast_to(u, shape), np.broadcast_to(Q, shape)
+
+
+def _check_finite(M, u, Q, grid):
+    bad = ~(
+        np.isfinite(M).reshape(len(M), -1).all(1)
+        & np.isfinite(u).reshape(len(u), -1).all(1)
+        & np.isfinite(Q).reshape(len(Q), -1).all(1)
+    )
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        raise ValueError(
+            f"the step map is not finite at step {k} (t = {grid[k]:g} -> {grid[k + 1]:g}); "
+            "a singular data covariance has no score at t = 0: use t_min > 0"
+        )
+
+
+def _run_discrete(prob, grid, gvals, method, kw, trajectory):
+    sde, d = prob.sde, prob.d
+    N = len(grid) - 1
+    sc = _scalars(sde, grid, gvals)
+    need_s = method in ("heun", "pc")
+    err_t = err_s = None
+    full = False
+    if prob.error is not None:
+        raw_t = [prob.error_parts(tk) for tk in grid[:-1]]
+        raw_s = [prob.error_parts(tk) for tk in grid[1:]] if need_s else None
+        err_t = [prob.diag_parts(p) for p in raw_t]
+        err_s = [prob.diag_parts(p) for p in raw_s] if need_s else None
+        full = any(e is None for e in err_t) or (need_s and any(e is None for e in err_s))
+    if not full:
+        M, u, Q = _diag_chain(prob, grid, sc, method, kw, err_t, err_s)
+        _check_finite(M, u, Q, grid)
+        mu = prob.mu0.copy()
+        L = np.ones(d)
+        q = np.zeros(d)
+        if trajectory:
+            mus, Ls, qs = [mu], [L], [q]
+        for k in range(N):
+            mu = M[k] * mu + u[k]
+            L = M[k] * L
+            q = M[k] * M[k] * q + Q[k]
+            if trajectory:
+                mus.append(mu)
+                Ls.append(L)
+                qs.append(q)
+        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(q)) and np.all(np.isfinite(L))):
+            raise ValueError(f"the chain's moments overflowed (method={method!r}); check the grid")
+        law = _diag_law(prob, mu, L, q, "recursion", method)
+        traj = None
+        if trajectory:
+            traj = _diag_trajectory(prob, grid, mus, Ls, qs, "recursion", method)
+        return law, traj
+    # full d x d recursion in the original coordinates
+    ops = _Full(d)
+    mu = prob.init.mean
+    C = prob.init.cov
+    mus, Cs = [mu], [C]
+    for k in range(N):
+        sck = {key: float(val[k]) for key, val in sc.items()}
+        Pt, ct = prob.exact_full(grid[k])
+        K, A, b = raw_t[k]
+        Pt, ct = _perturb_full(Pt, ct, K, A, b)
+        Ps = cs = None
+        if need_s:
+            Ps, cs = prob.exact_full(grid[k + 1])
+            K, A, b = raw_s[k]
+            Ps, cs = _perturb_full(Ps, cs, K, A, b)
+        M, uk, Qk = step_maps(method, ops, sck, Pt, ct, Ps, cs, **kw)
+        _check_finite(M[None], uk[None], Qk[None], grid[k:])
+        mu = M @ mu + uk
+        C = M @ C @ M.T + Qk
+        C = 0.5 * (C + C.T)
+        if trajectory:
+            mus.append(mu)
+            Cs.append(C)
+    law = ExactLaw(mu, C, solver="recursion", path="full", method=method)
+    traj = None
+    if trajectory:
+        traj = _full_trajectory(prob, grid, mus, Cs, "recursion", method)
+    return law, traj
+
+
+def _perturb_full(P, c, K, A, b):
+    KP = K * P if K.ndim == 0 else K @ P
+    Kc = K * c if K.ndim == 0 else K @ c
+    A = A * np.eye(len(c)) if A.ndim == 0 else A
+    return KP - A, Kc + b
+
+
+def _diag_cov(prob, L, q):
+    """``L C0 L + diag(q)`` in the eigenbasis: a (d,) diagonal or a (d, d) matrix."""
+    if prob.C0.ndim == 1:
+        return L * L * prob.C0 + q
+    C = (L[:, None] * prob.C0) * L[None, :]
+    C[np.diag_indices(prob.d)] += q
+    return C
+
+
+def _diag_law(prob, mu, L, q, solver, method):
+    Crot = _diag_cov(prob, L, q)
+    mean = prob.unrot(mu)
+    if prob.U is None:
+        cov = Crot
+    elif Crot.ndim == 1:
+        cov = (prob.U * Crot) @ prob.U.T
+        cov = 0.5 * (cov + cov.T)
+    else:
+        cov = prob.unrot_mat(Crot)
+        cov = 0.5 * (cov + cov.T)
+    return ExactLaw(mean, cov, solver=solver, path="eigenbasis", method=method)
+
+
+def _diag_trajectory(prob, grid, mus, Ls, qs, solver, method):
+    kls = np.empty(len(grid))
+    for k, tk in enumerate(grid):
+        Crot = _diag_cov(prob, Ls[k], qs[k])
+        m_t, S_t = prob.target_diag(tk)
+        kls[k] = _kl_to_diag(mus[k], Crot, m_t, S_t) if np.all(S_t > 0) else np.nan
+
+    def build(k):
+        return _diag_law(prob, mus[k], Ls[k], qs[k], solver, method)
+
+    return ExactTrajectory(np.asarray(grid, dtype=np.float64), kls, solver, "eigenbasis", build)
+
+
+def _full_trajectory(prob, grid, mus, Cs, solver, method):
+    kls = np.array(
+        [
+            _kl_safe(Gaussian(mus[k], Cs[k]), prob.sde.marginal(prob.data, tk))
+            for k, tk in enumerate(grid)
+        ]
+    )
+
+    def build(k):
+        return ExactLaw(mus[k], Cs[k], solver=solver, path="full", method=method)
+
+    return ExactTrajectory(np.asarray(grid, dtype=np.float64), kls, solver, "full", build)
+
+
+# ------------------------------------------------------------------------ continuous time
+def _continuous_nodes(grid, sde):
+    g = np.asarray(grid, dtype=np.float64)
+    if g.ndim == 1 and g.shape[0] == 2 and isinstance(grid, tuple):
+        _check_grid(g, sde)
+        return np.linspace(g[0], g[1], _N_CONT_NODES)
+    return _check_grid(g, sde)
+
+
+def _run_continuous(prob, nodes, gamma, solver, trajectory):
+    sde, d = prob.sde, prob.d
+    const_gamma = not callable(gamma)
+    if solver not in (None, "closed form", "ode"):
+        raise ValueError(f"solver must be None, 'closed form' or 'ode', got {solver!r}")
+    _gamma_values(gamma, nodes)
+    closed_ok = const_gamma and prob.error is None
+    if solver == "closed form" and not closed_ok:
+        raise ValueError("solver='closed form' needs the exact score and a constant gamma")
+    if solver is None:
+        solver = "closed form" if closed_ok else "ode"
+    if solver == "closed form":
+        g = float(gamma)
+        al = np.asarray(sde.alpha(nodes), dtype=np.float64) * np.ones(len(nodes))
+        s2 = np.asarray(sde.sigma2(nodes), dtype=np.float64) * np.ones(len(nodes))
+        S = al[:, None] ** 2 * prob.lam + s2[:, None]
+        m = al[:, None] * prob.m0
+        with np.errstate(divide="ignore"):
+            logS = np.log(S) - 2.0 * np.log(al)[:, None]
+        # sqrt(S(t)/S(T0)) * e^{-Gamma(t)/2}, Gamma = gamma log((lam+sbar2(T0))/(lam+sbar2(t)))
+        E = np.sqrt(S / S[0]) * np.exp(0.5 * g * (logS - logS[0]))
+        mus = m + E * (prob.mu0 - m[0])
+        # C = S + E D0 E  with D0 = C0 - S(T0)  (write as L C0 L + diag(q): L = E, q = S - E^2 S0)
+        Ls = list(E)
+        qs = list(S - E * E * S[0])
+        return _pack_diag(prob, nodes, list(mus), Ls, qs, "closed form", trajectory)
+    # ------------------------------------------------------------------- ODE
+    err_diag = True
+    if prob.error is not None:
+        probe = np.linspace(nodes[0], nodes[-1], 17)
+        err_diag = all(prob.diag_parts(prob.error_parts(tk)) is not None for tk in probe)
+    tau_end = nodes[0] - nodes[-1]
+    taus = nodes[0] - nodes
+    taus[-1] = tau_end
+
+    def coeffs(tau):
+        t = min(max(nodes[0] - tau, nodes[-1]), nodes[0])
+        gm = float(gamma(t)) if callable(gamma) else float(gamma)
+        f, g2 = float(sde.f(t)), float(sde.g2(t))
+        return t, gm, f, g2
+
+    if err_diag:
+
+        def rhs(tau, y):
+            t, gm, f, g2 = coeffs(tau)
+            P, c = prob.exact_diag(t)
+            P, c = P[0], c[0]
+            if prob.error is not None:
+                parts = prob.diag_parts(prob.error_parts(t))
+                if parts is None:
+                    raise ValueError("score_error stopped being diagonal in the data eigenbasis")
+                K, A, b = parts
+                P, c = K * P - A, K * c + b
+            F = -f - 0.5 * (1.0 + gm) * g2 * P
+            mu, L, q = y[:d], y[d : 2 * d], y[2 * d :]
+            return np.concatenate([F * mu + 0.5 * (1.0 + gm) * g2 * c, F * L, 2 * F * q + gm * g2])
+
+        y0 = np.concatenate([prob.mu0, np.ones(d), np.zeros(d)])
+        sol = _solve(rhs, tau_end, y0, taus)
+        Y = sol.y.T
+        return _pack_diag(
+            prob,
+            nodes,
+            list(Y[:, :d]),
+            list(Y[:, d : 2 * d]),
+            list(Y[:, 2 * d :]),
+            "ode",
+            trajectory,
+        )
+
+    def rhs_full(tau, y):
+        t, gm, f, g2 = coeffs(tau)
+        P, c = prob.exact_full(t)
+        P, c = _perturb_full(P, c, *prob.error_parts(t))
+        F = -f * np.eye(d) - 0.5 * (1.0 + gm) * g2 * P
+        mu, C = y[:d], y[d:].reshape(d, d)
+        dC = F @ C + C @ F.T + gm * g2 * np.eye(d)
+        return np.concatenate([F @ mu + 0.5 * (1.0 + gm) * g2 * c, dC.ravel()])
+
+    y0 = np.concatenate([prob.init.mean, prob.init.cov.ravel()])
+    sol = _solve(rhs_full, tau_end, y0, taus)
+    Y = sol.y.T
+    mus = [Y[k, :d] for k in range(len(nodes))]
+    Cs = [0.5 * (Y[k, d:].reshape(d, d) + Y[k, d:].reshape(d, d).T) for k in range(len(nodes))]
+    law = ExactLaw(mus[-1], Cs[-1], solver="ode", path="full", method=None)
+    traj = _full_trajectory(prob, nodes, mus, Cs, "ode", None) if trajectory else None
+    return law, traj
+
+
+def _solve(rhs, tau_end, y0, taus):
+    sol = integrate.solve_ivp(
+        rhs, (0.0, tau_end), y0, method="DOP853", t_eval=taus, rtol=1e-11, atol=1e-14
+    )
+    if not sol.success:
+        raise ValueError(f"the moment ODE failed: {sol.message}")
+    return sol
+
+
+def _pack_diag(prob, nodes, mus, Ls, qs, solver, trajectory):
+    law = _diag_law(prob, mus[-1], Ls[-1], qs[-1], solver, None)
+    traj = _diag_trajectory(prob, nodes, mus, Ls, qs, solver, None) if trajectory else None
+    return law, traj
+
+
+# ------------------------------------------------------------------------------ public
+def exact_law(
+    sde,
+    data,
+    init,
+    grid,
+    gamma=1.0,
+    method="euler",
+    score_error=None,
+    *,
+    trajectory=False,
+    predictor="euler",
+    snr=0.16,
+    n_corrector=1,
+    solver=None,
+):
+    """The exact law of a sampler's output for Gaussian data (notes §0; module docstring).
+
+    Parameters
+    ----------
+    sde : a linear forward SDE (``analytic``).
+    data : ``Gaussian`` data law ``p_0`` (anything else raises ``ValueError``: not affine).
+    init : ``Gaussian`` start law at ``grid[0]`` (e.g. ``sde.marginal(data, T)``,
+        ``sde.prior(d)``).
+    grid : decreasing forward times ``t_0 > ... > t_N``; with ``method=None`` continuous
+        time from ``grid[0]`` to ``grid[-1]`` (a tuple ``(T, t_min)``, or an array of the
+        nodes at which the trajectory is reported).
+    gamma : stochasticity ``>= 0``, a number or a callable of forward time.
+    method : one of ``METHODS``, or ``None`` for the continuous-time reverse family.
+    score_error : ``None`` (exact score) or an object with ``affine_parts(t, dim) -> (K, A, b)``.
+    trajectory : also return an ``ExactTrajectory`` (laws and ``kl(law_k, p_{t_k})`` per node).
+    predictor, snr, n_corrector : the ``"pc"`` method's predictor and Langevin corrector.
+    solver : continuous time only: ``None`` (closed form when possible), ``"closed form"``
+        or ``"ode"``.
+
+    Returns
+    -------
+    ``ExactLaw`` (a ``Gaussian``), or ``(ExactLaw, ExactTrajectory)`` if ``trajectory``.
+    """
+    _check_gaussian(data, "data")
+    _check_gaussian(init, "init")
+    prob = _Problem(sde, data, init, score_error)
+    if method is None:
+        nodes = _continuous_nodes(grid, sde)
+        law, traj = _run_continuous(prob, nodes, gamma, solver, trajectory)
+        return (law, traj) if trajectory else law
+    if solver is not None:
+        raise ValueError("solver= applies to continuous time (method=None) only")
+    g = _check_grid(grid, sde)
+    gvals = _gamma_values(gamma, g[:-1])
+    _check_method(method, gvals)
+    kw = {}
+    if method == "pc":
+        _check_method(predictor, gvals, name="predictor")
+        if not (np.isfinite(snr) and snr > 0):
+            raise ValueError(f"snr must be positive and finite, got {snr!r}")
+        if int(n_corrector) != n_corrector or n_corrector < 0:
+            raise ValueError(f"n_corrector must be a non-negative integer, got {n_corrector!r}")
+        kw = {"predictor": predictor, "snr": float(snr), "n_corrector": int(n_corrector)}
+    law, traj = _run_discrete(prob, g, gvals, method, kw, trajectory)
+    return (law, traj) if trajectory else law
+
+
+def kl_trajectory(sde, data, init, grid, gamma=1.0, method="euler", score_error=None, **kwargs):
+    """``(t_nodes, kl_values)``: ``kl(law_k, p_{t_k})`` at every node (chain || exact)."""
+    _, traj = exact_law(
+        sde, data, init, grid, gamma, method, score_error, trajectory=True, **kwargs
+    )
+    return traj.t, traj.kl
+
+
+def continuous_kl_closed_form(sde, data, init, t, gamma, T_start=None):
+    """Formula (G) of notes §0: ``KL(law_tau || p_{T_start - tau})`` at forward times ``t``.
+
+    Exact score, constant ``gamma``; ``init`` at ``T_start`` (default ``sde.T``) must have a
+    covariance diagonal in the eigenbasis of the data covariance (always true in 1-D). Per
+    eigendirection ``r - 1 = (r_0 - 1) e^{-Gamma}``, ``q = q_0 e^{-Gamma}``,
+    ``e^{-Gamma} = ((lam + sbar2(t)) / (lam + sbar2(T_start)))^gamma`` and
+    ``KL = 1/2 sum_i [r_i - 1 - log r_i + q_i]`` (evaluated without cancellation).
+    """
+    _check_gaussian(data, "data")
+    _check_gaussian(init, "init")
+    g = _gamma_values(gamma, [0.0])[0]
+    if callable(gamma):
+        raise ValueError("continuous_kl_closed_form needs a constant gamma")
+    prob = _Problem(sde, data, init, None)
+    if prob.C0.ndim != 1:
+        raise ValueError("init covariance must be diagonal in the data eigenbasis")
+    T0 = float(sde.T if T_start is None else T_start)
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if np.any(t > T0) or np.any(t < 0):
+        raise ValueError(f"t must lie in [0, T_start = {T0:g}]")
+
+    def sbar2(x):
+        x = np.asarray(x, dtype=np.float64)
+        return np.asarray(sde.sigma2(x)) / np.asarray(sde.alpha(x)) ** 2
+
+    m0, S0 = prob.target_diag(T0)
+    r0m1 = (prob.C0 - S0) / S0
+    q0 = (prob.mu0 - m0) ** 2 / S0
+    decay = ((prob.lam + sbar2(t)[:, None]) / (prob.lam + sbar2(T0))) ** g
+    u = r0m1 * decay
+    return 0.5 * np.sum(h_u_minus_log1p(u) + q0 * decay, axis=1)
+
+
+def ve_ancestral_shortfall(s0_2, sig_t2, sig_s2):
+    """Variance deficit of one ``"ancestral"`` gamma = 1 step under VE (``alpha = 1``).
+
+    1-D data ``N(m, s0_2)``, chain started exactly at ``p_t = N(m, s0_2 + sig_t2)``, exact
+    score, one step to ``s`` (``sig_s2 = sigma2(s) < sig_t2``). The step's map is
+    ``M = (s0_2 + sig_s2)/(s0_2 + sig_t2)`` with noise ``c2 = sig_s2 (sig_t2 - sig_s2)/sig_t2``,
+    so ``target var - chain var = s0_2 (sig_t2 - sig_s2)^2 / (sig_t2 (s0_2 + sig_t2))``.
+    """
+    s0_2, sig_t2, sig_s2 = (np.asarray(x, dtype=np.float64) for x in (s0_2, sig_t2, sig_s2))
+    if np.any(s0_2 < 0) or np.any(sig_t2 <= 0) or np.any(sig_s2 < 0) or np.any(sig_s2 > sig_t2):
+        raise ValueError("need s0_2 >= 0 and 0 <= sig_s2 <= sig_t2, sig_t2 > 0")
+    dv = sig_t2 - sig_s2
+    return (s0_2 * dv * dv / (sig_t2 * (s0_2 + sig_t2)))[()]

@@ -1,0 +1,269 @@
+"""Convergence orders of the samplers, as data (diffrax style), and their measurement.
+
+``EXPECTED_ORDERS`` is the single source of truth: ``{method: {"weak": p, "strong": q}}``
+(``None`` where an order is not defined). Orders are in the step size ``h`` of uniform
+grids, for the reverse family of notes §0 with a smooth (here: exact Gaussian) score.
+
+* Weak order, measured exactly (rung 2): for Gaussian data and the exact score the output
+  law of a chain is Gaussian (``verify.exact``); the weak error is the distance between the
+  moments of the chain's law and of the continuous-time law on the same span,
+  ``|m_N - m(t_min)| + ||C_N - C(t_min)||_F`` (or their KL, whose slope is twice the order).
+  With ``init = p_T`` and the exact score the continuous-time law is ``p_{t_min}``.
+* Strong order, measured by Monte Carlo (rung 4): nested uniform grids driven by one
+  ``BrownianPath`` (the same Brownian path at every step count), reference = a grid
+  ``ref_factor`` times finer than the finest; error = RMS over particles of the endpoint
+  distance. Additive noise, so Euler-Maruyama is strong order 1 (Kloeden & Platen §10.2).
+
+Measured facts behind the table (``python -m verify.order`` prints them):
+
+* ``pc``: with the convention ``eps = 2 snr^2 sigma2(s)`` the corrector's step does *not*
+  shrink with ``h``; every step adds one unadjusted-Langevin step whose stationary law is
+  ``N(m, S / (1 - eps/(2S)))`` instead of ``N(m, S)``, so as ``h -> 0`` the chain converges
+  to a law biased by ``O(snr^2)``: weak order 0 against the reverse family (measured slope
+  about 0 with ``t_min > 0``; with ``t_min -> 0`` the bias shrinks with ``sigma2(t_min)``).
+  With ``snr -> 0`` it has the predictor's order.
+* ``ancestral`` with ``t_min = 0``: its coefficients involve ``sqrt(sigma2(s)/sigma2(t))``,
+  not smooth at ``t = 0``; the local error is ``O(h^2 / t)`` and the global error
+  ``O(h log(1/h))`` (measured slope 0.8 rising slowly towards 1). Measure with ``t_min > 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analytic import Gaussian, kl
+
+from .exact import exact_law
+
+__all__ = ["EXPECTED_ORDERS", "ORDER_NOTES", "OrderResult", "weak_order", "strong_order"]
+
+EXPECTED_ORDERS: dict[str, dict[str, float | None]] = {
+    "euler": {"weak": 1, "strong": 1},
+    "exponential": {"weak": 1, "strong": 1},
+    "heun": {"weak": 2, "strong": 2},
+    "ddpm": {"weak": 1, "strong": 1},
+    "ancestral": {"weak": 1, "strong": 1},
+    "pc": {"weak": 0, "strong": None},
+}
+"""Weak/strong orders in ``h`` (uniform grids, smooth score, ``t_min > 0`` for ``ancestral``)."""
+
+ORDER_NOTES = {
+    "heun": "gamma = 0 only (an ODE solver: strong = weak order).",
+    "ddpm": "gamma = 1 only.",
+    "ancestral": "DDIM eta = sqrt(gamma); needs t_min > 0 (else O(h log 1/h)).",
+    "pc": (
+        "fixed snr: the Langevin corrector's O(snr^2) bias does not vanish as h -> 0, so the "
+        "chain does not converge to the reverse family (weak order 0); strong order not "
+        "defined (a BrownianPath cannot drive the corrector)."
+    ),
+}
+
+_DEFAULT_GAMMA = {"heun": 0.0, "ddpm": 1.0}
+
+
+@dataclass
+class OrderResult:
+    """A measured convergence order: ``errors ~ C h^slope``.
+
+    ``steps`` step counts, ``h`` step sizes, ``errors`` the errors, ``slope`` the fitted
+    order (``np.polyfit`` of ``log error`` on ``log h``), ``expected`` from
+    ``EXPECTED_ORDERS`` (doubled for a KL metric), ``tolerance`` the allowed deviation.
+    """
+
+    method: str
+    kind: str
+    steps: np.ndarray
+    h: np.ndarray
+    errors: np.ndarray
+    slope: float
+    expected: float | None
+    tolerance: float
+    metric: str = "moments"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def local_slopes(self) -> np.ndarray:
+        """Slopes between consecutive step counts (shows whether the fit is asymptotic)."""
+        return np.diff(np.log(self.errors)) / np.diff(np.log(self.h))
+
+    @property
+    def agrees(self) -> bool:
+        """``|slope - expected| <= tolerance`` (False if no order is expected)."""
+        return self.expected is not None and abs(self.slope - self.expected) <= self.tolerance
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderResult({self.kind} {self.method}: slope {self.slope:.3f}, expected "
+            f"{self.expected}, tol {self.tolerance}, "
+            f"errors {np.array2string(self.errors, precision=3)})"
+        )
+
+
+def _fit(h, errors) -> float:
+    return float(np.polyfit(np.log(h), np.log(errors), 1)[0])
+
+
+def _uniform(sde, n, t_min, T):
+    g = T + (t_min - T) * (np.arange(n + 1) / n)
+    g[0], g[-1] = T, t_min
+    return g
+
+
+def _steps(n_steps_list):
+    steps = np.array(sorted(int(n) for n in n_steps_list))
+    if steps.size < 2 or steps[0] < 1:
+        raise ValueError("n_steps_list needs at least two positive step counts")
+    return steps
+
+
+def weak_order(
+    sde,
+    data: Gaussian,
+    init: Gaussian | None = None,
+    gamma=None,
+    method: str = "euler",
+    n_steps_list=(40, 80, 160, 320, 640),
+    *,
+    t_min: float = 1e-3,
+    T: float | None = None,
+    score_error=None,
+    metric: str = "moments",
+    tolerance: float = 0.3,
+    **method_kwargs,
+) -> OrderResult:
+    """Weak order of ``method``, exactly: chain law (``exact_law``) vs continuous-time law.
+
+    ``init`` defaults to ``p_T`` (then the continuous-time law is ``p_{t_min}``); ``gamma``
+    defaults to 0 for ``heun`` and 1 otherwise. ``metric="moments"`` uses
+    ``|dm| + ||dC||_F``; ``metric="kl"`` uses ``kl(chain || continuous)`` (slope ``2 p``).
+    """
+    T = float(sde.T if T is None else T)
+    if init is None:
+        init = sde.marginal(data, T)
+    if gamma is None:
+        gamma = _DEFAULT_GAMMA.get(method, 1.0)
+    if metric not in ("moments", "kl"):
+        raise ValueError(f"metric must be 'moments' or 'kl', got {metric!r}")
+    steps = _steps(n_steps_list)
+    ref = exact_law(sde, data, init, (T, t_min), gamma=gamma, method=None, score_error=score_error)
+    errors = []
+    for n in steps:
+        law = exact_law(
+            sde,
+            data,
+            init,
+            _uniform(sde, n, t_min, T),
+            gamma,
+            method,
+            score_error,
+            **method_kwargs,
+        )
+        if metric == "kl":
+            errors.append(kl(law, ref))
+        else:
+            errors.append(
+                np.linalg.norm(law.mean - ref.mean) + np.linalg.norm(law.cov - ref.cov, "fro")
+            )
+    errors = np.array(errors)
+    h = (T - t_min) / steps
+    p = EXPECTED_ORDERS.get(method, {}).get("weak")
+    expected = None if p is None else (2 * p if metric == "kl" else p)
+    return OrderResult(
+        method,
+        "weak",
+        steps,
+        h,
+        errors,
+        _fit(h, errors),
+        expected,
+        tolerance,
+        metric,
+        {"reference": ref.solver},
+    )
+
+
+def strong_order(
+    sde,
+    data: Gaussian,
+    gamma=None,
+    method: str = "euler",
+    n_steps_list=(16, 32, 64, 128),
+    *,
+    n_particles: int = 2000,
+    rng: np.random.Generator | None = None,
+    init: Gaussian | None = None,
+    t_min: float = 1e-3,
+    ref_factor: int = 8,
+    score=None,
+    tolerance: float = 0.3,
+    **method_kwargs,
+) -> OrderResult:
+    """Strong order of ``method`` with particles (``verify.samplers.reverse_sample``).
+
+    All grids are uniform on ``[t_min, sde.T]`` and nested; one ``BrownianPath`` drives
+    all of them, and the same starting particles ``x_T ~ init`` (default ``p_T``) are used.
+    The reference is the grid with ``ref_factor * max(n_steps_list)`` steps; the error is
+    ``sqrt(mean ||X_N - X_ref||^2)`` over particles.
+    """
+    from .brownian import BrownianPath
+    from .samplers import reverse_sample
+
+    if method == "pc":
+        raise ValueError("strong order is not defined for 'pc' (see ORDER_NOTES['pc'])")
+    if rng is None:
+        rng = np.random.default_rng(0)
+    if gamma is None:
+        gamma = _DEFAULT_GAMMA.get(method, 1.0)
+    T = float(sde.T)
+    if init is None:
+        init = sde.marginal(data, T)
+    if score is None:
+        score = sde.score(data)
+    steps = _steps(n_steps_list)
+    n_ref = int(ref_factor) * int(steps[-1])
+    if any(n_ref % n for n in steps):
+        raise ValueError("ref_factor * max(n_steps_list) must be a multiple of every step count")
+    x_T = init.sample(n_particles, rng)
+    path = BrownianPath(n_particles, data.dim, rng)
+
+    def run(n):
+        return reverse_sample(
+            sde,
+            score,
+            x_T,
+            _uniform(sde, n, t_min, T),
+            gamma,
+            method,
+            rng,
+            noise=path,
+            **method_kwargs,
+        )
+
+    x_ref = run(n_ref)
+    errors = np.array([np.sqrt(np.mean(np.sum((run(n) - x_ref) ** 2, axis=1))) for n in steps])
+    h = (T - t_min) / steps
+    return OrderResult(
+        method,
+        "strong",
+        steps,
+        h,
+        errors,
+        _fit(h, errors),
+        EXPECTED_ORDERS.get(method, {}).get("strong"),
+        tolerance,
+        "rms",
+        {"n_particles": n_particles, "n_ref": n_ref},
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover - a quick table of measured orders
+    from analytic import VP
+
+    _sde = VP(0.1, 8.0)
+    _data = Gaussian(np.array([1.0, -0.5]), np.array([[2.0, 0.6], [0.6, 0.5]]))
+    for _m in EXPECTED_ORDERS:
+        print(weak_order(_sde, _data, method=_m, t_min=0.05))
+        if EXPECTED_ORDERS[_m]["strong"] is not None:
+            print(strong_order(_sde, _data, method=_m, t_min=0.05))
