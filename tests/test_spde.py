@@ -1,0 +1,294 @@
+"""Tests of verify.spde and the spde.* claims (paper 3, notes §3.2, reconstructed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from analytic import OU, Gaussian
+from verify import spde
+from verify.claims import spde as cl
+from verify.estimators import mean_ci
+from verify.fokker_planck import solve_reverse_fp
+
+
+class _Flat:
+    """Duck-typed SDE with constant f and g2 (no forward marginals needed)."""
+
+    def __init__(self, f=0.0, g2=0.0, T=1.0):
+        self._f, self._g2, self.T = f, g2, T
+
+    def f(self, t):
+        return self._f + 0.0 * np.asarray(t, float)
+
+    def g2(self, t):
+        return self._g2 + 0.0 * np.asarray(t, float)
+
+
+def _zero_score(x, t):
+    return np.zeros_like(x)
+
+
+# ------------------------------------------------------------------ radial test functions
+@pytest.mark.parametrize("phi", spde.default_tests(), ids=lambda p: p.name)
+def test_radial_gradient_matches_finite_differences(phi):
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    h = 1e-6
+    fd = np.stack(
+        [(phi.value(x + h * e) - phi.value(x - h * e)) / (2 * h) for e in np.eye(3)], axis=1
+    )
+    np.testing.assert_allclose(phi.grad(x), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_radial_test_rejects_bad_input():
+    with pytest.raises(ValueError, match="kind"):
+        spde.RadialTest("cube")
+    with pytest.raises(ValueError, match="width"):
+        spde.radial_bump(0.0)
+
+
+def test_rotation_field_is_tangent_to_every_radial_test_function():
+    x = np.random.default_rng(1).normal(size=(50, 2))
+    rot = spde.LinearField(((0.0, -0.7), (0.7, 0.0)))
+    for phi in spde.default_tests():
+        assert np.max(np.abs(np.einsum("ni,ni->n", rot(x, 0.5), phi.grad(x)))) < 1e-14
+
+
+# ------------------------------------------------------------------ particles
+def test_constant_field_translates_particles_exactly():
+    grid = np.linspace(1.0, 0.0, 51)
+    rng = np.random.default_rng(2)
+    x0 = rng.normal(size=(10, 2))
+    noise = spde.CommonNoise((spde.ConstantField((0.3, -0.2)),))
+    dB = spde.brownian_increments(grid, 1, rng)
+    res = spde.sample_common_noise(_Flat(), _zero_score, x0, grid, noise, 0.0, rng=rng, dB=dB)
+    np.testing.assert_allclose(res.x, x0 + dB.sum() * np.array([0.3, -0.2]), atol=1e-13)
+
+
+def test_heun_rotation_preserves_radius_to_first_order():
+    # Stratonovich rotation keeps |x|; the Heun step does so up to O(dB^4) per step
+    grid = np.linspace(1.0, 0.0, 1001)
+    rng = np.random.default_rng(3)
+    x0 = rng.normal(size=(20, 2))
+    noise = spde.CommonNoise((spde.LinearField(((0.0, -1.0), (1.0, 0.0))),))
+    res = spde.sample_common_noise(_Flat(), _zero_score, x0, grid, noise, 0.0, rng=rng)
+    r0, r1 = np.linalg.norm(x0, axis=1), np.linalg.norm(res.x, axis=1)
+    np.testing.assert_allclose(r1, r0, rtol=5e-3)
+    assert np.max(res.common_rate) < 1e-20
+
+
+def test_antithetic_increment_has_the_exact_conditional_variance_for_square():
+    # phi = |x|^2, drift-free step y' = y + c dB + s z: mart = 2 (ybar . c dB + s mean(y.z)),
+    # so E[mart^2 | y] = (4 (c . ybar)^2 + s^2 4 mean|y|^2 / N) h exactly.
+    grid = np.linspace(1.0, 0.0, 401)
+    rng = np.random.default_rng(4)
+    x0 = rng.normal(size=(40, 1)) + 1.0
+    noise = spde.CommonNoise((spde.ConstantField((0.5,)),))
+    res = spde.sample_common_noise(
+        _Flat(g2=0.3), _zero_score, x0, grid, noise, 1.0, rng=rng, tests=[spde.radial_square()]
+    )
+    z = res.mart[0] ** 2 / ((res.common_rate[0, :-1] + res.indep_rate[0, :-1]) * res.h)
+    est = mean_ci(z)
+    assert est.contains(1.0), est
+
+
+def test_particle_qv_identity_with_ou_and_exact_score():
+    sde, p0, grid, noise = cl._q1_setting()
+    rng = np.random.default_rng(5)
+    zs = []
+    for _ in range(6):
+        x = sde.marginal(p0, sde.T).sample(300, rng)
+        res = spde.sample_common_noise(sde, sde.score(p0), x, grid, noise, 1.0, rng=rng)
+        zs.append(cl._zbar(res))
+    est = mean_ci(zs)
+    assert est.lo > 0.85 and est.hi < 1.15, est
+
+
+def test_sampler_rejects_bad_input():
+    grid = np.linspace(1.0, 0.0, 11)
+    noise = spde.CommonNoise((spde.ConstantField((0.1,)),))
+    rng = np.random.default_rng(0)
+    x = np.zeros((5, 1))
+    with pytest.raises(ValueError, match="grid"):
+        spde.sample_common_noise(_Flat(), _zero_score, x, grid[::-1], noise, rng=rng)
+    with pytest.raises(ValueError, match="dB"):
+        spde.sample_common_noise(_Flat(), _zero_score, x, grid, noise, rng=rng, dB=np.zeros(10))
+    with pytest.raises(ValueError, match="gamma"):
+        spde.sample_common_noise(_Flat(), _zero_score, x, grid, noise, -1.0, rng=rng)
+    with pytest.raises(ValueError, match="x_T"):
+        spde.sample_common_noise(_Flat(), _zero_score, np.zeros(5), grid, noise, rng=rng)
+
+
+# ------------------------------------------------------------------ quadratic variation
+def test_quadratic_variation_window_counts_steps():
+    proj = np.arange(201.0) ** 0.5
+    h = np.full(200, 0.005)
+    q = spde.quadratic_variation(proj, h, 0.1, common_rate=np.ones(201))
+    assert q["steps"] == 20
+    assert q["realised"][0] == pytest.approx(np.sum(np.diff(proj[:21]) ** 2))
+    assert q["common"][0] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="window"):
+        spde.quadratic_variation(proj, h, 0.0)
+
+
+# ------------------------------------------------------------------ 1-D SPDE grid
+def test_spde_with_zero_noise_is_the_fokker_planck_solution():
+    sde = OU(T=1.0)
+    p0 = Gaussian(np.array([1.0]), 0.25)
+    grid = np.linspace(1.0, 0.05, 41)
+    noise = spde.CommonNoise((spde.ConstantField((0.3,)),))
+    pT = sde.marginal(p0, 1.0)
+
+    def dens(z):
+        return np.exp(pT.log_prob(z))
+
+    kw = dict(bounds=(-4.0, 6.0), n_cells=200, method="be")
+    a = spde.solve_spde_1d(sde, sde.score(p0), dens, grid, noise, np.zeros((40, 1)), 1.0, **kw)
+    kw["bounds"] = ((-4.0, 6.0),)
+    b = solve_reverse_fp(sde, sde.score(p0), dens, grid, 1.0, **kw)
+    np.testing.assert_array_equal(a.densities, b.densities)
+
+
+def test_spde_mean_follows_the_random_ode_for_a_gaussian_langevin():
+    # Langevin to N(0,1) with sigma = eps: the conditional mean solves dm = -m dtau + eps dB;
+    # with the frozen (Wong-Zakai) drift eps dB_j / h on each step the exact step is
+    # m' = e^{-h} m + eps (1 - e^{-h}) dB_j / h. Independent reference: this recursion.
+    pi = Gaussian(np.zeros(1), 1.0)
+    T, n, eps = 1.0, 100, 0.3
+    grid = np.linspace(T, 0.0, n + 1)
+    rng = np.random.default_rng(6)
+    dB = spde.brownian_increments(grid, 1, rng)
+    noise = spde.CommonNoise((spde.ConstantField((eps,)),))
+    u0 = Gaussian(np.array([1.5]), 0.5)
+    fp = spde.solve_spde_1d(
+        cl._Langevin(T),
+        cl._HalfScore(pi),
+        lambda z: np.exp(u0.log_prob(z)),
+        grid,
+        noise,
+        dB,
+        1.0,
+        bounds=(-7.0, 7.0),
+        n_cells=700,
+        substeps=2,
+        method="trbdf2",
+    )
+    mean, cov = fp.moments()
+    h = T / n
+    m = [1.5]
+    for j in range(n):
+        m.append(math.exp(-h) * m[-1] + eps * (1 - math.exp(-h)) * dB[j, 0] / h)
+    np.testing.assert_allclose(mean[:, 0], m, atol=2e-3)
+    # variance: v' = -2 v + 2 (unaffected by the common shift)
+    v = 1 + (0.5 - 1) * np.exp(-2 * (T - fp.times))
+    np.testing.assert_allclose(cov[:, 0, 0], v, atol=5e-3)
+
+
+def test_grid_projection_matches_particles_for_the_same_path():
+    sde, p0, grid, noise = cl._q1_setting()
+    rng = np.random.default_rng(7)
+    dB = spde.brownian_increments(grid, noise.n, rng)
+    pT = sde.marginal(p0, sde.T)
+    tests = [spde.radial_square()]
+    fp = spde.solve_spde_1d(
+        sde,
+        sde.score(p0),
+        lambda z: np.exp(pT.log_prob(z)),
+        grid,
+        noise,
+        dB,
+        1.0,
+        bounds=cl._Q1_BOUNDS,
+        n_cells=400,
+    )
+    proj, _ = spde.grid_projections(fp, tests, noise)
+    res = spde.sample_common_noise(
+        sde, sde.score(p0), pT.sample(20000, rng), grid, noise, 1.0, rng=rng, dB=dB, tests=tests
+    )
+    sd = np.sqrt(np.var(tests[0].value(res.x)) / 20000)
+    assert abs(proj[0, -1] - res.proj[0, -1]) < 4 * sd + 0.01
+
+
+# ------------------------------------------------------------------ W2 and Spearman
+@given(m1=st.floats(-3, 3), m2=st.floats(-3, 3), s1=st.floats(0.1, 3), s2=st.floats(0.1, 3))
+def test_w2_gaussian_one_dimensional_closed_form(m1, m2, s1, s2):
+    got = spde.w2_gaussian([m1], [[s1**2]], [m2], [[s2**2]])
+    assert got == pytest.approx((m1 - m2) ** 2 + (s1 - s2) ** 2, rel=1e-9, abs=1e-10)
+
+
+def test_w2_gaussian_is_symmetric_and_matches_commuting_case():
+    rng = np.random.default_rng(8)
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    l1, l2 = np.array([0.5, 1.0, 2.0]), np.array([1.5, 0.2, 2.0])
+    C1, C2 = Q @ np.diag(l1) @ Q.T, Q @ np.diag(l2) @ Q.T
+    want = np.sum((np.sqrt(l1) - np.sqrt(l2)) ** 2) + 1.0
+    m2 = np.array([1.0, 0.0, 0.0])
+    assert spde.w2_gaussian(np.zeros(3), C1, m2, C2) == pytest.approx(want, rel=1e-9)
+    A = rng.normal(size=(3, 3))
+    C3 = A @ A.T + np.eye(3)
+    assert spde.w2_gaussian(np.zeros(3), C1, m2, C3) == pytest.approx(
+        spde.w2_gaussian(m2, C3, np.zeros(3), C1), rel=1e-8
+    )
+
+
+def test_spearman_bootstrap_agrees_with_scipy_and_brackets_rho():
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=30)
+    y = x + rng.normal(size=30)
+    rho, lo, hi = spde.spearman_bootstrap(x, y, rng, n_boot=500)
+    assert rho == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert lo <= rho <= hi
+    assert spde.spearman_bootstrap(x, np.exp(x), rng, n_boot=200) == (1.0, 1.0, 1.0)
+
+
+# ------------------------------------------------------------------ claim helpers
+def test_expected_constant_field_qv_matches_monte_carlo():
+    want = cl.expected_constant_field_qv((1.5, 0.0), (0.5, 0.0), 50, 20)
+    vals = []
+    for r in range(150):
+        task = {
+            "mean": (1.5, 0.0),
+            "kind": "constant",
+            "a": 0.5,
+            "n": 50,
+            "steps": 20,
+            "seed": 1000 + r,
+        }
+        vals.append(cl._two_d_run(task)[1.0][1])
+    est = mean_ci(vals, 0.99)
+    assert est.contains(want), (est, want)
+
+
+@pytest.mark.parametrize("m, v", [(0.0, 1.0), (1.5, 2.0), (-1.0, 0.3)])
+def test_entropy_budget_gaussian_closed_form(m, v):
+    # u = N(m, v), pi = N(0, 1): H = (v - 1 - ln v + m^2)/2, I = E_u[(x - (x - m)/v)^2]
+    H, I, N = cl.entropy_budget(Gaussian(np.array([m]), v), Gaussian(np.zeros(1), 1.0), 0.3)
+    a, b = 1 - 1 / v, m / v
+    assert H == pytest.approx(0.5 * (v - 1 - math.log(v) + m**2), abs=1e-9)
+    assert I == pytest.approx(a**2 * (v + m**2) + 2 * a * b * m + b**2, abs=1e-8)
+    assert N == pytest.approx(0.5 * 0.3**2, rel=1e-6)
+
+
+# ------------------------------------------------------------------ claims at quick budget
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "claim_id, verdict",
+    [
+        ("spde.qv-identity", "holds"),
+        ("spde.radial-blind-spot", "holds"),
+        ("spde.early-evaluation", "inconclusive"),
+        ("spde.convexity-stability", "holds"),
+    ],
+)
+def test_claim_quick_verdict(claim_id, verdict, tmp_path):
+    from verify.claims.base import RunContext, run_claim
+
+    claim = next(c for c in cl.CLAIMS if c.id == claim_id)
+    out = run_claim(claim, RunContext("quick", 0, tmp_path, stream=None))
+    assert out["verdict"] == verdict, out["reason"]
+    assert out["figures"]
