@@ -263,6 +263,16 @@ register_subcommand(
 )
 
 
+def _register_conformance() -> None:
+    """The ``conformance`` subcommand lives with the kit (verify.conformance, issue 9)."""
+    from verify.conformance import register_cli
+
+    register_cli()
+
+
+_register_conformance()
+
+
 # ----------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""

@@ -1,0 +1,137 @@
+"""Log-Sobolev / Poincare constants (analytic.lsi): exact values, bounds, 1-D estimates."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate
+
+from analytic import OU, VP, Gaussian, GaussianMixture, kl
+from analytic.lsi import (
+    gaussian_lsi,
+    lsi_constant_1d,
+    marginal_lsi_bound,
+    mixture_lsi_bakry_emery,
+    mixture_lsi_ccnw,
+    poincare_constant_1d,
+    propagate_lsi,
+    relative_fisher_gaussian,
+)
+
+
+def _spd(rng, d):
+    A = rng.normal(size=(d, d))
+    return A @ A.T + 0.3 * np.eye(d)
+
+
+@pytest.mark.parametrize(
+    "cov, expected",
+    [(2.5, 2.5), (np.array([1.0, 3.0, 0.2]), 3.0), (np.array([[2.0, 1.0], [1.0, 2.0]]), 3.0)],
+)
+def test_gaussian_lsi_is_the_largest_eigenvalue(cov, expected):
+    assert gaussian_lsi(cov) == pytest.approx(expected, rel=1e-14)
+    d = 1 if np.ndim(cov) == 0 else len(cov)
+    assert gaussian_lsi(Gaussian(np.zeros(d), cov)) == pytest.approx(expected, rel=1e-14)
+
+
+def test_gaussian_lsi_rejects_non_pd():
+    with pytest.raises(ValueError):
+        gaussian_lsi(np.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_relative_fisher_1d_matches_quadrature():
+    q, p = Gaussian(np.array([0.7]), 2.0), Gaussian(np.array([-0.2]), 0.5)
+
+    def integrand(x):
+        xx = np.array([[x]])
+        return float(np.exp(q.log_prob(xx))[0] * ((q.score(xx) - p.score(xx))[0, 0]) ** 2)
+
+    ref, _ = integrate.quad(integrand, -30, 30, epsabs=1e-13, epsrel=1e-12)
+    assert relative_fisher_gaussian(q, p) == pytest.approx(ref, rel=1e-9)
+
+
+def test_relative_fisher_2d_matches_monte_carlo():
+    rng = np.random.default_rng(1)
+    q = Gaussian(np.array([0.2, -1.0]), _spd(rng, 2))
+    p = Gaussian(np.array([0.5, 0.3]), _spd(rng, 2))
+    x = q.sample(200_000, rng)
+    v = np.sum((q.score(x) - p.score(x)) ** 2, axis=1)
+    se = v.std() / np.sqrt(v.size)
+    assert abs(relative_fisher_gaussian(q, p) - v.mean()) < 5 * se
+
+
+def test_relative_fisher_is_zero_for_equal_laws():
+    p = Gaussian(np.array([1.0, 2.0]), np.array([[2.0, 0.3], [0.3, 1.0]]))
+    assert relative_fisher_gaussian(p, p) == pytest.approx(0.0, abs=1e-14)
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    d=st.integers(1, 3),
+)
+def test_lsi_inequality_holds_for_random_gaussians(seed, d):
+    """KL(q||p) <= C(p)/2 I(q|p) with C(p) = lambda_max(cov p)."""
+    rng = np.random.default_rng(seed)
+    p = Gaussian(rng.normal(size=d), _spd(rng, d))
+    q = Gaussian(rng.normal(size=d), _spd(rng, d))
+    assert kl(q, p) <= 0.5 * gaussian_lsi(p) * relative_fisher_gaussian(q, p) * (1 + 1e-12)
+
+
+def test_lsi_is_an_equality_for_a_mean_shift_of_an_isotropic_gaussian():
+    p = Gaussian(np.zeros(3), 1.7)
+    q = Gaussian(np.array([0.3, -1.0, 2.0]), 1.7)
+    assert kl(q, p) == pytest.approx(0.5 * gaussian_lsi(p) * relative_fisher_gaussian(q, p))
+
+
+@pytest.mark.parametrize("sde", [OU(2.0), VP(0.1, 20.0, 1.0)])
+def test_propagated_bound_is_exact_for_gaussian_data(sde):
+    cov = np.array([[2.0, 0.5], [0.5, 1.0]])
+    data = Gaussian(np.zeros(2), cov)
+    for t in (0.1, 0.5, 1.0):
+        exact = gaussian_lsi(sde.marginal(data, t))
+        assert marginal_lsi_bound(sde, gaussian_lsi(cov), t) == pytest.approx(exact, rel=1e-12)
+    assert propagate_lsi(2.0, 0.5, 0.75) == pytest.approx(1.25)
+    with pytest.raises(ValueError):
+        propagate_lsi(-1.0, 0.5, 0.75)
+
+
+def test_poincare_and_lsi_estimates_of_a_gaussian():
+    g = Gaussian(np.array([0.3]), 2.0)
+    assert poincare_constant_1d(g.log_prob, (-12, 12), 400) == pytest.approx(2.0, rel=1e-3)
+    assert lsi_constant_1d(g.log_prob, (-12, 12), 200, n_modes=12) == pytest.approx(2.0, rel=2e-3)
+
+
+def test_bakry_emery_bound_dominates_the_estimates_of_a_log_concave_mixture():
+    m = GaussianMixture([0.4, 0.6], [[-0.5], [0.5]], [1.0, 1.0])
+    be = mixture_lsi_bakry_emery(m)
+    assert be == pytest.approx(1.0 / (1.0 - 0.25))
+    est = lsi_constant_1d(m.log_prob, (-10, 10), 200, n_modes=12)
+    assert poincare_constant_1d(m.log_prob, (-10, 10), 200) <= est * (1 + 1e-9)
+    assert est <= be
+
+
+def test_bakry_emery_bound_single_component_and_separated_modes():
+    one = GaussianMixture([1.0], [[0.0, 0.0]], [[2.0, 0.5]])
+    assert mixture_lsi_bakry_emery(one) == pytest.approx(2.0)
+    far = GaussianMixture([0.5, 0.5], [[-3.0], [3.0]], [1.0, 1.0])
+    assert mixture_lsi_bakry_emery(far) == np.inf
+    with pytest.raises(ValueError):
+        mixture_lsi_bakry_emery(GaussianMixture([0.5, 0.5], [[-1.0], [1.0]], [1.0, 2.0]))
+
+
+def test_asymmetric_double_well_lsi_exceeds_poincare():
+    """Chafai-Malrieu effect: unequal weights separate the two constants."""
+    m = GaussianMixture([0.2, 0.8], [[-2.0], [2.0]], [1.0, 1.0])
+    cp = poincare_constant_1d(m.log_prob, (-11, 11), 300)
+    cl = lsi_constant_1d(m.log_prob, (-11, 11), 300, n_modes=16)
+    assert cl > 1.1 * cp
+    # the recalled [M] bound must at least lie above the estimate
+    assert mixture_lsi_ccnw(m) >= cl
+
+
+def test_numerical_estimates_reject_bad_input():
+    g = Gaussian(np.zeros(1), 1.0)
+    with pytest.raises(ValueError):
+        poincare_constant_1d(g.log_prob, (1.0, -1.0))
+    with pytest.raises(ValueError):
+        lsi_constant_1d(g.log_prob, (-1.0, 1.0), n=3)

@@ -1,0 +1,205 @@
+"""Paper 1 (arXiv 2506.11378): relative-entropy identity, LSI bounds, helpers and claims."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate
+
+from analytic import OU, VP, Gaussian, GaussianMixture
+from verify.errors import Offset, Scale
+from verify.exact import continuous_kl_closed_form, exact_law
+from verify.stochasticity import (
+    fd_derivative,
+    gaussian_identity_terms,
+    gaussian_kl_rate,
+    gaussian_lsi_decay,
+    mixture_laplacian_log,
+    moment_velocity,
+    ode_particles_logq,
+    score_error_sq,
+    young_lsi_bound,
+)
+
+SETTINGS = [
+    (OU(2.0), Gaussian(np.array([1.0]), 4.0), Gaussian(np.zeros(1), 1.0)),
+    (
+        VP(0.1, 20.0, 1.0),
+        Gaussian(np.array([1.0, -1.0]), np.array([[2.0, 0.5], [0.5, 1.0]])),
+        Gaussian(np.array([0.3, 0.2]), np.array([[1.5, 0.2], [0.2, 0.7]])),
+    ),
+]
+
+
+def _law_at(sde, data, init, t, gamma, err=None):
+    return exact_law(sde, data, init, (float(sde.T), t), gamma=gamma, method=None, score_error=err)
+
+
+@pytest.mark.parametrize("sde, data, init", SETTINGS)
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 3.0])
+def test_kl_rate_equals_minus_gamma_g2_half_fisher_for_exact_score(sde, data, init, gamma):
+    t = 0.4 * sde.T
+    q = _law_at(sde, data, init, t, gamma)
+    rate = gaussian_kl_rate(q, sde.marginal(data, t), *moment_velocity(sde, data, q, t, gamma))
+    diss, cross, fisher = gaussian_identity_terms(sde, data, q, t, gamma)
+    assert cross == 0.0
+    assert rate == pytest.approx(diss, rel=1e-9, abs=1e-15)
+    assert fisher > 0
+
+
+@pytest.mark.parametrize("gamma", [0.5, 2.0])
+def test_kl_rate_matches_finite_difference_of_closed_form(gamma):
+    sde, data, init = SETTINGS[0]
+    t = 1.1
+    fd = -fd_derivative(lambda x: continuous_kl_closed_form(sde, data, init, x, gamma), t, 1e-3)
+    q = _law_at(sde, data, init, t, gamma)
+    diss, _, _ = gaussian_identity_terms(sde, data, q, t, gamma)
+    assert fd[0] == pytest.approx(diss, rel=1e-7)
+
+
+@pytest.mark.parametrize("sde, data, init", SETTINGS)
+@pytest.mark.parametrize("kind", ["offset", "scale"])
+def test_identity_E_with_affine_score_error(sde, data, init, kind):
+    """dH/dtau (moment derivative) = -(gamma g2/2) I + E_q[delta_b . grad log q/p] (closed
+    form), two independent routes; and the moment derivative against a finite difference."""
+    score = sde.score(data)
+    err = Offset(score, 0.4 * np.ones(data.dim)) if kind == "offset" else Scale(score, 0.7)
+    gamma, t = 1.3, 0.5 * sde.T
+    q = _law_at(sde, data, init, t, gamma, err)
+    rate = gaussian_kl_rate(q, sde.marginal(data, t), *moment_velocity(sde, data, q, t, gamma, err))
+    diss, cross, _ = gaussian_identity_terms(sde, data, q, t, gamma, err)
+    assert rate == pytest.approx(diss + cross, rel=1e-9)
+    nodes = np.array([sde.T, t + 2e-3, t + 1e-3, t, t - 1e-3, t - 2e-3])
+    _, tr = exact_law(
+        sde, data, init, nodes, gamma=gamma, method=None, score_error=err, trajectory=True
+    )
+    h = tr.kl[1:]  # at tau0 - 2e-3, ..., tau0 + 2e-3
+    fd = (h[0] - 8 * h[1] + 8 * h[3] - h[4]) / (12 * 1e-3)
+    assert fd == pytest.approx(rate, rel=1e-6)
+
+
+@given(
+    seed=st.integers(0, 10_000),
+    d=st.integers(1, 2),
+    gamma=st.floats(0.05, 4.0),
+)
+def test_kl_trajectory_is_non_increasing_for_exact_score(seed, d, gamma):
+    rng = np.random.default_rng(seed)
+    sde = OU(float(rng.uniform(0.5, 3.0)))
+    lam = rng.uniform(0.2, 4.0, size=d)
+    data = Gaussian(rng.normal(size=d), lam)
+    init = Gaussian(rng.normal(size=d), rng.uniform(0.3, 3.0, size=d))
+    t = np.linspace(sde.T, 0.0, 60)
+    H = continuous_kl_closed_form(sde, data, init, t, gamma)
+    assert np.all(np.diff(H) <= 1e-14 * H[0])
+    H0 = continuous_kl_closed_form(sde, data, init, t, 0.0)
+    np.testing.assert_allclose(H0, H0[0], rtol=1e-12)
+    # LSI rate bound along the whole trajectory
+    assert np.all(H <= H[0] * gaussian_lsi_decay(sde, data, t, gamma, sde.T) * (1 + 1e-10))
+
+
+def test_lsi_decay_closed_form_matches_quadrature():
+    sde, data = SETTINGS[1][0], SETTINGS[1][1]
+    lam = np.linalg.eigvalsh(data.cov).max()
+    t, gamma = 0.2, 1.7
+
+    def integrand(u):
+        return gamma * sde.g2(u) / (sde.alpha(u) ** 2 * lam + sde.sigma2(u))
+
+    ref, _ = integrate.quad(integrand, t, sde.T, epsrel=1e-12)
+    assert gaussian_lsi_decay(sde, data, t, gamma, sde.T) == pytest.approx(np.exp(-ref), rel=1e-9)
+
+
+def test_lsi_rate_bound_is_an_equality_for_a_pure_mean_offset():
+    sde, data = SETTINGS[0][0], SETTINGS[0][1]
+    pT = sde.marginal(data, sde.T)
+    init = Gaussian(pT.mean + 1.0, pT.cov)
+    t = np.linspace(sde.T, 0.0, 11)
+    H = continuous_kl_closed_form(sde, data, init, t, 1.5)
+    np.testing.assert_allclose(H, H[0] * gaussian_lsi_decay(sde, data, t, 1.5, sde.T), rtol=1e-12)
+
+
+def test_young_lsi_bound_matches_an_ode_solve():
+    tau = np.linspace(0.0, 1.0, 4001)
+    g2 = 1.0 + tau
+    cbar = 2.0 - 0.5 * tau
+    e2 = 0.3 + np.sin(tau) ** 2
+    gamma, lam = 1.5, 0.4
+    B = young_lsi_bound(tau, 0.2, gamma, g2, cbar, e2, lam)
+
+    def rhs(s, b):
+        k = (1 - lam) * gamma * (1 + s) / (2 - 0.5 * s)
+        F = (1 + gamma) ** 2 * (1 + s) * (0.3 + np.sin(s) ** 2) / (8 * lam * gamma)
+        return -k * b + F
+
+    ref = integrate.solve_ivp(rhs, (0, 1), [0.2], rtol=1e-12, atol=1e-14).y[0, -1]
+    assert B[-1] == pytest.approx(ref, rel=1e-6)
+    with pytest.raises(ValueError):
+        young_lsi_bound(tau, 0.2, 0.0, g2, cbar, e2, lam)
+
+
+def test_score_error_sq_matches_monte_carlo():
+    sde, data, _ = SETTINGS[1]
+    err = Scale(sde.score(data), 0.6)
+    q = Gaussian(np.array([0.5, -0.4]), np.array([[0.8, 0.1], [0.1, 0.5]]))
+    rng = np.random.default_rng(3)
+    x = q.sample(100_000, rng)
+    v = np.sum(err.error(x, 0.3) ** 2, axis=1)
+    assert abs(score_error_sq(sde, data, q, 0.3, err) - v.mean()) < 5 * v.std() / np.sqrt(v.size)
+
+
+def test_fd_derivative_is_exact_for_quartics():
+    assert fd_derivative(lambda x: x**4 - 2 * x**3, 1.3, 0.1) == pytest.approx(
+        4 * 1.3**3 - 6 * 1.3**2, rel=1e-12
+    )
+
+
+def test_mixture_laplacian_matches_finite_differences():
+    m = GaussianMixture(
+        [0.25, 0.25, 0.5],
+        [[-2.0, 0.0], [2.0, 0.0], [0.0, 2.0]],
+        [[0.3, 0.6], [0.5, 0.5], [0.8, 0.2]],
+    )
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    h = 1e-4
+    fd = sum(
+        (m.log_prob(x + h * e) - 2 * m.log_prob(x) + m.log_prob(x - h * e)) / h**2
+        for e in np.eye(2)
+    )
+    np.testing.assert_allclose(mixture_laplacian_log(m, x), fd, rtol=1e-5, atol=1e-5)
+
+
+def test_ode_particles_carry_the_exact_log_density():
+    """For one Gaussian component the ODE law is exactly known: log q along particles must
+    equal the exact law's log-density at the particles."""
+    sde = OU(1.0)
+    data = GaussianMixture([1.0], [[1.0, -0.5]], [[2.0, 0.5]])
+    gdata = Gaussian(np.array([1.0, -0.5]), np.array([2.0, 0.5]))
+    init = sde.prior(2)
+    grid = np.linspace(1.0, 0.0, 201)
+    out = ode_particles_logq(sde, data, init, grid, 500, np.random.default_rng(0), [100, 200])
+    for idx in (100, 200):
+        y, lq = out[idx]
+        law = exact_law(sde, gdata, init, (1.0, float(grid[idx])), gamma=0.0, method=None)
+        np.testing.assert_allclose(lq, law.log_prob(y), atol=1e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "claim_id, expected",
+    [
+        ("stochasticity.exact-score-decay", "holds"),
+        ("stochasticity.error-structure", "fails"),  # offset is corrected, not amplified, for GMMs
+        ("stochasticity.young-lsi-bound", "holds"),
+        ("stochasticity.discretization", "holds"),
+        ("stochasticity.simple-datasets", "holds"),
+    ],
+)
+def test_claims_quick_budget_verdicts(claim_id, expected, tmp_path):
+    from verify.claims.base import RunContext, run_claim
+    from verify.claims.stochasticity import CLAIMS
+
+    claim = next(c for c in CLAIMS if c.id == claim_id)
+    out = run_claim(claim, RunContext("quick", seed=0, figure_dir=tmp_path, stream=None))
+    assert out["verdict"] == expected, out["reason"]
+    assert out["figures"]
