@@ -31,6 +31,7 @@ __all__ = ["GaussianMixture"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _CHUNK_BYTES = 1 << 18  # ~256 KiB of logits per chunk: stays in L2
+_RESHIFT_BELOW = 1e-250  # normalisers below this are recomputed with a per-point shift
 
 
 class GaussianMixture:
@@ -172,8 +173,26 @@ class GaussianMixture:
 
     @cached_property
     def _features_t(self):
+        """``(W^T, V^T)`` with the score's logits shifted by the largest peak log-density.
+
+        Every logit is ``const_k - q_k(x)/2`` with ``q_k >= 0``, so subtracting
+        ``max_k const_k`` (on the constant feature) makes all shifted logits ``<= 0``: ``exp``
+        cannot overflow and no per-point maximum is needed. Points whose normaliser
+        underflows are recomputed with a per-point shift.
+        """
         W, V = self._features
+        W = W.copy()
+        W[-1] -= np.max(W[-1] + self._peak_offset)
         return np.ascontiguousarray(W.T), np.ascontiguousarray(V.T)
+
+    @cached_property
+    def _peak_offset(self) -> np.ndarray:
+        """``max_x logit_k(x) - const_k`` = ``|mu_k|^2 / (2 s_k)`` (the constant row holds the
+        ``-|mu|^2/(2 s)`` part of the completed square)."""
+        mu = self._mu
+        if self.kind == "iso":
+            return 0.5 * np.einsum("kd,kd->k", mu, mu) / self._c
+        return 0.5 * np.einsum("kd,kd->k", mu * mu, 1.0 / self._c)
 
     @cached_property
     def _chols(self) -> np.ndarray:
@@ -261,7 +280,6 @@ class GaussianMixture:
         phi = np.empty((W.shape[0], m0))
         lg = np.empty((W.shape[1], m0))
         num = np.empty((V.shape[1], m0))
-        mx = np.empty(m0)
         tmp = np.empty((d, m0))
         c = d if self.kind == "diag" else 1
         for s in range(0, n, cs):
@@ -269,12 +287,18 @@ class GaussianMixture:
             m = e - s
             xs = x[s:e]
             L = lg[:, :m]
-            np.matmul(WT, self._phi_t(xs, phi[:, :m]), out=L)
-            np.max(L, axis=0, out=mx[:m])
-            L -= mx[:m]
+            phis = self._phi_t(xs, phi[:, :m])
+            # shifted logits: <= 0 for every point (the shift is the largest peak log-density)
+            np.matmul(WT, phis, out=L)
             np.exp(L, out=L)
             N = num[:, :m]
             np.matmul(VT, L, out=N)
+            tiny = N[-1] < _RESHIFT_BELOW
+            if np.any(tiny):  # far from every mode: redo those points with a per-point shift
+                Lb = WT @ phis[:, tiny]
+                Lb -= Lb.max(axis=0)
+                np.exp(Lb, out=Lb)
+                N[:, tiny] = VT @ Lb
             # score = (sum_k e_k mu_k/s_k - x sum_k e_k/s_k) / sum_k e_k
             T_ = tmp[:, :m]
             np.multiply(xs.T, N[d : d + c], out=T_)

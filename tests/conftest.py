@@ -1,5 +1,10 @@
 import os
 
+# The tests multiply many small matrices; BLAS threads only oversubscribe the 2 cores there.
+# (Set before numpy is first imported; OPENBLAS_CORETYPE and friends are left alone.)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

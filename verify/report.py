@@ -22,10 +22,13 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import importlib
 import importlib.metadata
+import inspect
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -233,6 +236,43 @@ def _md_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
     return lines
 
 
+def namespace_intro(ns: str) -> str:
+    """The introduction of a claim namespace: the docstring of ``verify.claims.<ns>``.
+
+    Claim modules are import-light by design, so importing one here is cheap; a namespace
+    without a module (claims injected by a user) has no introduction.
+    """
+    try:
+        module = importlib.import_module(f"verify.claims.{ns}")
+    except ImportError:
+        return ""
+    return inspect.cleandoc(module.__doc__ or "")
+
+
+def _html_intro(text: str) -> str:
+    """Docstring text as HTML: paragraphs, and ``*``/``-`` bullet blocks as lists."""
+    if not text:
+        return ""
+    out = ['<div class="intro">']
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        if lines and lines[0].lstrip().startswith(("* ", "- ")):
+            items, cur = [], []
+            for line in lines:
+                if line.lstrip().startswith(("* ", "- ")):
+                    if cur:
+                        items.append(" ".join(cur))
+                    cur = [line.lstrip()[2:]]
+                else:
+                    cur.append(line.strip())
+            items.append(" ".join(cur))
+            out.append("<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>")
+        else:
+            out.append(f"<p>{_e(' '.join(x.strip() for x in lines))}</p>")
+    out.append("</div>")
+    return "".join(out)
+
+
 def render_markdown(results: Sequence[dict], meta: dict) -> str:
     """The Markdown report (figure links relative to the report directory)."""
     out = ["# diffusion-verify report", ""]
@@ -253,8 +293,11 @@ def render_markdown(results: Sequence[dict], meta: dict) -> str:
             for r in results
         ],
     )
-    for _ns, title, claims in _groups(results):
+    for ns, title, claims in _groups(results):
         out += ["", f"## {title}"]
+        intro = namespace_intro(ns)
+        if intro:
+            out += ["", intro]
         for r in claims:
             out += ["", f'<a id="{_anchor(r["id"])}"></a>', "", f"### {r['id']}: {r['verdict']}"]
             out += ["", f"> {_md_escape(r.get('statement', ''))}", ""]
@@ -288,6 +331,7 @@ _CSS = """
 body{margin:0;background:var(--bg);color:var(--fg);
 font:15px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
 main{max-width:1120px;margin:0 auto;padding:24px 28px 64px}
+.intro{color:var(--muted);font-size:14px;margin:0 0 18px}
 h1{font-size:28px;margin:0 0 4px}
 h2{font-size:21px;margin:40px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
 h3{font-size:17px;margin:0 0 6px;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
@@ -472,6 +516,7 @@ def render_html(results: Sequence[dict], meta: dict, base: Path | None = None) -
     )
     for ns, title, claims in groups:
         parts.append(f'<section class="group"><h2 id="ns-{_e(ns)}">{_e(title)}</h2>')
+        parts.append(_html_intro(namespace_intro(ns)))
         parts += [_html_claim(r, base) for r in claims]
         parts.append("</section>")
     parts.append("</main></body></html>\n")
