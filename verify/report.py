@@ -249,6 +249,11 @@ def namespace_intro(ns: str) -> str:
     return inspect.cleandoc(module.__doc__ or "")
 
 
+def _code(escaped: str) -> str:
+    """reStructuredText ``literals`` (already HTML-escaped) as <code> elements."""
+    return re.sub(r"``(.+?)``", r"<code>\1</code>", escaped)
+
+
 def _html_intro(text: str) -> str:
     """Docstring text as HTML: paragraphs, and ``*``/``-`` bullet blocks as lists."""
     if not text:
@@ -266,9 +271,9 @@ def _html_intro(text: str) -> str:
                 else:
                     cur.append(line.strip())
             items.append(" ".join(cur))
-            out.append("<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>{_code(_e(i))}</li>" for i in items) + "</ul>")
         else:
-            out.append(f"<p>{_e(' '.join(x.strip() for x in lines))}</p>")
+            out.append(f"<p>{_code(_e(' '.join(x.strip() for x in lines)))}</p>")
     out.append("</div>")
     return "".join(out)
 
@@ -297,7 +302,7 @@ def render_markdown(results: Sequence[dict], meta: dict) -> str:
         out += ["", f"## {title}"]
         intro = namespace_intro(ns)
         if intro:
-            out += ["", intro]
+            out += ["", intro.replace("``", "`")]
         for r in claims:
             out += ["", f'<a id="{_anchor(r["id"])}"></a>', "", f"### {r['id']}: {r['verdict']}"]
             out += ["", f"> {_md_escape(r.get('statement', ''))}", ""]
@@ -357,6 +362,7 @@ padding:5px 10px;text-align:left;vertical-align:top}
 table.summary th,table.data th{background:var(--soft);font-weight:600}
 table.summary th.num,table.data th.num{text-align:right}
 table.summary td.num,table.data td.num{text-align:right;font-variant-numeric:tabular-nums;
+white-space:nowrap;
 font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 table.summary tr.group td{background:#eef1f4;font-weight:600;color:var(--muted)}
 table.data caption{text-align:left;font-weight:600;padding:4px 0;caption-side:top}
