@@ -29,7 +29,8 @@ say "reconstructed" where they test the reconstruction. Claims:
    (equality for a pure mean offset). Gaussian data exactly (rung 1-2), 1-D and 2-D
    Gaussian mixtures on the Fokker-Planck grid (rung 3).
 2. ``stochasticity.error-structure``: offset vs multiplicative score errors, final KL
-   against ``gamma``. Gaussian exactly, then a 1-D and a 2-D mixture (FP grid).
+   against ``gamma``, on Gaussian data exactly; ``stochasticity.error-structure-mixtures``:
+   the same statement on a 1-D and a 2-D mixture (FP grid).
 3. ``stochasticity.young-lsi-bound``: the approximate-score bound, bound / truth.
 4. ``stochasticity.discretization``: exact output laws of Euler-Maruyama and the
    exponential integrator over (``gamma``, steps): where stochasticity stops paying.
@@ -44,7 +45,8 @@ error, so both Young's and the log-Sobolev inequality are equalities. The offset
 dichotomy of notes §1.3c holds for Gaussian data but **not** for the bimodal mixtures tried:
 there a constant offset is *corrected* by stochasticity (KL(q_T || p_0) falls from 0.50 at
 gamma = 0 to 0.33 at gamma = 1 in 1-D, 1.11 -> 0.63 in 2-D), so whether stochasticity helps
-depends on the data as well as on the error structure; claim 2 reports ``fails``. With a
+depends on the data as well as on the error structure;
+``stochasticity.error-structure-mixtures`` reports ``fails``. With a
 finite number of steps the KL-optimal gamma is finite and grows with the step count
 (Euler-Maruyama ~3.5-5, exponential integrator 0.5 -> 3.3 for 5 -> 200 steps).
 """
@@ -436,118 +438,113 @@ def _argmin_gamma(rows, kind):
     return min(sel, key=lambda r: r[2])[1]
 
 
-def _run_error_structure(ctx):
+def _run_error_structure(ctx, part="gaussian"):
+    """Claim 2, on Gaussian data (``part="gaussian"``) or on mixtures (``"mixtures"``)."""
     quick = ctx.quick
-    gammas = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0] if quick else list(np.linspace(0, 4, 33))
-    kinds = ["offset", "scale"] + ([] if quick else ["scale-up"])
-    tasks = [
-        {"kind": k, "gamma": float(g), "seed": task_seed(ctx.seed, "c2", k, g)}
-        for k in kinds
-        for g in gammas
-    ]
-    rows = ctx.map(_c2_gauss, tasks, desc="Gaussian: KL vs gamma")
-    fp_gammas = [0.0, 1.0, 2.0] if quick else [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
-    fp_tasks = [
-        {
-            "setting": s,
-            "kind": k,
-            "gamma": g,
-            "n_steps": 200 if s == "gmm-1d" else 100,
-            "seed": task_seed(ctx.seed, "c2fp", s, k, g),
-        }
-        for s in ("gmm-1d", "gmm-2d")
-        for k in ("offset", "scale")
-        for g in fp_gammas
-    ]
-    fp_rows = ctx.map(_c2_fp, fp_tasks, desc="mixtures: KL vs gamma")
-
-    findings, ok = [], True
-    # Gaussian: offset amplified (KL(gamma) > KL(0) for small gamma), scale corrected.
-    off = np.array([r[2] for r in rows if r[0] == "offset"])
-    sc = np.array([r[2] for r in rows if r[0] == "scale"])
-    g_arr = np.array(gammas, dtype=float)
-    i1 = int(np.argmin(np.abs(g_arr - 1.0)))
-    gauss_off = bool(off[i1] > off[0])
-    gauss_sc = bool(np.all(np.diff(sc) < 0))
-    findings.append(
-        f"Gaussian: offset KL {off[0]:.4f} (gamma=0) -> {off[i1]:.4f} (gamma=1), argmin gamma="
-        f"{_argmin_gamma(rows, 'offset'):g}; scale KL {sc[0]:.4f} -> {sc[-1]:.4f}, "
-        f"argmin gamma={_argmin_gamma(rows, 'scale'):g}"
-    )
-    ok &= gauss_off and gauss_sc
-    for s in ("gmm-1d", "gmm-2d"):
-        for k in ("offset", "scale"):
-            sel = [r for r in fp_rows if r[0] == s and r[1] == k]
-            H0, e0 = sel[0][3], sel[0][4]
-            H1, e1 = next((r[3], r[4]) for r in sel if r[2] == 1.0)
-            if k == "offset":
-                holds = H1 - H0 > e0 + e1  # amplified beyond the grid error
-            else:
-                holds = all(b[3] + b[4] < a[3] - a[4] for a, b in zip(sel, sel[1:], strict=False))
-            best = min(sel, key=lambda r: r[3])[2]
-            findings.append(
-                f"{s} {k}: KL {H0:.4f} (gamma=0) -> {H1:.4f} (gamma=1), argmin gamma={best:g}"
-                + ("" if holds else " [contradicts the statement]")
-            )
-            ok &= holds
-
-    fig = ctx.figure(figsize=(10, 3.8))
-    ax1, ax2 = fig.subplots(1, 2)
-    for k, style in (("offset", "-"), ("scale", "--"), ("scale-up", ":")):
-        sel = [r for r in rows if r[0] == k]
-        if sel:
-            ax1.plot(
-                [r[1] for r in sel],
-                [r[2] for r in sel],
-                style,
-                label={"offset": "offset c=0.5", "scale": "scale k=0.8", "scale-up": "scale k=1.2"}[
-                    k
-                ],
-            )
-    ax1.set_xlabel("stochasticity gamma")
-    ax1.set_ylabel("KL(q_T || p_0) (nats)")
-    ax1.set_title("Gaussian N(1,4), OU T=2, start p_T (exact, rung 2)", fontsize=9)
-    ax1.legend(fontsize=8)
-    for s, mk in (("gmm-1d", "o"), ("gmm-2d", "s")):
-        for k, style in (("offset", "-"), ("scale", "--")):
-            sel = [r for r in fp_rows if r[0] == s and r[1] == k]
-            ax2.errorbar(
-                [r[2] for r in sel],
-                [r[3] for r in sel],
-                yerr=[r[4] for r in sel],
-                fmt=mk + style,
-                ms=4,
-                capsize=2,
-                label=f"{s}, {k}",
-            )
-    ax2.set_xlabel("stochasticity gamma")
-    ax2.set_ylabel("KL(q_T || p_0) (nats)")
-    ax2.set_yscale("log")
-    ax2.set_title("Mixtures, OU T=2, start p_T (FP grid, bars: grid error)", fontsize=9)
-    ax2.legend(fontsize=7)
-    fig.tight_layout()
-    path = ctx.savefig(fig, "kl-vs-gamma")
-    if not ok:
+    findings, ok, tables = [], True, {}
+    fig = ctx.figure(figsize=(5.6, 3.8))
+    ax = fig.add_subplot()
+    if part == "gaussian":
+        gammas = [0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0] if quick else list(np.linspace(0, 4, 33))
+        kinds = ["offset", "scale"] + ([] if quick else ["scale-up"])
+        tasks = [
+            {"kind": k, "gamma": float(g), "seed": task_seed(ctx.seed, "c2", k, g)}
+            for k in kinds
+            for g in gammas
+        ]
+        rows = ctx.map(_c2_gauss, tasks, desc="Gaussian: KL vs gamma")
+        # offset amplified (KL(gamma=1) > KL(0)), scale corrected (KL decreasing in gamma)
+        off = np.array([r[2] for r in rows if r[0] == "offset"])
+        sc = np.array([r[2] for r in rows if r[0] == "scale"])
+        g_arr = np.array(gammas, dtype=float)
+        i1 = int(np.argmin(np.abs(g_arr - 1.0)))
+        ok = bool(off[i1] > off[0]) and bool(np.all(np.diff(sc) < 0))
         findings.append(
-            "so the direction of the offset effect depends on the data (unimodal Gaussian vs "
-            "multimodal mixture), not on the error structure alone"
+            f"Gaussian: offset KL {off[0]:.4f} (gamma=0) -> {off[i1]:.4f} (gamma=1), argmin "
+            f"gamma={_argmin_gamma(rows, 'offset'):g}; scale KL {sc[0]:.4f} -> {sc[-1]:.4f}, "
+            f"argmin gamma={_argmin_gamma(rows, 'scale'):g}"
         )
+        labels = {"offset": "offset c=0.5", "scale": "scale k=0.8", "scale-up": "scale k=1.2"}
+        for k, style in (("offset", "-"), ("scale", "--"), ("scale-up", ":")):
+            sel = [r for r in rows if r[0] == k]
+            if sel:
+                ax.plot([r[1] for r in sel], [r[2] for r in sel], style, label=labels[k])
+        ax.set_title("Gaussian N(1,4), OU T=2, start p_T (exact, rung 2)", fontsize=9)
+        tables["Gaussian: KL(q_T||p_0) vs gamma"] = Table(["error", "gamma", "KL(q_T||p_0)"], rows)
+        rung, tol = 2, "exact moment ODE (rtol 1e-11)"
+    else:
+        fp_gammas = [0.0, 1.0, 2.0] if quick else [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+        fp_tasks = [
+            {
+                "setting": s,
+                "kind": k,
+                "gamma": g,
+                "n_steps": 200 if s == "gmm-1d" else 100,
+                "seed": task_seed(ctx.seed, "c2fp", s, k, g),
+            }
+            for s in ("gmm-1d", "gmm-2d")
+            for k in ("offset", "scale")
+            for g in fp_gammas
+        ]
+        fp_rows = ctx.map(_c2_fp, fp_tasks, desc="mixtures: KL vs gamma")
+        for s in ("gmm-1d", "gmm-2d"):
+            for k in ("offset", "scale"):
+                sel = [r for r in fp_rows if r[0] == s and r[1] == k]
+                H0, e0 = sel[0][3], sel[0][4]
+                H1, e1 = next((r[3], r[4]) for r in sel if r[2] == 1.0)
+                if k == "offset":
+                    holds = H1 - H0 > e0 + e1  # amplified beyond the grid error
+                else:
+                    holds = all(
+                        b[3] + b[4] < a[3] - a[4] for a, b in zip(sel, sel[1:], strict=False)
+                    )
+                best = min(sel, key=lambda r: r[3])[2]
+                findings.append(
+                    f"{s} {k}: KL {H0:.4f} (gamma=0) -> {H1:.4f} (gamma=1), argmin gamma={best:g}"
+                    + ("" if holds else " [contradicts the statement]")
+                )
+                ok &= holds
+        for s, mk in (("gmm-1d", "o"), ("gmm-2d", "s")):
+            for k, style in (("offset", "-"), ("scale", "--")):
+                sel = [r for r in fp_rows if r[0] == s and r[1] == k]
+                ax.errorbar(
+                    [r[2] for r in sel],
+                    [r[3] for r in sel],
+                    yerr=[r[4] for r in sel],
+                    fmt=mk + style,
+                    ms=4,
+                    capsize=2,
+                    label=f"{s}, {k}",
+                )
+        ax.set_yscale("log")
+        ax.set_title("Mixtures, OU T=2, start p_T (FP grid, bars: grid error)", fontsize=9)
+        tables["Mixtures (FP grid): KL(q_T||p_0) vs gamma"] = Table(
+            ["setting", "error", "gamma", "KL(q_T||p_0)", "grid error"], fp_rows
+        )
+        rung, tol = 3, "differences must exceed the sum of the FP grid-error estimates"
+        if not ok:
+            findings.append(
+                "so on these bimodal mixtures stochasticity corrects the offset too: the "
+                "direction of the effect depends on the data, not on the error structure alone"
+            )
+    ax.set_xlabel("stochasticity gamma")
+    ax.set_ylabel("KL(q_T || p_0) (nats)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
     return ClaimResult(
         "holds" if ok else "fails",
         "; ".join(findings),
-        rung=3,
-        tolerance="Gaussian: exact moment ODE (rtol 1e-11); mixtures: differences must exceed "
-        "the sum of FP grid-error estimates",
+        rung=rung,
+        tolerance=tol,
         key_number=findings[0],
-        tables={
-            "Gaussian: KL(q_T||p_0) vs gamma": Table(["error", "gamma", "KL(q_T||p_0)"], rows),
-            "Mixtures (FP grid): KL(q_T||p_0) vs gamma": Table(
-                ["setting", "error", "gamma", "KL(q_T||p_0)", "grid error"], fp_rows
-            ),
-        },
-        figures=[path],
+        tables=tables,
+        figures=[ctx.savefig(fig, "kl-vs-gamma")],
         seeds=[ctx.seed],
     )
+
+
+def _run_error_structure_mixtures(ctx):
+    return _run_error_structure(ctx, part="mixtures")
 
 
 # ============================================================ claim 3: Young + LSI bound
@@ -1017,14 +1014,23 @@ CLAIMS = [
     ),
     Claim(
         "stochasticity.error-structure",
-        "With an approximate score, stochasticity amplifies a constant score offset (final "
-        "KL(q_T || p_0) rises from gamma=0 to gamma=1) but corrects a multiplicative error (KL "
-        "decreases monotonically in gamma).",
+        "With an approximate score and Gaussian data, stochasticity amplifies a constant score "
+        "offset (final KL(q_T || p_0) rises from gamma=0 to gamma=1) but corrects a "
+        "multiplicative error (KL decreases monotonically in gamma).",
         f"{SOURCE}, abstract ('depending on the structure of the score error'); the offset/scale "
-        "dichotomy reconstructed (notes §1.3c, §1.4)",
-        "OU T=2, start p_T, offset c=0.5 and scale k=0.8: Gaussian N(1,4) (exact moment ODE), "
-        "1-D and 2-D Gaussian mixtures (FP grid).",
+        "dichotomy reconstructed on the analytic example of notes §1.3c, §1.4",
+        "OU T=2, data N(1,4), start p_T, offset c=0.5 and scale k=0.8; exact moment ODE.",
         _run_error_structure,
+    ),
+    Claim(
+        "stochasticity.error-structure-mixtures",
+        "The same dichotomy on Gaussian-mixture data: stochasticity amplifies a constant score "
+        "offset but corrects a multiplicative error.",
+        f"{SOURCE}, abstract; extension of the reconstruction (notes §1.3c) to the paper's "
+        "'simple datasets' (reconstructed)",
+        "OU T=2, start p_T, offset c=0.5 and scale k=0.8: 1-D and 2-D Gaussian mixtures "
+        "(Fokker-Planck grid).",
+        _run_error_structure_mixtures,
     ),
     Claim(
         "stochasticity.young-lsi-bound",
