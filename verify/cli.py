@@ -156,6 +156,7 @@ def _aligned(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 # ----------------------------------------------------------------------------- list
 def _list_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("patterns", nargs="*", metavar="PATTERN", help="ids or globs to show")
+    parser.add_argument("--long", action="store_true", help="show each claim's full source")
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -169,7 +170,7 @@ def _list(args: argparse.Namespace) -> int:
     rows = [
         [
             c.id,
-            c.source,
+            c.source if args.long or len(c.source) <= 70 else c.source[:69] + "…",
             ",".join(c.budgets) + (f"  (requires {', '.join(c.requires)})" if c.requires else ""),
         ]
         for c in claims

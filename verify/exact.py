@@ -64,6 +64,8 @@ from scipy import integrate
 from analytic import EDM, OU, VE, VP, Gaussian, SubVP, kl
 from analytic.divergence import h_u_minus_log1p
 
+from .grids import validate as validate_grid
+
 __all__ = [
     "METHODS",
     "ExactLaw",
@@ -143,21 +145,7 @@ def _check_gaussian(p, name: str) -> Gaussian:
 
 
 def _check_grid(grid, sde) -> np.ndarray:
-    g = np.asarray(grid, dtype=np.float64)
-    if g.ndim != 1 or g.shape[0] < 2:
-        raise ValueError(
-            f"grid must be a 1-D array of at least 2 forward times, got shape {g.shape}"
-        )
-    if not np.all(np.isfinite(g)):
-        raise ValueError("grid contains NaN or inf")
-    if np.any(np.diff(g) >= 0):
-        k = int(np.argmax(np.diff(g) >= 0))
-        raise ValueError(
-            f"grid must be strictly decreasing forward times (T_start > ... > t_min); "
-            f"grid[{k}] = {g[k]:g} <= grid[{k + 1}] = {g[k + 1]:g}"
-        )
-    if g[-1] < 0 or g[0] > sde.T * (1 + 1e-12):
-        raise ValueError(f"grid must lie in [0, T] with T = {sde.T:g}; got [{g[-1]:g}, {g[0]:g}]")
+    g = validate_grid(grid, sde).copy()
     g[0] = min(g[0], sde.T)
     return g
 

@@ -39,15 +39,7 @@ CLAIM_MODULES: list[str] = [
 ]
 """Claim modules, in report order. Add a module here once it imports."""
 
-OPTIONAL_CLAIM_MODULES: set[str] = {
-    "verify.claims.theory",
-    "verify.claims.stochasticity",
-    "verify.claims.initialization",
-    "verify.claims.spde",
-    "verify.claims.horizon",
-    "verify.claims.learned",
-    "verify.claims.conformance",
-}
+OPTIONAL_CLAIM_MODULES: set[str] = set()
 """Modules of CLAIM_MODULES that may be absent (skipped silently if not found)."""
 
 _GLOB_CHARS = set("*?[")
