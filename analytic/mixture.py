@@ -196,7 +196,7 @@ class GaussianMixture:
 
     @cached_property
     def _chols(self) -> np.ndarray:
-        return np.stack([linalg.cholesky(self._c[k], lower=True) for k in range(len(self._w))])
+        return np.linalg.cholesky(self._c)  # batched over components
 
     def _chunk(self) -> int:
         return max(256, _CHUNK_BYTES // (8 * max(self.n_components, 1)))

@@ -1,0 +1,652 @@
+r"""Start laws for the reverse chain and the KL bound split into its terms (notes §2, §4).
+
+Paper 2 (Fassina, Cardoso, Le Corff, Romary, "Initialization-aware score-based diffusion
+sampling", arXiv 2603.00772, v1 §3; notes §2.2) starts the variance-exploding (VE) reverse
+chain not at the classical prior ``pi_infty = N(0, sigma_T^2 I)`` but at a law ``p_theta``
+*learned* from noised data ``x_0 + sigma_T z``, so that the initialization term of the bound
+
+    KL(p_data || p_hat) <= KL(p_T || p_init)                             (initialization)
+        + 1/2 sum_k int_{t_{k+1}}^{t_k} g(t)^2 E|s(X_{t_k}, t_k) - grad log p_t(X_t)|^2 dt
+
+is small even for a small ``sigma_T`` and the chain needs few steps. Paper 4 (Franzese et al.,
+"How much is enough?", arXiv 2206.05173, §2; notes §4.2) uses the same idea with an
+"auxiliary model" fitted to ``p_T``. This module provides the start laws and the bound.
+
+Start laws (``start_law(kind, ...)``):
+
+* ``"prior"``:  the SDE prior ``sde.prior(d)`` = ``N(0, sigma2(T) I)`` (``N(0, sigma_T^2 I)``
+  for VE/EDM, ``N(0, I)``-like for VP);
+* ``"moment"``: the Gaussian with the sample mean and covariance of samples of ``p_T``;
+* ``"gmm"``:    a Gaussian mixture fitted to samples of ``p_T`` by EM (``fit_gmm``);
+* ``"exact"``:  ``p_T = sde.marginal(data, T)`` (Gaussian or GMM data): the ideal learned law.
+
+A normalizing flow (torch backend) can be added as another ``kind`` returning an object
+with ``log_prob`` and ``sample``.
+
+EM (``fit_gmm``; Dempster, Laird, Rubin 1977; Bishop, PRML §9.2). Full covariances, all
+points and components at once. A Gaussian log-density is linear in the features
+``phi(x) = [x_i x_j (i <= j), x_i, 1]``:
+
+    log w_k + log N(x; mu_k, S_k) = phi(x) . W_k,   W_k = [-P_ii/2, -P_ij (i < j), P mu, c_k],
+
+``P = S_k^{-1}``, ``c_k = log w_k + log det P / 2 - d/2 log 2 pi - mu^T P mu / 2``, so the
+E-step is one matrix product ``phi(X) W`` ``(n, K)`` and a max-shifted softmax, and the
+M-step is one product ``R^T phi(X)`` ``(K, p)`` giving ``N_k``, ``sum r x`` and
+``sum r x x^T``; then ``S_k = sum r x x^T / N_k - mu_k mu_k^T + reg I``. The data are
+centred first, which keeps that subtraction benign (relative error ~ eps |mu|^2 / |S|).
+The feature width ``d(d+1)/2 + d + 1`` limits this to small ``d`` (``d <= 16``). Start:
+k-means++ seeding (Arthur and Vassilvitskii 2007, greedy variant as scikit-learn) and hard
+assignment to the nearest seed; ``n_init`` restarts, the fit with the highest mean
+log-likelihood wins. Stops when the mean log-likelihood changes by less than ``tol``.
+
+The bound (``kl_bound_terms``; notes §2.2, Girsanov form, Chen et al. 2023). For Gaussian
+data ``N(m_0, Sigma)`` and an affine score error, ``grad log p_t(x) = -P_t x + c_t`` with
+``P_t = (alpha^2 Sigma + sigma2 I)^{-1}``, ``c_t = P_t alpha m_0``, and the used score is
+``s~(x, t) = -P~_t x + c~_t`` (``P~ = K P - A``, ``c~ = K c + b`` from
+``verify.errors.*.affine_parts``). On a step ``[t_{k+1}, t_k]`` the forward process has
+``X_{t_k} = a X_t + sqrt(v) Z`` (``(a, v) = sde.transition(t, t_k)``), so with
+``M = P_t - a P~_{t_k}`` the integrand is the exact Gaussian expectation
+
+    E|s~(X_{t_k}, t_k) - grad log p_t(X_t)|^2 = |M m_t + c~_{t_k} - c_t|^2 + tr(M S_t M^T)
+                                                + v ||P~_{t_k}||_F^2,
+
+integrated over each step by Gauss-Legendre quadrature (the integrand is smooth on a step;
+``n_quad`` = 16 nodes gives ~1e-12 relative). The terms reported:
+
+* ``init``   = ``KL(p_T || p_init)`` (exact for Gaussians, rung 1);
+* ``score``  = ``1/2 int_{t_min}^{T} g^2 E_{p_t}|s~ - grad log p_t|^2 dt`` (continuous time,
+  no freezing: the score-error term alone);
+* ``disc``   = the frozen-step integral with the exact score (``E_disc``: the discretization
+  term alone);
+* ``path``   = the frozen-step integral with the erroneous score (the whole bracket);
+* ``bound``  = ``init + path``; ``true_kl`` = ``KL(p_{t_min} || law of the chain)`` (rung 2,
+  ``verify.exact``). The bound is proved for the chain whose interpolation freezes the score
+  on each step with ``gamma = 1`` and an exact linear part: ``method="exponential"`` (for VE/EDM
+  this is also ``"ddpm"``). Other methods (the VE ancestral step of the authors' code,
+  ``"ancestral"``) are compared with it, not bounded by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+from analytic import Gaussian, GaussianMixture, kl
+
+__all__ = [
+    "START_KINDS",
+    "GMMFit",
+    "BoundTerms",
+    "start_law",
+    "moment_matched",
+    "fit_gmm",
+    "kmeans_plusplus",
+    "kl_bound_terms",
+    "grid_gmm",
+    "gmm_score_and_laplacian",
+    "pf_ode_log_likelihood",
+    "StudentTMixture",
+    "student_t_mixture",
+]
+
+START_KINDS = ("prior", "moment", "gmm", "exact")
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+# ------------------------------------------------------------------------- start laws
+def moment_matched(samples) -> Gaussian:
+    """``N(mean, cov)`` of the samples (maximum likelihood Gaussian; ``cov`` with 1/n)."""
+    x = _points(samples, "samples")
+    if x.shape[0] < x.shape[1] + 1:
+        raise ValueError(f"samples: need more than d = {x.shape[1]} points, got {x.shape[0]}")
+    m = x.mean(axis=0)
+    xc = x - m
+    cov = xc.T @ xc / x.shape[0]
+    return Gaussian(m, 0.5 * (cov + cov.T))
+
+
+def start_law(
+    kind: str,
+    sde,
+    *,
+    t: float | None = None,
+    data=None,
+    samples=None,
+    n_components: int = 25,
+    rng: np.random.Generator | None = None,
+    **em_kwargs,
+):
+    """The start law of the reverse chain at forward time ``t`` (default ``sde.T``).
+
+    ``kind`` is one of :data:`START_KINDS` (module docstring). ``"prior"`` needs the dimension
+    from ``data`` or ``samples``; ``"moment"`` and ``"gmm"`` need ``samples`` of ``p_t`` (for
+    ``"gmm"`` also ``rng``); ``"exact"`` needs ``data`` (a ``Gaussian`` or ``GaussianMixture``).
+    ``"gmm"`` returns the fitted ``GaussianMixture`` (use :func:`fit_gmm` for diagnostics).
+    """
+    t = float(sde.T) if t is None else float(t)
+    if kind == "prior":
+        dim = data.dim if data is not None else _points(samples, "samples").shape[1]
+        return Gaussian(np.zeros(dim), float(sde.sigma2(t)))
+    if kind == "exact":
+        if data is None:
+            raise ValueError("kind='exact' needs data= (a Gaussian or GaussianMixture)")
+        return sde.marginal(data, t)
+    if kind == "moment":
+        if samples is None:
+            raise ValueError("kind='moment' needs samples= of p_t")
+        return moment_matched(samples)
+    if kind == "gmm":
+        if samples is None or rng is None:
+            raise ValueError("kind='gmm' needs samples= of p_t and rng=")
+        return fit_gmm(samples, n_components, rng, **em_kwargs).law
+    raise ValueError(f"unknown start kind {kind!r}; use one of {START_KINDS}")
+
+
+# ------------------------------------------------------------------------------- EM
+@dataclass
+class GMMFit:
+    """Result of :func:`fit_gmm`.
+
+    ``law`` the fitted mixture; ``log_likelihood`` the mean log-likelihood per point of the
+    best restart; ``n_iter`` its EM iterations; ``converged`` whether it met ``tol``;
+    ``restarts`` the final mean log-likelihood of every restart; ``history`` the mean
+    log-likelihood after each iteration of the best restart.
+    """
+
+    law: GaussianMixture
+    log_likelihood: float
+    n_iter: int
+    converged: bool
+    restarts: list[float]
+    history: list[float]
+
+
+def _points(x, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be an (n, d) array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return x
+
+
+def kmeans_plusplus(x: np.ndarray, k: int, rng: np.random.Generator, n_trials: int | None = None):
+    """k-means++ seeds (greedy variant, ``2 + log k`` trials per seed, as scikit-learn).
+
+    Returns the indices of the ``k`` chosen points. Each new seed is drawn with probability
+    proportional to the squared distance to the nearest seed chosen so far.
+    """
+    n = x.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError(f"n_components must be in [1, n = {n}], got {k}")
+    trials = n_trials or 2 + int(np.log(k))
+    sq = np.einsum("ij,ij->i", x, x)
+    idx = [int(rng.integers(n))]
+    d2 = np.maximum(sq + sq[idx[0]] - 2.0 * x @ x[idx[0]], 0.0)
+    for _ in range(1, k):
+        pot = d2.sum()
+        cand = np.searchsorted(np.cumsum(d2), rng.random(trials) * pot)
+        cand = np.minimum(cand, n - 1)
+        dc = np.maximum(sq[None, :] + sq[cand, None] - 2.0 * x[cand] @ x.T, 0.0)
+        dc = np.minimum(dc, d2[None, :])
+        best = int(np.argmin(dc.sum(axis=1)))
+        idx.append(int(cand[best]))
+        d2 = dc[best]
+    return np.asarray(idx)
+
+
+def _features(x: np.ndarray) -> np.ndarray:
+    """``phi(x) = [x_i x_j (i <= j), x_i, 1]``, shape ``(n, d(d+1)/2 + d + 1)``."""
+    n, d = x.shape
+    iu, ju = np.triu_indices(d)
+    return np.hstack([x[:, iu] * x[:, ju], x, np.ones((n, 1))])
+
+
+def _logit_weights(w, mu, prec):
+    """``W`` with ``phi(x) @ W = log w_k + log N(x; mu_k, prec_k^{-1})`` (``prec`` = precisions)."""
+    K, d = mu.shape
+    iu, ju = np.triu_indices(d)
+    quad = -0.5 * prec[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)[None, :]  # (K, d(d+1)/2)
+    lin = np.einsum("kij,kj->ki", prec, mu)
+    logdet = np.linalg.slogdet(prec)[1]
+    const = np.log(w) + 0.5 * logdet - 0.5 * d * _LOG_2PI - 0.5 * np.einsum("ki,ki->k", mu, lin)
+    return np.ascontiguousarray(np.hstack([quad, lin, const[:, None]]).T)
+
+
+def _estep(F, w, mu, prec):
+    """``(resp (n, K), mean log-likelihood)`` from the features ``F = phi(x)``."""
+    logits = F @ _logit_weights(w, mu, prec)
+    mx = logits.max(axis=1, keepdims=True)
+    np.subtract(logits, mx, out=logits)
+    np.exp(logits, out=logits)
+    tot = logits.sum(axis=1, keepdims=True)
+    logits /= tot
+    return logits, float(np.mean(np.log(tot[:, 0]) + mx[:, 0]))
+
+
+def _mstep(F, d, resp, reg):
+    """Weights, means, covariances and precisions from ``resp`` (n, K): one product ``resp^T F``.
+
+    ``S_k = E_r[x x^T] - mu_k mu_k^T + reg I`` (the second moments come from the quadratic
+    features; the data are centred first by the caller, which keeps the subtraction benign).
+    """
+    iu, ju = np.triu_indices(d)
+    nq = iu.size
+    R = resp.T @ F  # (K, p)
+    nk = R[:, -1] + 10.0 * np.finfo(np.float64).eps
+    mu = R[:, nq : nq + d] / nk[:, None]
+    second = np.zeros((R.shape[0], d, d))
+    second[:, iu, ju] = R[:, :nq] / nk[:, None]
+    second[:, ju, iu] = second[:, iu, ju]
+    cov = second - mu[:, :, None] * mu[:, None, :] + reg * np.eye(d)[None]
+    chol = np.linalg.cholesky(cov)
+    eye = np.broadcast_to(np.eye(d), chol.shape)
+    linv = np.linalg.solve(chol, eye)  # L^{-1}
+    prec = np.matmul(linv.transpose(0, 2, 1), linv)
+    return nk / nk.sum(), mu, cov, prec
+
+
+def fit_gmm(
+    samples,
+    n_components: int,
+    rng: np.random.Generator,
+    *,
+    n_init: int = 3,
+    max_iter: int = 200,
+    tol: float = 1e-6,
+    reg_covar: float = 1e-6,
+) -> GMMFit:
+    """Fit a full-covariance Gaussian mixture to ``samples`` by EM (module docstring).
+
+    ``n_init`` restarts from k-means++ seeds; the restart with the highest mean
+    log-likelihood is returned. ``reg_covar`` is added to every covariance's diagonal (as in
+    scikit-learn). The log-likelihood reported is that of the returned parameters.
+    """
+    x = _points(samples, "samples")
+    K = int(n_components)
+    if K < 1 or K > x.shape[0]:
+        raise ValueError(f"n_components must be in [1, n], got {n_components!r}")
+    if n_init < 1 or max_iter < 1:
+        raise ValueError("n_init and max_iter must be >= 1")
+    if x.shape[1] > 16:
+        raise ValueError(
+            f"fit_gmm works in d <= 16 (feature width grows like d^2), got d = {x.shape[1]}; "
+            "use moment_matched for a Gaussian start in high dimension"
+        )
+    shift = x.mean(axis=0)
+    xc = x - shift
+    F = _features(xc)
+    d = x.shape[1]
+    best = None
+    restarts = []
+    for _ in range(int(n_init)):
+        seeds = xc[kmeans_plusplus(xc, K, rng)]
+        d2 = np.einsum("kj,kj->k", seeds, seeds)[None, :] - 2.0 * xc @ seeds.T
+        resp = np.zeros((x.shape[0], K))
+        resp[np.arange(x.shape[0]), np.argmin(d2, axis=1)] = 1.0
+        w, mu, cov, prec = _mstep(F, d, resp, reg_covar)
+        hist = []
+        converged = False
+        ll_old = -np.inf
+        for _it in range(int(max_iter)):
+            resp, ll = _estep(F, w, mu, prec)
+            hist.append(ll)
+            if abs(ll - ll_old) < tol:
+                converged = True
+                break
+            ll_old = ll
+            w, mu, cov, prec = _mstep(F, d, resp, reg_covar)
+        if not converged:
+            _, ll = _estep(F, w, mu, prec)
+            hist.append(ll)
+        restarts.append(ll)
+        if best is None or ll > best[0]:
+            best = (ll, w, mu + shift, cov, len(hist) - 1, converged, hist)
+    ll, w, mu, cov, n_iter, converged, hist = best
+    law = GaussianMixture(w / w.sum(), mu, cov)
+    return GMMFit(law, float(ll), int(n_iter), bool(converged), restarts, hist)
+
+
+# ------------------------------------------------------------ the 25-mode GMM (§2.3)
+def grid_gmm(dim: int = 2, seed: int = 0, n_standardize: int = 100_000) -> GaussianMixture:
+    """The grid GMM of the authors' code (notes §2.3, ``src/create_data_gmm.py``), in NumPy.
+
+    ``5^d`` modes at ``{-2, -1, 0, 1, 2}^d``, weights ``Dirichlet(1)``, component scale
+    ``L_k = 4 A_k diag(u_k) 0.1`` with ``A_k`` unit lower-triangular with ``N(0, 1)``
+    off-diagonals and ``u_k ~ U(0.1, 1)^d``, covariance ``L_k L_k^T``; then centred by the
+    empirical mean of ``n_standardize`` samples and divided by their global (scalar) std.
+    The authors draw with JAX keys (seed 0); here ``numpy.random.default_rng(seed)`` is used,
+    so the modes' weights and shapes follow the same recipe but are not the same numbers.
+    """
+    rng = np.random.default_rng(seed)
+    axes = [np.arange(-2.0, 3.0)] * dim
+    means = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dim)
+    K = means.shape[0]
+    w = rng.dirichlet(np.ones(K))
+    A = np.tril(rng.standard_normal((K, dim, dim)), k=-1) + np.eye(dim)[None]
+    u = rng.uniform(0.1, 1.0, size=(K, dim))
+    L = 4.0 * A * u[:, None, :] * 0.1
+    covs = np.matmul(L, L.transpose(0, 2, 1))
+    raw = GaussianMixture(w, means, covs)
+    x = raw.sample(int(n_standardize), rng)
+    m, s = x.mean(axis=0), float(x.std())
+    return GaussianMixture(w, (means - m) / s, covs / s**2)
+
+
+# ---------------------------------------------------------------------------- bound
+@dataclass
+class BoundTerms:
+    """The KL bound of notes §2.2 split into its terms (module docstring); all in nats.
+
+    Directions: ``init = KL(p_T || p_init)``, ``true_kl = KL(p_{t_min} || chain law)``;
+    ``score``, ``disc``, ``path`` are the Girsanov integrals; ``bound = init + path``.
+    ``law`` is the chain's exact output law (``verify.exact``), ``method`` its method.
+    """
+
+    init: float
+    score: float
+    disc: float
+    path: float
+    true_kl: float
+    method: str
+    law: Gaussian
+
+    @property
+    def bound(self) -> float:
+        return self.init + self.path
+
+
+def _as_matrix(v, d):
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim == 0:
+        return float(v) * np.eye(d)
+    if v.ndim == 1:
+        return np.diag(v)
+    return v
+
+
+class _GaussScores:
+    """Exact and perturbed affine scores of Gaussian data under a linear SDE."""
+
+    def __init__(self, sde, data: Gaussian, score_error):
+        self.sde, self.d = sde, data.dim
+        self.m0 = data.mean
+        self.lam, self.U = linalg.eigh(np.asarray(data.cov, dtype=np.float64))
+        self.lam = np.maximum(self.lam, 0.0)
+        self.err = score_error
+
+    def exact(self, t):
+        """``(P_t, c_t, m_t, S_t)``."""
+        a, s2 = float(self.sde.alpha(t)), float(self.sde.sigma2(t))
+        S_eig = a * a * self.lam + s2
+        P = (self.U / S_eig) @ self.U.T
+        S = (self.U * S_eig) @ self.U.T
+        m = a * self.m0
+        return P, P @ m, m, S
+
+    def used(self, t):
+        """``(P~_t, c~_t)`` of the score actually used."""
+        P, c, _, _ = self.exact(t)
+        if self.err is None:
+            return P, c
+        parts = self.err.affine_parts(t, self.d)
+        if parts is None:
+            raise ValueError("score_error must be affine (affine_parts returned None)")
+        K, A, b = parts
+        K, A = _as_matrix(K, self.d), _as_matrix(A, self.d)
+        return K @ P - A, K @ c + np.asarray(b, dtype=np.float64)
+
+
+def kl_bound_terms(
+    sde,
+    data: Gaussian,
+    init: Gaussian,
+    grid,
+    score_error=None,
+    *,
+    method: str = "exponential",
+    gamma: float = 1.0,
+    n_quad: int = 16,
+) -> BoundTerms:
+    """The terms of the notes §2.2 bound for Gaussian data and an affine score error.
+
+    ``grid`` is decreasing forward times ``T = t_0 > ... > t_N = t_min``; ``init`` the
+    Gaussian start law at ``t_0``. ``method``/``gamma`` select the chain whose true KL is
+    reported (the bound itself is that of ``method="exponential"``, ``gamma=1``).
+    """
+    from verify.exact import exact_law
+    from verify.grids import validate
+
+    if not isinstance(data, Gaussian) or not isinstance(init, Gaussian):
+        raise ValueError("kl_bound_terms needs Gaussian data and a Gaussian init (exact terms)")
+    g = validate(grid, sde)
+    gs = _GaussScores(sde, data, score_error)
+    xq, wq = np.polynomial.legendre.leggauss(int(n_quad))
+    d = data.dim
+    score = disc = path = 0.0
+    for tk, tk1 in zip(g[:-1], g[1:], strict=True):
+        half = 0.5 * (tk - tk1)
+        ts = tk1 + half * (xq + 1.0)
+        Pk, ck, _, _ = gs.exact(tk)
+        Pu, cu = gs.used(tk)
+        for t, wt in zip(ts, wq, strict=True):
+            P, c, m, S = gs.exact(t)
+            g2 = float(sde.g2(t))
+            a, v = sde.transition(t, tk)
+            a, v = float(a), float(v)
+            for key, (Pf, cf) in (("disc", (Pk, ck)), ("path", (Pu, cu))):
+                M = P - a * Pf
+                mean = M @ m + cf - c
+                val = mean @ mean + np.sum((M @ S) * M) + v * np.sum(Pf * Pf)
+                if key == "disc":
+                    disc += 0.5 * g2 * wt * half * val
+                else:
+                    path += 0.5 * g2 * wt * half * val
+            if score_error is not None:
+                Pe, ce = gs.used(t)
+                E = P - Pe
+                mean = E @ m + ce - c
+                score += 0.5 * g2 * wt * half * (mean @ mean + np.sum((E @ S) * E))
+    p_T = sde.marginal(data, float(g[0]))
+    law = exact_law(sde, data, init, g, gamma=gamma, method=method, score_error=score_error)
+    target = sde.marginal(data, float(g[-1])) if g[-1] > 0 else data
+    true = kl(target, law) if d else 0.0
+    return BoundTerms(kl(p_T, init), score, disc, path, true, method, law)
+
+
+# ------------------------------------------------- likelihood through the PF-ODE (paper 4)
+def _full_covs(p: GaussianMixture) -> np.ndarray:
+    covs, d = p.covs, p.dim
+    if covs.ndim == 1:
+        return covs[:, None, None] * np.eye(d)[None]
+    if covs.ndim == 2:
+        return np.stack([np.diag(c) for c in covs])
+    return covs
+
+
+def gmm_score_and_laplacian(p: GaussianMixture, x) -> tuple[np.ndarray, np.ndarray]:
+    """``(grad log p(x), tr Hess log p(x))`` for a Gaussian mixture, exactly, batched.
+
+    With ``u_k = S_k^{-1}(mu_k - x)``, responsibilities ``pi_k`` and score ``s = sum pi_k u_k``:
+    ``Hess log p = sum_k pi_k (u_k u_k^T - S_k^{-1}) - s s^T``, so
+    ``tr = sum_k pi_k (|u_k|^2 - tr S_k^{-1}) - |s|^2``. For small ``d`` (explicit ``(K, d, d)``
+    inverses; all components and points in a few array operations).
+    """
+    x = _points(x, "x")
+    d = p.dim
+    prec = np.linalg.inv(_full_covs(p))
+    logdet = np.linalg.slogdet(prec)[1]
+    diff = p.means[:, None, :] - x[None, :, :]  # (K, n, d)
+    u = np.einsum("kij,knj->kni", prec, diff)
+    quad = np.einsum("kni,kni->kn", u, diff)
+    logits = (np.log(p.weights) + 0.5 * logdet - 0.5 * d * _LOG_2PI)[:, None] - 0.5 * quad
+    logits -= logits.max(axis=0, keepdims=True)
+    resp = np.exp(logits)
+    resp /= resp.sum(axis=0, keepdims=True)
+    s = np.einsum("kn,kni->ni", resp, u)
+    uu = np.einsum("kni,kni->kn", u, u) - np.trace(prec, axis1=1, axis2=2)[:, None]
+    return s, np.einsum("kn,kn->n", resp, uu) - np.einsum("ni,ni->n", s, s)
+
+
+def pf_ode_log_likelihood(sde, data, x0, T: float | None = None, *, end="exact", rtol=1e-10):
+    """``log p_0(x0)`` by the instantaneous change of variables along the PF-ODE (Song et al.
+    2021, §4.3 and App. D.2; paper 4 §2 reports likelihoods this way).
+
+    Forward-time ODE ``dx/dt = v(x, t) = f(t) x - g2(t)/2 grad log p_t(x)`` from ``x0`` at
+    ``t = 0`` to ``T``; then ``log p_0(x0) = log q(x_T) + int_0^T div v(x_t, t) dt`` with
+    ``div v = d f - g2/2 tr Hess log p_t`` (exact, :func:`gmm_score_and_laplacian`).
+    ``end="exact"`` uses ``q = p_T`` (an identity), ``end="prior"`` the SDE prior (what a
+    model reports). Returns ``(loglik (n,), x_T (n, d))``. ``data`` a ``Gaussian`` or GMM.
+    """
+    from scipy.integrate import solve_ivp
+
+    x0 = _points(x0, "x0")
+    n, d = x0.shape
+    T = float(sde.T) if T is None else float(T)
+
+    def score_lap(p, x):
+        if isinstance(p, Gaussian):
+            lap = -float(np.trace(np.linalg.inv(np.atleast_2d(p.cov))))
+            return p.score(x), np.full(x.shape[0], lap)
+        return gmm_score_and_laplacian(p, x)
+
+    def rhs(t, y):
+        x = y[: n * d].reshape(n, d)
+        p = sde.marginal(data, t) if t > 0 else data
+        f, g2 = float(sde.f(t)), float(sde.g2(t))
+        s, lap = score_lap(p, x)
+        return np.concatenate([(f * x - 0.5 * g2 * s).ravel(), d * f - 0.5 * g2 * lap])
+
+    y0 = np.concatenate([x0.ravel(), np.zeros(n)])
+    sol = solve_ivp(rhs, (0.0, T), y0, method="DOP853", rtol=rtol, atol=rtol)
+    if not sol.success:
+        raise RuntimeError(f"PF-ODE integration failed: {sol.message}")
+    xT = sol.y[: n * d, -1].reshape(n, d)
+    integral = sol.y[n * d :, -1]
+    q = sde.marginal(data, T) if end == "exact" else sde.prior(d)
+    return q.log_prob(xT) + integral, xT
+
+
+# --------------------------------------------- heavy tails: Student-t mixtures (notes §2.3)
+class StudentTMixture:
+    r"""Mixture of multivariate Student-t ``sum_k w_k t_nu(mu_k, Sigma_k)`` and its noised scores.
+
+    ``p_sigma = p * N(0, sigma^2 I)`` has no closed form, but ``t_nu(mu, Sigma)`` is the
+    Gaussian scale mixture ``int N(mu, Sigma/u) Gamma(u; nu/2, rate nu/2) du``, so
+
+        p_sigma(x) = sum_k w_k int N(x; mu_k, Sigma_k/u + sigma^2 I) Gamma(u) du
+                   ~ sum_k sum_j w_k omega_j N(x; mu_k, Sigma_k/u_j + sigma^2 I),
+
+    with nodes uniform in ``s = log u`` (the trapezoid rule on ``[s_lo, s_hi]`` with
+    ``n_quad`` nodes: the integrand ``Gamma(e^s) e^s N(x; mu, Sigma e^{-s} + sigma^2 I)`` is
+    analytic in ``s`` and decays at both ends, so the rule converges geometrically; a
+    Gauss-Laguerre rule in ``u`` was tried and is poor in the far tails, where the integrand
+    concentrates at small ``u``). The weights are renormalised to sum to 1: a Gaussian mixture
+    with ``K n_quad`` components, whose score is exact for that mixture. Each ``Sigma_k = U L
+    U^T`` is diagonalised once, so all of ``k``'s components are diagonal in the ``U_k`` basis
+    and a score costs O(n d^2 K + n d K n_quad). The quadrature error is measured, not assumed:
+    :meth:`quadrature_error` compares the log-density at ``sigma = 0`` with the exact
+    ``scipy.stats.multivariate_t`` log-density.
+    """
+
+    def __init__(
+        self, weights, means, covs, df: float = 3.0, n_quad: int = 121, s_range=(-18.0, 6.0)
+    ):
+        from scipy.stats import gamma as gamma_dist
+
+        self.w = np.asarray(weights, dtype=np.float64)
+        self.mu = np.asarray(means, dtype=np.float64)
+        self.cov = np.asarray(covs, dtype=np.float64)
+        self.df = float(df)
+        lam, self.U = np.linalg.eigh(self.cov)
+        self.lam = np.maximum(lam, 1e-14 * lam.max(axis=1, keepdims=True))
+        s = np.linspace(s_range[0], s_range[1], int(n_quad))
+        self.u = np.exp(s)
+        logom = gamma_dist(self.df / 2, scale=2.0 / self.df).logpdf(self.u) + s
+        self.logom = logom - np.logaddexp.reduce(logom)
+        self.dim = self.mu.shape[1]
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Exact draws: ``mu_k + L_k z / sqrt(u)``, ``u ~ Gamma(nu/2, rate nu/2)``."""
+        k = rng.choice(len(self.w), size=n, p=self.w)
+        z = rng.standard_normal((n, self.dim))
+        u = rng.gamma(self.df / 2, 2.0 / self.df, size=n)
+        L = self.U * np.sqrt(self.lam)[:, None, :]
+        return self.mu[k] + np.einsum("nij,nj->ni", L[k], z) / np.sqrt(u)[:, None]
+
+    def _parts(self, x, sigma):
+        """Per (k, j): log weight + log density (n, K, J) and score numerators."""
+        x = np.asarray(x, dtype=np.float64)
+        logs, grads = [], []
+        for k in range(len(self.w)):
+            y = (x - self.mu[k]) @ self.U[k]  # (n, d) in the eigenbasis of Sigma_k
+            var = self.lam[k][None, :] / self.u[:, None] + sigma**2  # (J, d)
+            q = (y * y) @ (1.0 / var).T
+            ld = -0.5 * (q + np.sum(np.log(2 * np.pi * var), axis=1)[None, :])
+            logs.append(np.log(self.w[k]) + self.logom[None, :] + ld)
+            grads.append((y, var))
+        return np.stack(logs, axis=1), grads
+
+    def log_prob(self, x, sigma: float = 0.0) -> np.ndarray:
+        """``log p_sigma(x)`` (quadrature)."""
+        from scipy.special import logsumexp
+
+        logs, _ = self._parts(x, sigma)
+        return logsumexp(logs.reshape(logs.shape[0], -1), axis=1)
+
+    def score(self, x, sigma: float) -> np.ndarray:
+        """``grad log p_sigma(x)`` of the quadrature mixture (exact for it)."""
+        logs, grads = self._parts(x, sigma)
+        n = logs.shape[0]
+        flat = logs.reshape(n, -1)
+        r = np.exp(flat - flat.max(axis=1, keepdims=True))
+        r = (r / r.sum(axis=1, keepdims=True)).reshape(logs.shape)
+        out = np.zeros_like(np.asarray(x, dtype=np.float64))
+        for k, (y, var) in enumerate(grads):
+            # sum_j r_kj (-(y / var_j)) in the eigenbasis, rotated back
+            g = -(y * (r[:, k, :] @ (1.0 / var)))
+            out += g @ self.U[k].T
+        return out
+
+    def quadrature_error(self, x) -> float:
+        """``max |log p_0(x) (quadrature) - log p_0(x) (exact multivariate t)|`` over ``x``."""
+        from scipy.special import logsumexp
+        from scipy.stats import multivariate_t
+
+        exact = logsumexp(
+            [
+                np.log(w) + multivariate_t(m, c, df=self.df).logpdf(x)
+                for w, m, c in zip(self.w, self.mu, self.cov, strict=True)
+            ],
+            axis=0,
+        )
+        return float(np.max(np.abs(self.log_prob(x) - exact)))
+
+
+def student_t_mixture(
+    dim: int,
+    n_modes: int = 4,
+    df: float = 3.0,
+    seed: int = 0,
+    n_standardize: int = 100_000,
+    n_quad: int = 121,
+) -> StudentTMixture:
+    """The heavy-tailed target of the authors' code (notes §2.3, ``src/create_data.py``), in NumPy.
+
+    ``n_modes`` multivariate t (``df``) with locations ``U([-1, 1]^d)``, scale
+    ``L = 4 A diag(u) 0.1`` as in :func:`grid_gmm`, then centred by the empirical mean of
+    ``n_standardize`` draws and divided by their global std. JAX streams differ (numpy seed).
+    """
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(-1.0, 1.0, size=(n_modes, dim))
+    w = rng.dirichlet(np.ones(n_modes))
+    A = np.tril(rng.standard_normal((n_modes, dim, dim)), k=-1) + np.eye(dim)[None]
+    u = rng.uniform(0.1, 1.0, size=(n_modes, dim))
+    L = 4.0 * A * u[:, None, :] * 0.1
+    cov = np.matmul(L, L.transpose(0, 2, 1))
+    raw = StudentTMixture(w, mu, cov, df, n_quad)
+    x = raw.sample(int(n_standardize), rng)
+    m, s = x.mean(axis=0), float(x.std())
+    return StudentTMixture(w, (mu - m) / s, cov / s**2, df, n_quad)

@@ -1,0 +1,98 @@
+r"""A trained network as the NumPy score callable, and its error field against the exact score.
+
+:class:`TorchScore` wraps a :class:`~verify.torch.nets.ScoreNet` so that every NumPy
+sampler, the exact-law code's callers and the Fokker-Planck solver can use it: it takes
+``x`` of shape ``(n, d)`` float64 and a scalar (or per-row ``(n,)``) forward time ``t``,
+evaluates the network in chunks under ``torch.no_grad()`` and returns float64 ``(n, d)``.
+
+The error field (notes §1.3) is ``e(x, t) = s_theta(x, t) - grad log p_t(x)`` with the exact
+score of the toolkit's target (:func:`error_field`), and its profile over ``t`` is the
+Monte-Carlo estimate, with a CLT confidence interval, of
+
+    E_{p_t} |e(X, t)|^2 ,   X ~ p_t  (exact draws of the marginal),
+
+(:func:`error_profile`), the integrand of the score term
+``1/2 int g^2 E_{p_t}|e|^2 dt`` of the KL bounds of papers 2 and 4 (notes §2.2, §4.2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from verify.estimators import Estimate, mean_ci
+
+__all__ = ["TorchScore", "error_field", "error_profile"]
+
+
+class TorchScore:
+    """``s_theta`` as a callable ``(x (n, d), t) -> (n, d)`` float64 (module docstring).
+
+    ``model``: a :class:`ScoreNet`; ``sde``: the forward SDE it was trained for (its
+    ``alpha``/``sigma2`` are evaluated in float64 and passed to the network); ``device``;
+    ``chunk``: rows per forward pass; ``threads``: torch CPU threads during a call (restored
+    afterwards; 1 by default, see :class:`~verify.torch.train.TrainConfig`).
+    """
+
+    def __init__(self, model, sde, device: str = "cpu", chunk: int = 65536, threads: int = 1):
+        self.model = model.to(device).eval()
+        self.sde = sde
+        self.device = device
+        self.chunk = int(chunk)
+        self.dim = int(model.dim)
+        self.threads = int(threads)
+
+    def __call__(self, x, t) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        t = np.asarray(t, dtype=np.float64)
+        if t.ndim == 0:
+            t = np.full(x.shape[0], float(t))
+        if t.shape != (x.shape[0],):
+            raise ValueError(f"t must be a scalar or shape ({x.shape[0]},), got {t.shape}")
+        if np.any(t <= 0) or np.any(t > self.sde.T * (1 + 1e-12)):
+            raise ValueError(f"t must lie in (0, T = {self.sde.T:g}]; got {t.min():g}..{t.max():g}")
+        a = np.asarray(self.sde.alpha(t), dtype=np.float64)[:, None]
+        s2 = np.asarray(self.sde.sigma2(t), dtype=np.float64)[:, None]
+        out = np.empty_like(x)
+        old = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            self._forward(x, a, s2, out)
+        finally:
+            torch.set_num_threads(old)
+        return out
+
+    def _forward(self, x, a, s2, out) -> None:
+        def f32(v):
+            return torch.as_tensor(v, dtype=torch.float32, device=self.device)
+
+        with torch.no_grad():
+            for lo in range(0, x.shape[0], self.chunk):
+                hi = lo + self.chunk
+                s = self.model(f32(x[lo:hi]), f32(a[lo:hi]), f32(s2[lo:hi]))
+                out[lo:hi] = s.double().cpu().numpy()
+
+
+def error_field(score, sde, data):
+    """``e(x, t) = score(x, t) - grad log p_t(x)`` with ``p_t = sde.marginal(data, t)``."""
+    exact = sde.score(data)
+
+    def e(x, t):
+        return np.asarray(score(x, t), dtype=np.float64) - exact(x, t)
+
+    return e
+
+
+def error_profile(
+    score, sde, data, ts, n: int, rng: np.random.Generator, level: float = 0.95
+) -> list[Estimate]:
+    """``E_{p_t}|e(X, t)|^2`` at each ``t`` in ``ts`` by Monte Carlo over ``n`` exact draws
+    of ``p_t`` (``mean_ci`` at ``level``)."""
+    e = error_field(score, sde, data)
+    out = []
+    for t in np.atleast_1d(np.asarray(ts, dtype=np.float64)):
+        x = sde.marginal(data, float(t)).sample(int(n), rng)
+        out.append(mean_ci(np.sum(e(x, float(t)) ** 2, axis=1), level))
+    return out

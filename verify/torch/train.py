@@ -1,0 +1,321 @@
+r"""Denoising score matching for :class:`~verify.torch.nets.ScoreNet`, with cached checkpoints.
+
+Loss (Vincent 2011; Song et al. 2021, eq. 7): for ``t ~ U(t_min, T)`` (or uniform in
+``log sigma(t)``, ``t_sampling="log-sigma"``), ``x_0`` from the training set and
+``x_t = alpha_t x_0 + sqrt(sigma2_t) z``,
+
+    L(theta) = E lambda(t) | s_theta(x_t, t) + z / sqrt(sigma2_t) |^2 ,
+
+whose minimiser is the exact score ``grad log p_t`` (of the empirical training law). The
+weights (``weighting``):
+
+* ``"default"``: ``lambda = sigma2_t`` for ``precond="eps"`` (the epsilon loss
+  ``|F - z|^2`` of Ho et al. 2020) and ``lambda = sigma2_t^2 / (alpha_t^2 c_out^2)`` for
+  ``precond="edm"`` (Karras et al. 2022 eq. 8: ``|D - x_0|^2 / c_out^2``);
+* ``"likelihood"``: ``lambda = g2(t) / mean g2`` (Song, Durkan, Murray, Ermon 2021, Thm 1:
+  the weight that makes the loss the score term of the KL bound, notes §4.2).
+
+Training is deterministic given ``config.seed``: the initial weights come from
+``torch.manual_seed(seed)`` and every batch (indices into the training set, times, noise)
+from ``numpy.random.default_rng(seed)``; on CPU with a fixed thread count the result is
+bit-reproducible.
+
+Checkpoints are a ``state_dict`` (``.pt``) plus a small JSON of the model's constructor
+arguments, the training configuration and a description of the target. :func:`train_score`
+keys its cache by a SHA-256 of (configuration, target, SDE fingerprint, torch version); the
+cache directory is ``$DIFFUSION_VERIFY_CACHE`` or ``~/.cache/diffusion-verify``. A missing
+or corrupt cache entry is retrained, never an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from verify.torch.nets import PRECONDS, ScoreNet
+
+__all__ = [
+    "TrainConfig",
+    "train_score",
+    "save_checkpoint",
+    "load_checkpoint",
+    "cache_dir",
+    "describe_target",
+    "describe_sde",
+]
+
+_WEIGHTINGS = ("default", "likelihood")
+_T_SAMPLING = ("uniform", "log-sigma")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Network and training hyper-parameters (all of them enter the cache key).
+
+    ``n_train``: size of the fixed training set drawn once from the target (a finite set,
+    as in practice); ``t_min``: smallest training time; ``threads``: torch CPU threads.
+    """
+
+    hidden: int = 64
+    depth: int = 3
+    n_freq: int = 6
+    precond: str = "eps"
+    sigma_data: float = 1.0
+    n_iters: int = 2000
+    batch: int = 256
+    lr: float = 2e-3
+    n_train: int = 5000
+    t_min: float = 1e-3
+    t_sampling: str = "uniform"
+    weighting: str = "default"
+    seed: int = 0
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.precond not in PRECONDS:
+            raise ValueError(f"precond must be one of {PRECONDS}, got {self.precond!r}")
+        if self.weighting not in _WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {_WEIGHTINGS}, got {self.weighting!r}")
+        if self.t_sampling not in _T_SAMPLING:
+            raise ValueError(f"t_sampling must be one of {_T_SAMPLING}, got {self.t_sampling!r}")
+        for name in ("n_iters", "batch", "n_train", "hidden", "depth", "threads"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not (self.lr > 0 and self.t_min > 0):
+            raise ValueError(f"lr and t_min must be positive, got {self.lr!r}, {self.t_min!r}")
+
+    def net_kwargs(self, dim: int) -> dict:
+        """Constructor arguments of the :class:`ScoreNet` this configuration trains."""
+        return {
+            "dim": int(dim),
+            "hidden": self.hidden,
+            "depth": self.depth,
+            "n_freq": self.n_freq,
+            "precond": self.precond,
+            "sigma_data": self.sigma_data,
+        }
+
+
+def cache_dir() -> Path:
+    """``$DIFFUSION_VERIFY_CACHE`` if set, else ``~/.cache/diffusion-verify``."""
+    env = os.environ.get("DIFFUSION_VERIFY_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "diffusion-verify"
+
+
+def _floats(a) -> list:
+    return np.round(np.asarray(a, dtype=np.float64), 12).tolist()
+
+
+def describe_target(data) -> dict:
+    """A JSON description of a ``Gaussian``/``GaussianMixture`` (or a sample array)."""
+    if hasattr(data, "weights"):
+        return {
+            "kind": "GaussianMixture",
+            "weights": _floats(data.weights),
+            "means": _floats(data.means),
+            "covs": _floats(data.covs),
+        }
+    if hasattr(data, "mean") and hasattr(data, "cov"):
+        return {"kind": "Gaussian", "mean": _floats(data.mean), "cov": _floats(data.cov)}
+    arr = np.ascontiguousarray(np.asarray(data, dtype=np.float64))
+    return {"kind": "samples", "shape": list(arr.shape), "sha256": hashlib.sha256(arr).hexdigest()}
+
+
+def describe_sde(sde) -> dict:
+    """A fingerprint of a linear SDE: class, ``T`` and ``alpha``, ``sigma2`` at 9 times."""
+    T = float(sde.T)
+    ts = T * np.linspace(0.1, 1.0, 9)
+    return {
+        "class": type(sde).__name__,
+        "T": T,
+        "alpha": _floats(sde.alpha(ts)),
+        "sigma2": _floats(sde.sigma2(ts)),
+    }
+
+
+def _key(config: TrainConfig, data, sde, dim: int) -> tuple[str, dict]:
+    meta = {
+        "config": dataclasses.asdict(config),
+        "net": config.net_kwargs(dim),
+        "target": describe_target(data),
+        "sde": describe_sde(sde),
+        "torch": torch.__version__,
+    }
+    blob = json.dumps(meta, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:20], meta
+
+
+def save_checkpoint(model: ScoreNet, path, meta: dict | None = None) -> Path:
+    """Write ``<path>.pt`` (state_dict) and ``<path>.json`` (constructor args + ``meta``).
+
+    Both files are written to a temporary name and renamed, so a crash never leaves a
+    half-written checkpoint under the final name. Returns the ``.pt`` path.
+    """
+    path = Path(path).with_suffix("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = {
+        "net": {
+            "dim": model.dim,
+            "hidden": model.mlp[0].out_features,
+            "depth": (len(model.mlp) - 1) // 2,
+            "n_freq": model.embed.freqs.numel(),
+            "precond": model.precond,
+            "sigma_data": model.sigma_data,
+        },
+        "meta": meta or {},
+    }
+    for suffix, write in (
+        (".pt", lambda f: torch.save(model.state_dict(), f)),
+        (".json", lambda f: f.write(json.dumps(info, indent=1, sort_keys=True).encode())),
+    ):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            os.replace(tmp, path.with_suffix(suffix))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return path.with_suffix(".pt")
+
+
+def load_checkpoint(path, device: str = "cpu") -> ScoreNet:
+    """Rebuild the :class:`ScoreNet` saved by :func:`save_checkpoint` (eval mode).
+
+    Raises ``OSError``/``ValueError``/``RuntimeError`` for a missing or corrupt checkpoint.
+    """
+    path = Path(path).with_suffix("")
+    info = json.loads(path.with_suffix(".json").read_text())
+    model = ScoreNet(**info["net"])
+    state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)
+    model.load_state_dict(state)
+    model.to(device).eval()
+    model.checkpoint_meta = info.get("meta", {})
+    return model
+
+
+def _sample_times(sde, cfg: TrainConfig, n: int, rng: np.random.Generator) -> np.ndarray:
+    T = float(sde.T)
+    if cfg.t_sampling == "uniform":
+        return rng.uniform(cfg.t_min, T, n)
+    lo, hi = np.log(sde.sigma(np.array([cfg.t_min, T])))
+    return np.clip(sde.t_of_sigma(np.exp(rng.uniform(lo, hi, n))), cfg.t_min, T)
+
+
+def _fit(model: ScoreNet, sde, x_train: np.ndarray, cfg: TrainConfig, device: str, log):
+    rng = np.random.default_rng([cfg.seed, 1])
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: 0.5 * (1 + math.cos(math.pi * min(i, cfg.n_iters) / cfg.n_iters))
+    )
+    g2_mean = float(np.mean(sde.g2(np.linspace(cfg.t_min, float(sde.T), 257))))
+    losses = []
+    model.train()
+    for it in range(cfg.n_iters):
+        idx = rng.integers(0, x_train.shape[0], cfg.batch)
+        t = _sample_times(sde, cfg, cfg.batch, rng)
+        z = rng.standard_normal((cfg.batch, x_train.shape[1]))
+        a = sde.alpha(t)[:, None]
+        s2 = sde.sigma2(t)[:, None]
+        x0 = x_train[idx]
+        xt = a * x0 + np.sqrt(s2) * z
+        tt = [torch.as_tensor(v, dtype=torch.float32, device=device) for v in (xt, a, s2, z, x0)]
+        xt_, a_, s2_, z_, x0_ = tt
+        s, F, edm = model.parts(xt_, a_, s2_)
+        if cfg.weighting == "likelihood":
+            w = torch.as_tensor(sde.g2(t)[:, None] / g2_mean, dtype=torch.float32, device=device)
+            loss = (w * (s + z_ / torch.sqrt(s2_)) ** 2).sum(-1).mean()
+        elif edm is None:
+            loss = ((F - z_) ** 2).sum(-1).mean()
+        else:
+            y, _, c_skip, c_out = edm
+            loss = ((F - (x0_ - c_skip * y) / c_out) ** 2).sum(-1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if log is not None and (it + 1) % max(1, cfg.n_iters // 10) == 0:
+            log(it + 1, float(np.mean(losses[-50:])))
+    model.eval()
+    return losses
+
+
+def train_score(
+    sde,
+    data,
+    config: TrainConfig | None = None,
+    *,
+    device: str = "cpu",
+    cache: bool = True,
+    root=None,
+    log=None,
+) -> ScoreNet:
+    """Train (or load from the cache) a :class:`ScoreNet` for the marginals of ``data``.
+
+    ``data``: a ``Gaussian``/``GaussianMixture`` (the training set is ``config.n_train``
+    draws with ``rng = default_rng([seed, 0])``) or an ``(n, d)`` array used as the training
+    set. ``cache=False`` always trains and writes nothing; ``root`` overrides
+    :func:`cache_dir`. ``log(iteration, running_loss)`` is called 10 times. The returned
+    model (eval mode) carries ``train_info``: ``{"key", "from_cache", "seconds",
+    "final_loss", "path"}``.
+    """
+    cfg = TrainConfig() if config is None else config
+    if isinstance(data, np.ndarray):
+        x_train = np.asarray(data, dtype=np.float64)
+        if x_train.ndim != 2:
+            raise ValueError(f"data samples must be an (n, d) array, got shape {x_train.shape}")
+    else:
+        x_train = data.sample(cfg.n_train, np.random.default_rng([cfg.seed, 0]))
+    dim = x_train.shape[1]
+    key, meta = _key(cfg, data, sde, dim)
+    path = Path(root if root is not None else cache_dir()) / f"score-{key}"
+    start = time.perf_counter()
+    if cache and path.with_suffix(".pt").exists():
+        try:
+            model = load_checkpoint(path, device)
+            model.train_info = {
+                "key": key,
+                "from_cache": True,
+                "seconds": time.perf_counter() - start,
+                "final_loss": model.checkpoint_meta.get("final_loss", float("nan")),
+                "path": str(path.with_suffix(".pt")),
+            }
+            return model
+        except Exception as exc:  # corrupt or incompatible cache entry: retrain
+            warnings.warn(f"ignoring unreadable cached model {path}: {exc}", stacklevel=2)
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(int(cfg.threads))
+    try:
+        torch.manual_seed(cfg.seed)
+        model = ScoreNet(**cfg.net_kwargs(dim)).to(device)
+        losses = _fit(model, sde, x_train, cfg, device, log)
+    finally:
+        torch.set_num_threads(old_threads)
+    final = float(np.mean(losses[-min(100, len(losses)) :]))
+    seconds = time.perf_counter() - start
+    if cache:
+        try:
+            save_checkpoint(model, path, {**meta, "final_loss": final, "seconds": seconds})
+        except OSError as exc:
+            warnings.warn(f"could not cache the trained model at {path}: {exc}", stacklevel=2)
+    model.train_info = {
+        "key": key,
+        "from_cache": False,
+        "seconds": seconds,
+        "final_loss": final,
+        "path": str(path.with_suffix(".pt")) if cache else "",
+    }
+    return model
