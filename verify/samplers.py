@@ -43,7 +43,8 @@ loop over chunks of ``chunk_size`` particles, inner loop over steps), so the out
 on ``(seed, chunk_size)``. With an injected ``noise`` array (shape ``(N, n, d)``; for ``pc``
 ``(N, 1 + n_corrector, n, d)``, slot 0 for the predictor) or a ``BrownianPath`` (increments
 ``xi = (W(tau_{k+1}) - W(tau_k)) / sqrt(h)`` with ``tau = sde.T - t``) the output does not
-depend on ``chunk_size``. Memory: the output ``(n, d)`` plus a few ``(chunk_size, d)``
+depend on ``chunk_size`` (up to last-bit rounding of BLAS kernels inside the score, whose
+blocking follows the array shape). Memory: the output ``(n, d)`` plus a few ``(chunk_size, d)``
 buffers and whatever the score allocates per chunk (10^7 particles in d = 2: ~0.5 GiB).
 """
 
