@@ -112,12 +112,12 @@ def gaussian_kl_rate(q: Gaussian, p: Gaussian, dmu, dC, dm, dS) -> float:
     d = q.dim
     C, S = _mat(q.cov, d), _mat(p.cov, d)
     delta = q.mean - p.mean
-    Sinv = linalg.inv(S)
-    Cinv = linalg.inv(C)
-    t1 = 0.5 * np.trace((Sinv - Cinv) @ dC)
-    W = Sinv @ (C + np.outer(delta, delta)) @ Sinv
-    t2 = 0.5 * np.trace((Sinv - W) @ dS)
-    t3 = float(delta @ Sinv @ (dmu - dm))
+    Sf, Cf = linalg.cho_factor(S), linalg.cho_factor(C)  # Cholesky solves, no inverses
+    t1 = 0.5 * (np.trace(linalg.cho_solve(Sf, dC)) - np.trace(linalg.cho_solve(Cf, dC)))
+    X = linalg.cho_solve(Sf, C + np.outer(delta, delta))  # S^{-1} (C + dd^T)
+    Y = linalg.cho_solve(Sf, dS)  # S^{-1} dS
+    t2 = 0.5 * (np.trace(Y) - np.trace(X @ Y))
+    t3 = float(delta @ linalg.cho_solve(Sf, dmu - dm))
     return float(t1 + t2 + t3)
 
 
@@ -132,9 +132,9 @@ def gaussian_identity_terms(
     fisher = relative_fisher_gaussian(q, p)
     Pt, ct, P, c = affine_score(sde, data, t, score_error)
     C = _mat(q.cov, d)
-    Cinv = linalg.inv(C)
-    N = P - Cinv
-    v = Cinv @ q.mean - c
+    Cf = linalg.cho_factor(C)
+    N = P - linalg.cho_solve(Cf, np.eye(d))  # P - C^{-1} (the precision, by Cholesky)
+    v = linalg.cho_solve(Cf, q.mean) - c
     A, b = P - Pt, ct - c  # e(x) = s~ - s = (P - P~) x + (c~ - c)
     cross = float(np.trace(A @ C @ N.T) + (A @ q.mean + b) @ (N @ q.mean + v))
     return -0.5 * gamma * g2 * fisher, 0.5 * (1.0 + gamma) * g2 * cross, fisher
