@@ -18,7 +18,17 @@ chains have 25, 23 and 20 steps); their VE DDPM step is our ``"ancestral"`` meth
 Which "learned" law: for Gaussian data the exact ``p_T`` (the ideal learned law, KL = 0)
 and a moment-matched Gaussian fitted to ``n`` samples of ``p_T`` (whose KL is pure
 estimation error with the closed-form expectation in :func:`expected_kl_gaussian_mle`); for
-the GMM the EM mixture (K = 25) fitted to samples of ``p_T`` (``fit_gmm``).
+the GMM the EM mixture (K = 25) fitted to samples of ``p_T`` (``fit_gmm``), with the exact
+``p_T`` beside it.
+
+The GMM's final quality (``initialization.short-horizon``) stands on rung 5: the particle output
+has no density, so ``KL(output || p_sigma_min) = -H(output) - E_output[log p_sigma_min]`` is
+estimated with the Kozachenko-Leonenko entropy (``verify.estimators.kl_to_known``, k = 3,
+95% batch-means CI), cross-checked by the two-sample Wang-Kulkarni-Verdu estimator, and the
+estimator is run on exact target draws (true KL = 0) to show its bias at the same ``n``.
+Heavy tails (``initialization.heavy-tails``) run the authors' recipe at ``d = 10`` and, with
+each covariance's eigenvalues floored at 1e-3 of its largest (a stated deviation: the recipe's
+covariances are singular to machine precision at ``d = 100``), at ``d = 100``.
 """
 
 from __future__ import annotations
@@ -29,9 +39,11 @@ from scipy.special import digamma
 from analytic import EDM, Gaussian, kl
 from verify import grids
 from verify.claims.base import Claim, ClaimResult, Table
-from verify.estimators import kl_mc
+from verify.estimators import kl_to_known, knn_kl, mean_ci
 from verify.exact import exact_law, ve_ancestral_shortfall
 from verify.initialization import (
+    FeatureGMM,
+    feature_gmm_score,
     fit_gmm,
     grid_gmm,
     kl_bound_terms,
@@ -242,17 +254,71 @@ def _run_disc(ctx) -> ClaimResult:
 
 
 # --------------------------------------------------------------------- initialization.2
-def _gmm_init_task(task):
-    """KL(p_T || start) by Monte Carlo (95% CI) for the grid GMM: prior vs EM start."""
-    sde = EDM(3.0)
+_SIGMA_MIN = 2e-4
+
+
+_GMM_SAMPLERS = (("ancestral", 1.0, 1), ("heun", 0.0, 2))  # (method, gamma, NFE per step)
+
+
+def _gmm_chain_task(task):
+    """One grid-GMM run (rung 5): the output of the VE DDPM (ancestral) and Heun PF-ODE chains.
+
+    ``kind="full"``: EDM sigma_max = 80, prior ``N(0, 80^2 I)``, Karras(80, 2e-4, rho 7),
+    39 steps. ``kind="short"``: Karras(3, 2e-4, rho 2) truncated at ``sigma``, started from
+    the EM fit (K = 25) to ``n_fit`` samples of ``p_T`` and from the exact ``p_T``; also
+    ``KL(p_T || start)`` by Monte Carlo. ``kind="calib"``: exact draws of the target (the
+    estimator's bias at this ``n``; the true KL is 0). Every KL is
+    ``KL(output || p_sigma_min)`` by :func:`verify.estimators.kl_to_known` (95% batch-means CI),
+    then the two-sample :func:`verify.estimators.knn_kl` (Wang-Kulkarni-Verdu) against fresh
+    target draws. Returns ``{(sampler, start): [NFE, kl, lo, hi, wkv, lo, hi]}`` (and
+    ``"start"``: the MC start terms).
+    """
     data = grid_gmm()
     rng = np.random.default_rng(task["seed"])
-    pT = sde.marginal(data, task["sigma"])
-    fit = fit_gmm(pT.sample(task["n_fit"], rng), 25, rng, n_init=1, tol=1e-5)
-    prior = Gaussian(np.zeros(2), task["sigma"] ** 2)
-    e_em = kl_mc(pT, fit.law, task["n_mc"], rng)
-    e_pr = kl_mc(pT, prior, task["n_mc"], rng)
-    return [task["sigma"], e_em.value, e_em.lo, e_em.hi, e_pr.value, e_pr.lo, e_pr.hi]
+    n, k = task["n"], task["k"]
+    sde3 = EDM(3.0)
+    target = sde3.marginal(data, _SIGMA_MIN)
+    tq = FeatureGMM(target)
+
+    def est(x):
+        e = kl_to_known(x, tq.log_prob, k)
+        w = knn_kl(x, target.sample(n, rng), k)
+        return [e.value, e.lo, e.hi, w.value, w.lo, w.hi]
+
+    out = {}
+    if task["kind"] == "calib":
+        out[("-", "exact target draws (estimator bias)")] = [0, *est(target.sample(n, rng))]
+        return out
+    if task["kind"] == "full":
+        sde = EDM(80.0)
+        g = grids.karras(sde, 39, _SIGMA_MIN, 80.0, 7.0)
+        starts = [("prior N(0, 80^2 I), full horizon", Gaussian(np.zeros(2), 6400.0))]
+    else:
+        s, sde = task["sigma"], sde3
+        g = grids.truncate(grids.karras(sde3, 39, _SIGMA_MIN, 3.0, 2.0), sde3, s)
+        pT = sde3.marginal(data, g[0])
+        fit = fit_gmm(pT.sample(task["n_fit"], rng), 25, rng, n_init=1, tol=1e-5)
+        mc = pT.sample(task["n_mc"], rng)
+        lp = FeatureGMM(pT).log_prob(mc)
+        e_em = mean_ci(lp - FeatureGMM(fit.law).log_prob(mc))
+        e_pr = mean_ci(lp - Gaussian(np.zeros(2), s * s).log_prob(mc))
+        out["start"] = [e_em.value, e_em.lo, e_em.hi, e_pr.value, e_pr.lo, e_pr.hi]
+        starts = [("EM start", fit.law), ("exact p_T start", pT)]
+    score = feature_gmm_score(sde, data)
+    for name, start in starts:
+        for method, gamma, per_step in _GMM_SAMPLERS:
+            x = reverse_sample(sde, score, start.sample(n, rng), g, gamma, method, rng=rng)
+            out[(method, name)] = [per_step * (len(g) - 1), *est(x)]
+    return out
+
+
+def _gmm_verdict(short, full):
+    """holds: short CI upper <= full CI upper; fails: short CI above full CI; else inconclusive."""
+    if short[3] <= full[3]:
+        return "holds"
+    if short[2] > full[3]:
+        return "fails"
+    return "inconclusive"
 
 
 def _run_short(ctx) -> ClaimResult:
@@ -278,16 +344,45 @@ def _run_short(ctx) -> ClaimResult:
                 kl_l = kl(target, exact_law(sde3, data, learned, g, gamma, method))
                 rows.append([name, method, sT, len(g) - 1, ke, kl_l, k80, k3])
                 ok = ok and ke <= 1.1 * k80
+    # ---- grid GMM: final quality of the particle output (rung 5)
+    n = 20_000 if ctx.quick else 200_000
     n_mc = 20_000 if ctx.quick else 200_000
+    base = {"n": n, "k": 3, "n_fit": n_fit, "n_mc": n_mc}
     tasks = [
-        {"sigma": s, "n_fit": n_fit, "n_mc": n_mc, "seed": task_seed(ctx.seed, "gmm", s)}
+        {**base, "kind": "full", "seed": task_seed(ctx.seed, "gmm", "full")},
+        {**base, "kind": "calib", "seed": task_seed(ctx.seed, "gmm", "calib")},
+    ] + [
+        {**base, "kind": "short", "sigma": s, "seed": task_seed(ctx.seed, "gmm", s)}
         for s in _SIGMA_T
     ]
-    mc = ctx.map(_gmm_init_task, tasks, desc="GMM start laws")
-    mc_ok = all(r[3] < r[5] for r in mc)
-    verdict = "holds" if ok and mc_ok else "fails"
-    fig = ctx.figure(figsize=(9, 3.4))
-    ax = fig.add_subplot(1, 2, 1)
+    res = ctx.map(_gmm_chain_task, tasks, desc="grid-GMM chains")
+    full_key = "prior N(0, 80^2 I), full horizon"
+    gmm_rows = []  # [sigma_T, sampler, start, NFE, kl, lo, hi, wkv, lo, hi]
+    for sg, r in zip(["-", "-", *_SIGMA_T], res, strict=True):
+        gmm_rows += [[sg, key[0], key[1], *v] for key, v in r.items() if key != "start"]
+    starts = [[sg, *r["start"]] for sg, r in zip(_SIGMA_T, res[2:], strict=True)]
+    row = {(r[0], r[1], r[2]): r for r in gmm_rows}
+    calib = row[("-", "-", "exact target draws (estimator bias)")]
+    verdicts = {}
+    for method, _, _ in _GMM_SAMPLERS:
+        full = row[("-", method, full_key)]
+        for sg in _SIGMA_T:
+            for st in ("EM start", "exact p_T start"):
+                verdicts[(method, sg, st)] = _gmm_verdict(row[(sg, method, st)][3:], full[3:])
+    em_v = [v for (m, sg, st), v in verdicts.items() if st == "EM start"]
+    gmm_verdict = (
+        "fails" if "fails" in em_v else "inconclusive" if "inconclusive" in em_v else "holds"
+    )
+    verdict = "fails" if not ok else gmm_verdict
+    undecided = [
+        f"{m} sigma_T={sg:.3g}"
+        for (m, sg, st), v in verdicts.items()
+        if st == "EM start" and v == "inconclusive"
+    ]
+    hw = float(np.median([(r[6] - r[5]) / 2 for r in gmm_rows]))
+    # ---- figure: Gaussian (exact) | GMM ancestral | GMM Heun
+    fig = ctx.figure(figsize=(14, 4.2))
+    ax = fig.add_subplot(1, 3, 1)
     for name in _datasets(ctx):
         for method in ("ancestral", "heun"):
             sub = [r for r in rows if r[0] == name and r[1] == method]
@@ -300,54 +395,115 @@ def _run_short(ctx) -> ClaimResult:
             ax.axhline(sub[0][6], color=line.get_color(), ls="--", lw=0.8)
     ax.set_yscale("log")
     ax.set_xlabel("number of steps (short horizon); dashed: EDM 80, 39 steps")
-    ax.set_ylabel("KL(p_sigma_min || chain) (nats)")
+    ax.set_ylabel("KL(p_sigma_min || chain) (nats), exact")
+    ax.set_title("Gaussian data (rung 2)", fontsize=8)
     ax.legend(fontsize=6)
-    ax2 = fig.add_subplot(1, 2, 2)
-    arr = np.array(mc)
-    ax2.errorbar(
-        arr[:, 0],
-        arr[:, 1],
-        yerr=[arr[:, 1] - arr[:, 2], arr[:, 3] - arr[:, 1]],
-        fmt="o-",
-        label="EM GMM start (K=25)",
-    )
-    ax2.errorbar(
-        arr[:, 0],
-        arr[:, 4],
-        yerr=[arr[:, 4] - arr[:, 5], arr[:, 6] - arr[:, 4]],
-        fmt="s-",
-        label="prior N(0, sigma_T^2 I)",
-    )
-    ax2.set_yscale("log")
-    ax2.set_xlabel("sigma_T")
-    ax2.set_ylabel("KL(p_T || start) (nats), 95% CI")
-    ax2.set_title("25-mode grid GMM (Monte Carlo)", fontsize=8)
-    ax2.legend(fontsize=7)
+    for i, (method, _, _) in enumerate(_GMM_SAMPLERS):
+        ax2 = fig.add_subplot(1, 3, i + 2)
+        full = row[("-", method, full_key)]
+        ax2.axhspan(full[5], full[6], color="0.85", label=f"full horizon, prior, {full[3]} NFE")
+        ax2.axhline(full[4], color="0.4", lw=0.8)
+        for j, (st, mk) in enumerate((("EM start", "o"), ("exact p_T start", "^"))):
+            sub = [row[(sg, method, st)] for sg in _SIGMA_T]
+            ax2.errorbar(
+                np.arange(len(sub)) + (j - 0.5) * 0.15,
+                [r[4] for r in sub],
+                yerr=[[r[4] - r[5] for r in sub], [r[6] - r[4] for r in sub]],
+                fmt=mk,
+                capsize=3,
+                label=f"short horizon, {st}",
+            )
+        ax2.errorbar(
+            [len(_SIGMA_T) - 0.25],
+            [calib[4]],
+            yerr=[[calib[4] - calib[5]], [calib[6] - calib[4]]],
+            fmt="kx",
+            capsize=3,
+            label="exact target draws (true KL = 0)",
+        )
+        sub = [row[(sg, method, "EM start")] for sg in _SIGMA_T]
+        ax2.set_xticks(
+            np.arange(len(sub) + 1),
+            [f"sigma_T={r[0]:.3g}\n{r[3]} NFE" for r in sub] + ["estimator\nbias check"],
+            fontsize=7,
+        )
+        ax2.axhline(0.0, color="k", lw=0.5)
+        top = max(r[6] for r in gmm_rows if r[1] in (method, "-"))
+        ax2.set_ylim(top=1.5 * top)  # room for the legend
+        ax2.set_ylabel("KL(output || p_sigma_min) (nats), kNN, 95% CI")
+        ax2.set_title(f"25-mode grid GMM, {method}, n = {n} particles", fontsize=8)
+        ax2.legend(fontsize=6)
+    fig.tight_layout()
     worst = max(r[4] / r[6] for r in rows)
     fin = {
         (r[0].split(", ")[-1], r[1]): max(q[5] / q[6] for q in rows if q[:2] == r[:2]) for r in rows
     }
     fin_txt = ", ".join(f"{k[1]} {k[0]}: {v:.2g}x" for k, v in fin.items())
+
+    def ci(r):
+        return f"{r[4]:.3f} [{r[5]:.3f}, {r[6]:.3f}]"
+
+    gmm_txt = []
+    for method, _, _ in _GMM_SAMPLERS:
+        full = row[("-", method, full_key)]
+        per = "; ".join(
+            f"sigma_T={sg:.3g} ({row[(sg, method, 'EM start')][3]} NFE): EM "
+            f"{ci(row[(sg, method, 'EM start')])} -> {verdicts[(method, sg, 'EM start')]}, "
+            f"exact p_T {ci(row[(sg, method, 'exact p_T start')])}"
+            for sg in _SIGMA_T
+        )
+        gmm_txt.append(f"{method}: full horizon (prior, {full[3]} NFE) {ci(full)}; {per}")
     reason = (
-        f"Gaussian (exact), learned law = exact p_T (the ideal learned law): short-horizon chains "
-        f"(20-25 steps) reach KL(p_sigma_min||chain) <= {worst:.3f} x that of EDM sigma_max=80 "
-        f"with 39 steps (tolerance 1.1x) for both samplers, d = 2 and 100. With a moment-matched "
-        f"start fitted to n={n_fit} samples instead, the worst ratio is {fin_txt}: the start's "
-        f"estimation error (E KL ~ d(d+3)/(4n)) is carried to the output (unchanged by the "
-        f"PF-ODE), so the deterministic sampler needs n >> d^2. GMM (MC, n={n_mc}): "
-        f"KL(p_T||EM start) = {', '.join(f'{r[1]:.3g}' for r in mc)} vs KL(p_T||prior) = "
-        f"{', '.join(f'{r[4]:.3g}' for r in mc)} at sigma_T = "
-        f"{', '.join(f'{s:.3g}' for s in _SIGMA_T)} (the GMM's final-output KL is not computed: "
-        "the particle output has no exact density)"
+        f"Grid GMM (rung 5, kNN KL(output || p_sigma_min), n={n}, 95% batch-means CI): "
+        + ". ".join(gmm_txt)
+        + f". The estimator on exact target draws gives {ci(calib)} (its bias at this n). GMM "
+        f"verdict (EM start, the realistic learned law, fitted to n={n_fit} samples of p_T; "
+        f"both samplers, all sigma_T): {gmm_verdict}"
+        + (
+            ""
+            if gmm_verdict != "inconclusive"
+            else f" (the undecided comparisons, {', '.join(undecided)}, differ by less than the "
+            f"estimator resolves at n={n}: 95% CI half-width ~{hw:.3f} nats)"
+        )
+        + ". "
+        f"Gaussian (exact, rung 2), learned law = exact p_T: short-horizon chains (20-25 steps) "
+        f"reach KL(p_sigma_min||chain) <= {worst:.3f} x that of EDM sigma_max=80 with 39 steps "
+        f"(tolerance 1.1x) for both samplers, d = 2 and 100; with a moment-matched start fitted "
+        f"to n={n_fit} samples the worst ratio is {fin_txt} (the start's estimation error "
+        f"E KL ~ d(d+3)/(4n) is carried to the output, unchanged by the PF-ODE). Start term "
+        f"KL(p_T||EM) = {', '.join(f'{r[1]:.3g}' for r in starts)} vs KL(p_T||prior) = "
+        f"{', '.join(f'{r[4]:.3g}' for r in starts)} (MC, n={n_mc})"
+    )
+    key = "; ".join(
+        f"{m}: full {row[('-', m, full_key)][4]:.3f}, short EM "
+        + "/".join(f"{row[(sg, m, 'EM start')][4]:.3f}" for sg in _SIGMA_T)
+        for m, _, _ in _GMM_SAMPLERS
     )
     return ClaimResult(
         verdict,
         reason,
-        rung=4,
-        tolerance="Gaussian: KL_short <= 1.1 KL_full (exact, rung 2); GMM: 95% CI upper end of "
-        "KL(p_T||EM) below the CI lower end of KL(p_T||prior)",
-        key_number=f"max KL_short / KL_full(EDM 80) = {worst:.3f}",
+        rung=5,
+        tolerance="GMM (deciding, EM start, each sampler and sigma_T): holds if the 95% CI "
+        "upper end of KL(output||p_sigma_min) is <= that of the same sampler's full-horizon run, "
+        "fails if the short-horizon CI lies above the full-horizon CI, else inconclusive; "
+        "Gaussian: KL_short <= 1.1 KL_full (exact, rung 2; a failure here fails the claim)",
+        key_number=f"GMM KL(output||p) {key}; Gaussian max KL_short/KL_full = {worst:.3f}",
         tables={
+            "grid GMM: KL(output || p_sigma_min), kNN (rung 5)": Table(
+                [
+                    "sigma_T",
+                    "sampler",
+                    "start",
+                    "NFE",
+                    "KL(output||p) kl_to_known",
+                    "95% CI lo",
+                    "95% CI hi",
+                    "KL(output||p) Wang-Kulkarni-Verdu",
+                    "95% CI lo",
+                    "95% CI hi",
+                ],
+                [r[:4] + [f"{v:.4f}" for v in r[4:]] for r in gmm_rows],
+            ),
             "Gaussian: KL(p_sigma_min || chain), exact": Table(
                 [
                     "data",
@@ -371,7 +527,7 @@ def _run_short(ctx) -> ClaimResult:
                         f"{r[4]:.4g}",
                         f"[{r[5]:.3g}, {r[6]:.3g}]",
                     ]
-                    for r in mc
+                    for r in starts
                 ],
             ),
         },
@@ -382,11 +538,17 @@ def _run_short(ctx) -> ClaimResult:
 
 # --------------------------------------------------------------------- initialization.4
 _LEVELS = (0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999)
+_RATIO_LEVELS = (0.99, 0.999)
+_EIG_FLOOR = {10: 0.0, 100: 1e-3}  # d = 100: deviation from the recipe (student_t_mixture)
+
+
+def _tail_target(task):
+    return student_t_mixture(task["d"], n_quad=task["n_quad"], eig_floor=_EIG_FLOOR[task["d"]])
 
 
 def _tail_task(task):
     """Run the VE DDPM (ancestral) chain from one start law; return the output particles."""
-    target = student_t_mixture(task["d"], n_quad=task["n_quad"])
+    target = _tail_target(task)
     sde = EDM(2.3)
     grid = grids.karras(sde, 25, 0.002, 2.3, 3.0)
     rng = np.random.default_rng(task["seed"])
@@ -395,103 +557,179 @@ def _tail_task(task):
         x = 2.3 * rng.standard_normal((n, d))
     else:  # exact p_T: clean + sigma_T z (the authors' "p_t" start, the ideal learned law)
         x = target.sample(n, rng) + 2.3 * rng.standard_normal((n, d))
-    return reverse_sample(sde, lambda y, t: target.score(y, t), x, grid, 1.0, "ancestral", rng=rng)
+    return reverse_sample(
+        sde, lambda y, t: target.score(y, t), x, grid, 1.0, "ancestral", rng=rng, chunk_size=4000
+    )
 
 
 def _tail_quantiles(proj, levels=_LEVELS):
     return np.quantile(np.abs(proj), levels)
 
 
-def _run_tails(ctx) -> ClaimResult:
-    d = 10
-    n = 16_000 if ctx.quick else 400_000
-    n_quad = 61 if ctx.quick else 121
-    target = student_t_mixture(d, n_quad=n_quad)
-    rng = ctx.rng("tails")
-    truth = target.sample(n, rng) + 0.002 * rng.standard_normal((n, d))
-    qerr = target.quadrature_error(truth[:4000])
-    tasks = [
-        {"start": k, "d": d, "n": n, "n_quad": n_quad, "seed": task_seed(ctx.seed, "t", k)}
-        for k in ("gaussian", "learned")
-    ]
-    outs = dict(
-        zip(
-            ("gaussian", "learned"),
-            ctx.map(_tail_task, tasks, desc="heavy-tail chains"),
-            strict=True,
-        )
-    )
+def _tail_summary(d, target, outs, rng, n_truth, n_boot):
+    """Worst direction, tail quantiles and bootstrap CIs of generated/true quantile ratios."""
+    n = min(len(x) for x in outs.values())
+    truth = target.sample(n_truth, rng) + 0.002 * rng.standard_normal((n_truth, d))
+    qerr = target.quadrature_error(truth[:2000])
     # worst direction (max-sliced W1) for the Gaussian start among random + principal axes
     dirs = rng.standard_normal((256, d))
     dirs = np.vstack([dirs, target.U.transpose(0, 2, 1).reshape(-1, d)])
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     m = np.median(truth, axis=0)
-    pt = np.sort((truth - m) @ dirs.T, axis=0)
+    pt = np.sort((truth[:n] - m) @ dirs.T, axis=0)
     w1 = {
-        k: np.mean(np.abs(np.sort((v - m) @ dirs.T, axis=0) - pt), axis=0) for k, v in outs.items()
+        k: np.mean(np.abs(np.sort((v[:n] - m) @ dirs.T, axis=0) - pt), axis=0)
+        for k, v in outs.items()
     }
     j = int(np.argmax(w1["gaussian"]))
     v = dirs[j]
-    q_true = _tail_quantiles((truth - m) @ v)
-    q = {k: _tail_quantiles((x - m) @ v) for k, x in outs.items()}
-    # bootstrap CI of the ratio generated/true at the 0.999 level
+    pt_v = np.abs((truth - m) @ v)
+    pg = {k: np.abs((x - m) @ v) for k, x in outs.items()}
+    q_true = _tail_quantiles(pt_v)
+    q = {k: _tail_quantiles(x) for k, x in pg.items()}
+    # percentile bootstrap of the ratio generated/true (both samples resampled)
     boot = {k: [] for k in outs}
-    i999 = _LEVELS.index(0.999)
-    pt_v, pg = (truth - m) @ v, {k: (x - m) @ v for k, x in outs.items()}
-    for _ in range(200):
-        it = rng.integers(0, n, n)
-        qt = np.quantile(np.abs(pt_v[it]), 0.999)
-        for k in outs:
-            boot[k].append(np.quantile(np.abs(pg[k][rng.integers(0, n, n)]), 0.999) / qt)
-    ci = {k: np.quantile(b, [0.025, 0.975]) for k, b in boot.items()}
-    r = {k: q[k][i999] / q_true[i999] for k in outs}
-    g_light = ci["gaussian"][1] < 1.0
-    better = abs(np.log(r["learned"])) < abs(np.log(r["gaussian"]))
-    separated = ci["learned"][0] > ci["gaussian"][1]
-    disjoint = ci["learned"][0] > ci["gaussian"][1] or ci["learned"][1] < ci["gaussian"][0]
+    for _ in range(n_boot):
+        qt = np.quantile(pt_v[rng.integers(0, pt_v.size, pt_v.size)], _RATIO_LEVELS)
+        for k, x in pg.items():
+            boot[k].append(np.quantile(x[rng.integers(0, x.size, x.size)], _RATIO_LEVELS) / qt)
+    ratio = {}
+    for k in outs:
+        b = np.asarray(boot[k])
+        for i, lv in enumerate(_RATIO_LEVELS):
+            lo, hi = np.quantile(b[:, i], [0.025, 0.975])
+            ratio[(k, lv)] = (q[k][_LEVELS.index(lv)] / q_true[_LEVELS.index(lv)], lo, hi)
+    g, le = ratio[("gaussian", 0.999)], ratio[("learned", 0.999)]
+    g_light = g[2] < 1.0
+    better = abs(np.log(le[0])) < abs(np.log(g[0]))
+    separated = le[1] > g[2]
+    disjoint = le[1] > g[2] or le[2] < g[1]
     if g_light and better and separated:
         verdict = "holds"
-    elif ci["gaussian"][0] > 1.0 or (not better and disjoint):
+    elif g[1] > 1.0 or (not better and disjoint):
         verdict = "fails"
     else:
         verdict = "inconclusive"
-    fig = ctx.figure(figsize=(5.5, 3.6))
-    ax = fig.add_subplot()
+    return {
+        "d": d,
+        "n": n,
+        "n_truth": n_truth,
+        "q_true": q_true,
+        "q": q,
+        "ratio": ratio,
+        "w1": (w1["gaussian"][j], w1["learned"][j]),
+        "qerr": qerr,
+        "verdict": verdict,
+    }
+
+
+def _run_tails(ctx) -> ClaimResult:
+    setups = {
+        10: {"n": 16_000 if ctx.quick else 400_000, "n_quad": 61 if ctx.quick else 121},
+        100: {"n": 8_000 if ctx.quick else 100_000, "n_quad": 161},
+    }
+    tasks = [
+        {"start": k, "d": d, **cfg, "seed": task_seed(ctx.seed, "t", d, k)}
+        for d, cfg in setups.items()
+        for k in ("gaussian", "learned")
+    ]
+    outs = ctx.map(_tail_task, tasks, desc="heavy-tail chains")
+    res = []
+    for d, cfg in setups.items():
+        o = {t["start"]: x for t, x in zip(tasks, outs, strict=True) if t["d"] == d}
+        target = _tail_target({"d": d, "n_quad": cfg["n_quad"]})
+        res.append(
+            _tail_summary(
+                d,
+                target,
+                o,
+                ctx.rng("tails", d),
+                max(cfg["n"], 100_000 if ctx.quick else 400_000),
+                200,
+            )
+        )
+    vs = [r["verdict"] for r in res]
+    verdict = "fails" if "fails" in vs else "inconclusive" if "inconclusive" in vs else "holds"
+    fig = ctx.figure(figsize=(10, 4.2))
     x_axis = 1.0 - np.asarray(_LEVELS)
-    ax.loglog(x_axis, q_true, "k-o", label="true samples")
-    ax.loglog(x_axis, q["gaussian"], "s--", label="Gaussian start N(0, sigma_T^2 I)")
-    ax.loglog(x_axis, q["learned"], "^--", label="learned start (exact p_T)")
-    ax.invert_xaxis()
-    ax.set_xlabel("tail probability 1 - q")
-    ax.set_ylabel("quantile of |<x - median, v>| (data units)")
-    ax.set_title(f"Student-t (df 3) mixture, d = {d}, worst direction", fontsize=8)
-    ax.legend(fontsize=7)
-    cig = f"[{ci['gaussian'][0]:.3f}, {ci['gaussian'][1]:.3f}]"
-    cil = f"[{ci['learned'][0]:.3f}, {ci['learned'][1]:.3f}]"
+    for i, r in enumerate(res):
+        ax = fig.add_subplot(1, len(res), i + 1)
+        ax.loglog(x_axis, r["q_true"], "k-o", label=f"true samples (n = {r['n_truth']})")
+        ax.loglog(x_axis, r["q"]["gaussian"], "s--", label="Gaussian start N(0, sigma_T^2 I)")
+        ax.loglog(x_axis, r["q"]["learned"], "^--", label="learned start (exact p_T)")
+        ax.invert_xaxis()
+        ax.set_xlabel("tail probability 1 - q")
+        ax.set_ylabel("quantile of |<x - median, v>| (data units)")
+        floor = "" if _EIG_FLOOR[r["d"]] == 0 else f", eig floor {_EIG_FLOOR[r['d']]:g}"
+        ax.set_title(
+            f"Student-t (df 3) mixture, d = {r['d']}{floor}\nworst direction v, "
+            f"{r['n']} particles per start",
+            fontsize=8,
+        )
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+
+    def rtxt(r, k, lv):
+        v, lo, hi = r["ratio"][(k, lv)]
+        return f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+
+    parts = []
+    for r in res:
+        parts.append(
+            f"d = {r['d']} ({r['n']} particles): q0.999 ratio generated/true Gaussian start "
+            f"{rtxt(r, 'gaussian', 0.999)}, learned start {rtxt(r, 'learned', 0.999)}; q0.99 "
+            f"{rtxt(r, 'gaussian', 0.99)} vs {rtxt(r, 'learned', 0.99)}; max-sliced W1 "
+            f"{r['w1'][0]:.4f} vs {r['w1'][1]:.4f}; score quadrature error {r['qerr']:.1e} nats "
+            f"-> {r['verdict']}"
+        )
+        lo, hi = r["ratio"][("learned", 0.999)][1:]
+        if not lo <= 1.0 <= hi:
+            parts[-1] += (
+                " (the exact-p_T start's q0.999 CI excludes 1: with an exact start what remains "
+                "is the 25-step chain's own discretization error, or Monte-Carlo error beyond the "
+                f"percentile bootstrap, which rests on ~{r['n'] // 1000} points above the 0.999 "
+                "quantile)"
+            )
     reason = (
-        "along the max-sliced direction, 0.999-quantile ratio generated/true: Gaussian start "
-        f"{r['gaussian']:.3f} (95% bootstrap CI {cig}), learned start {r['learned']:.3f} ({cil}); "
-        f"max-sliced W1 {w1['gaussian'][j]:.4f} vs {w1['learned'][j]:.4f}; score quadrature "
-        f"error (log-density, sigma = 0) {qerr:.1e} nats; d = 100 not run (the recipe's "
-        "covariances are numerically singular there)"
+        "; ".join(parts)
+        + ". (95% percentile-bootstrap CIs, 200 resamples of both the generated and the true "
+        "samples.) d = 100 deviates from the authors' covariance recipe: each Sigma_k's "
+        "eigenvalues are floored at 1e-3 of its largest (the recipe's are singular to machine "
+        "precision at d = 100); d = 10 is the recipe as published"
+    )
+    rows = []
+    for r in res:
+        for lv, a, b, c in zip(
+            _LEVELS, r["q_true"], r["q"]["gaussian"], r["q"]["learned"], strict=True
+        ):
+            rows.append([r["d"], lv, f"{a:.4g}", f"{b:.4g}", f"{c:.4g}"])
+    ratio_rows = [
+        [r["d"], lv, k, *[f"{v:.4f}" for v in r["ratio"][(k, lv)]]]
+        for r in res
+        for lv in _RATIO_LEVELS
+        for k in ("gaussian", "learned")
+    ]
+    key = ", ".join(
+        f"d={r['d']}: Gaussian {r['ratio'][('gaussian', 0.999)][0]:.3f}, learned "
+        f"{r['ratio'][('learned', 0.999)][0]:.3f}"
+        for r in res
     )
     return ClaimResult(
         verdict,
         reason,
         rung=5,
-        tolerance="95% bootstrap CIs of the 0.999-quantile ratio: Gaussian start < 1, learned "
-        "start closer to 1 and separated",
-        key_number=f"q0.999 ratio: Gaussian {r['gaussian']:.3f}, learned {r['learned']:.3f}",
+        tolerance="per d, 95% bootstrap CIs of the 0.999-quantile ratio: Gaussian start < 1, "
+        "learned start closer to 1 and separated (holds); Gaussian CI > 1, or learned not closer "
+        "with disjoint CIs (fails); else inconclusive. Claim: fails if any d fails, inconclusive "
+        "if any is inconclusive",
+        key_number=f"q0.999 ratio {key}",
         tables={
             "tail quantiles along the worst direction": Table(
-                ["level q", "true", "Gaussian start", "learned start"],
-                [
-                    [lv, f"{a:.4g}", f"{b:.4g}", f"{c:.4g}"]
-                    for lv, a, b, c in zip(
-                        _LEVELS, q_true, q["gaussian"], q["learned"], strict=True
-                    )
-                ],
-            )
+                ["d", "level q", "true", "Gaussian start", "learned start"], rows
+            ),
+            "quantile ratio generated/true (95% bootstrap CI)": Table(
+                ["d", "level q", "start", "ratio", "CI lo", "CI hi"], ratio_rows
+            ),
         },
         figures=[ctx.savefig(fig, "tail-quantiles")],
         seeds=[t["seed"] for t in tasks],
@@ -510,11 +748,14 @@ CLAIMS = [
     Claim(
         "initialization.short-horizon",
         "Starting from a learned law at a small sigma_T on the authors' truncated Karras grid, "
-        "the final KL matches or beats the full-horizon sampler with far fewer steps (verdict "
-        "for the ideal learned law p_T; a finite-sample fit is reported beside it).",
+        "the final KL matches or beats the full-horizon sampler with far fewer steps (grid GMM: "
+        "an EM mixture fitted to samples of p_T, final KL(output || p_data) by a kNN estimator "
+        "with CI; Gaussian data: the exact p_T start, exact KL, a finite-sample fit beside it).",
         "arXiv 2603.00772 §4 and code settings (reconstructed, notes §2.2-2.3)",
         "EDM; Karras(3, 2e-4, rho 2, 40 nodes) truncated at sigma_T in {1.244, 1.055, 0.801} "
-        "vs EDM 80 (rho 7, 40 nodes); Gaussian d = 2, 100 exact; 25-mode grid GMM start term MC",
+        "vs EDM 80 (rho 7, 40 nodes, prior start); VE DDPM (ancestral) and Heun PF-ODE on the "
+        "25-mode grid GMM (2-D, particles, EM start K = 25); Gaussian d = 2, 100 exact (same "
+        "samplers)",
         _run_short,
     ),
     Claim(
@@ -531,7 +772,8 @@ CLAIMS = [
         "For a heavy-tailed target, a Gaussian start at a small sigma_T under-represents the "
         "tails of the output along the worst direction; a learned start recovers them.",
         "arXiv 2603.00772 v2 §5 and code benchmarking_dim_10 (reconstructed, notes §2.3)",
-        "EDM; mixture of 4 Student-t (df 3), d = 10; Karras(2.3, 0.002, rho 3), 25 ancestral "
+        "EDM; mixture of 4 Student-t (df 3), d = 10 (authors' recipe) and d = 100 (covariance "
+        "eigenvalues floored at 1e-3 of the largest); Karras(2.3, 0.002, rho 3), 25 ancestral "
         "(DDPM) steps; score by log-u trapezoid scale-mixture quadrature",
         _run_tails,
     ),
