@@ -11,8 +11,9 @@ features ``phi(x) = [x, |x|^2 or x*x, 1]``: the ``(n, K)`` logits are *one* matr
 ``phi(x) @ W`` (no ``n x K x d`` tensor), the softmax is done in place, and the score is a
 second product ``V^T exp(logits)`` whose last row is the normaliser. The logits are stored
 component-major ``(K, chunk)`` so the row maximum is a cheap elementwise reduction. Points are
-processed in cache-sized chunks with reused buffers. Full covariances loop over components
-(never over points) with cached Cholesky factors.
+processed in cache-sized chunks with reused buffers. Full covariances in ``d <= 8`` use the
+same scheme with quadratic features ``x_i x_j`` (``i <= j``) and precisions from the cached
+Cholesky factors; in higher ``d`` they loop over components (never over points).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = ["GaussianMixture"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _CHUNK_BYTES = 1 << 20  # ~1 MiB of logits per chunk (measured best on a 1 MiB-L2 core)
+_FULL_FEATURES_MAX_DIM = 8  # full covariances use quadratic features up to this dimension
 _RESHIFT_BELOW = 1e-250  # normalisers below this are recomputed with a per-point shift
 
 
@@ -167,9 +169,24 @@ class GaussianMixture:
             const -= 0.5 * np.einsum("kd,kd->k", self._mu, ms)
             W = np.vstack([ms.T, -0.5 * inv.T, const[None, :]])  # (2d+1, K)
             V = np.hstack([ms, inv, np.ones((K, 1))])  # (K, 2d+1)
+        elif d <= _FULL_FEATURES_MAX_DIM:
+            # precisions from the Cholesky factors: P_k = L_k^{-T} L_k^{-1}
+            Linv = np.linalg.solve(self._chols, np.broadcast_to(np.eye(d), self._c.shape))
+            P = np.einsum("kji,kjl->kil", Linv, Linv)
+            ms = np.einsum("kij,kj->ki", P, self._mu)  # P_k mu_k
+            logdet = 2.0 * np.sum(np.log(np.diagonal(self._chols, axis1=1, axis2=2)), axis=1)
+            const = logw - 0.5 * (d * _LOG_2PI + logdet) - 0.5 * np.einsum("kd,kd->k", self._mu, ms)
+            i, j = self._triu
+            quad = -np.where(i == j, 0.5, 1.0) * P[:, i, j]  # x_i x_j coefficients, i <= j
+            W = np.vstack([ms.T, quad.T, const[None, :]])  # (d + d(d+1)/2 + 1, K)
+            V = np.hstack([ms, P.reshape(K, d * d), np.ones((K, 1))])  # (K, d + d^2 + 1)
         else:
             return None
         return np.ascontiguousarray(W), np.ascontiguousarray(V)
+
+    @cached_property
+    def _triu(self):
+        return np.triu_indices(self.dim)
 
     @cached_property
     def _features_t(self):
@@ -192,6 +209,9 @@ class GaussianMixture:
         mu = self._mu
         if self.kind == "iso":
             return 0.5 * np.einsum("kd,kd->k", mu, mu) / self._c
+        if self.kind == "full":
+            W, _ = self._features
+            return 0.5 * np.einsum("kd,dk->k", mu, W[: self.dim])  # mu^T P mu / 2
         return 0.5 * np.einsum("kd,kd->k", mu * mu, 1.0 / self._c)
 
     @cached_property
@@ -214,8 +234,11 @@ class GaussianMixture:
             np.multiply(out[0], out[0], out=sq)
             for j in range(1, d):
                 sq += out[j] * out[j]
-        else:
+        elif self.kind == "diag":
             np.multiply(out[:d], out[:d], out=out[d : 2 * d])
+        else:
+            i, j = self._triu
+            np.multiply(out[i], out[j], out=out[d : d + len(i)])
         if const_row:
             out[-1] = 1.0
         return out
@@ -308,7 +331,10 @@ class GaussianMixture:
                 N[:, tiny] = VT @ Lb
             # score = (sum_k e_k mu_k/s_k - x sum_k e_k/s_k) / sum_k e_k
             T_ = tmp[:, :m]
-            np.multiply(xs.T, N[d : d + c], out=T_)
+            if self.kind == "full":  # sum_k e_k P_k x, per point
+                np.einsum("ijm,jm->im", N[d : d + d * d].reshape(d, d, m), xs.T, out=T_)
+            else:
+                np.multiply(xs.T, N[d : d + c], out=T_)
             np.subtract(N[:d], T_, out=T_)
             T_ /= N[-1]
             out[s:e] = T_.T

@@ -198,3 +198,18 @@ def test_singular_data_has_regular_marginal_for_t_positive():
     p0 = Gaussian([1.0], 0.0)  # a point mass
     pt = VP().marginal(p0, 0.5)
     assert np.isfinite(pt.score(np.array([[0.3]]))).all()
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 8, 10])
+def test_full_covariance_feature_path_equals_per_component_solves(d):
+    """d <= 8 uses quadratic features; the reference is the per-component Cholesky path."""
+    rng = np.random.default_rng(d)
+    K = 6
+    A = rng.normal(size=(K, d, d))
+    covs = A @ A.transpose(0, 2, 1) / d + 0.2 * np.eye(d)
+    p = GaussianMixture(rng.dirichlet(np.ones(K)), rng.normal(0, 2, (K, d)), covs)
+    x = rng.normal(0, 3, (3000, d))
+    ref_logp = logsumexp(p._full_logits(x), axis=1)
+    ref_score = p._full_score(x, np.empty_like(x))
+    np.testing.assert_allclose(p.log_prob(x), ref_logp, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(p.score(x), ref_score, rtol=1e-8, atol=1e-8)

@@ -13,11 +13,9 @@ from verify.errors import Offset, Scale
 from verify.estimators import kl_to_known, mean_ci
 from verify.exact import exact_law
 from verify.initialization import (
-    FeatureGMM,
     StudentTMixture,
     _estep,
     _features,
-    feature_gmm_score,
     fit_gmm,
     gmm_score_and_laplacian,
     grid_gmm,
@@ -292,24 +290,6 @@ def test_student_t_eigenvalue_floor_conditions_d100_and_keeps_the_recipe_otherwi
 
 
 # ------------------------------------------------------------ grid GMM particle chains
-@pytest.mark.parametrize("t", [2e-4, 0.3, 1.24404052, 80.0])
-def test_feature_gmm_matches_gaussian_mixture(t):
-    sde = EDM(80.0)
-    p = sde.marginal(grid_gmm(n_standardize=20_000), t)
-    x = np.vstack(
-        [p.sample(500, np.random.default_rng(15)), 5.0 * p.sample(50, np.random.default_rng(16))]
-    )
-    f = FeatureGMM(p)
-    np.testing.assert_allclose(f.log_prob(x), p.log_prob(x), rtol=1e-12, atol=1e-9)
-    ref = p.score(x)
-    np.testing.assert_allclose(f.score(x), ref, atol=1e-10 * np.abs(ref).max())
-    np.testing.assert_allclose(
-        feature_gmm_score(sde, grid_gmm(n_standardize=20_000))(x, t),
-        ref,
-        atol=1e-10 * np.abs(ref).max(),
-    )
-
-
 def test_knn_kl_of_particle_chain_agrees_with_exact_chain_law():
     """Rung 5 vs rung 2: the VE DDPM chain on Gaussian data from the (wrong) prior at a small
     sigma_T; kl_to_known on its particles vs KL(exact chain law || p_sigma_min)."""

@@ -65,10 +65,10 @@ integrated over each step by Gauss-Legendre quadrature (the integrand is smooth 
   this is also ``"ddpm"``). Other methods (the VE ancestral step of the authors' code,
   ``"ancestral"``) are compared with it, not bounded by it.
 
-Targets of the authors' toy experiments (notes §2.3): :func:`grid_gmm` (25-mode 2-D GMM) with
-:class:`FeatureGMM` / :func:`feature_gmm_score` (its exact log-density and noised score by the
-EM feature trick, for particle chains), and :func:`student_t_mixture` (heavy tails; with
-``eig_floor`` for ``d = 100``, a stated deviation from the recipe) as a
+Targets of the authors' toy experiments (notes §2.3): :func:`grid_gmm` (25-mode 2-D GMM, an
+``analytic.GaussianMixture`` with full covariances, whose exact log-density and noised score
+use the fused feature path of ``analytic.mixture``), and :func:`student_t_mixture` (heavy
+tails; with ``eig_floor`` for ``d = 100``, a stated deviation from the recipe) as a
 :class:`StudentTMixture` whose noised score is a scale-mixture quadrature.
 """
 
@@ -92,8 +92,6 @@ __all__ = [
     "kl_bound_terms",
     "grid_gmm",
     "gmm_score_and_laplacian",
-    "FeatureGMM",
-    "feature_gmm_score",
     "pf_ode_log_likelihood",
     "StudentTMixture",
     "student_t_mixture",
@@ -465,59 +463,6 @@ def kl_bound_terms(
 
 
 # ------------------------------------------- small-d mixtures by the feature trick (EM's)
-class FeatureGMM:
-    """A full-covariance Gaussian mixture in small ``d``, evaluated by the feature trick.
-
-    The log-weighted component densities are ``phi(x) @ W`` (module docstring, EM), so
-    ``log p`` is a logsumexp of one ``(n, p) x (p, K)`` product and the score is
-    ``grad log p(x) = sum_k pi_k P_k (mu_k - x) = pi @ (P mu) - (pi @ P) x``
-    (``P_k = S_k^{-1}``, ``pi`` the responsibilities): three small products instead of a
-    triangular solve per component. The same numbers as ``GaussianMixture`` (tested to
-    1e-10); for ``d <= 16`` only (feature width ``d(d+1)/2 + d + 1``). Expanding the
-    quadratic form loses ``~ eps |x|^2 ||P||`` absolutely in the logits (1e-11 for the grid
-    GMM at ``sigma = 2e-4``).
-    """
-
-    def __init__(self, p: GaussianMixture):
-        d = p.dim
-        if d > 16:
-            raise ValueError(f"FeatureGMM is for d <= 16, got d = {d}")
-        prec = np.linalg.inv(_full_covs(p))
-        self.dim = d
-        self._W = _logit_weights(p.weights, p.means, prec)
-        self._Pmu = np.einsum("kij,kj->ki", prec, p.means)
-        self._P = prec.reshape(prec.shape[0], d * d)
-
-    def _logits(self, x):
-        return _features(_points(x, "x")) @ self._W
-
-    def log_prob(self, x) -> np.ndarray:
-        """``log p(x)``, shape ``(n,)``."""
-        from scipy.special import logsumexp
-
-        return logsumexp(self._logits(x), axis=1)
-
-    def score(self, x) -> np.ndarray:
-        """``grad log p(x)``, shape ``(n, d)``."""
-        x = _points(x, "x")
-        r = self._logits(x)
-        r -= r.max(axis=1, keepdims=True)
-        np.exp(r, out=r)
-        r /= r.sum(axis=1, keepdims=True)
-        M = (r @ self._P).reshape(-1, self.dim, self.dim)
-        return r @ self._Pmu - np.einsum("nij,nj->ni", M, x)
-
-
-def feature_gmm_score(sde, data: GaussianMixture):
-    """The exact score ``(x, t) -> grad log p_t(x)`` of ``sde.marginal(data, t)`` via
-    :class:`FeatureGMM` (for particle samplers on small-``d`` full-covariance mixtures)."""
-
-    def score(x, t):
-        return FeatureGMM(sde.marginal(data, float(t))).score(x)
-
-    return score
-
-
 # ------------------------------------------------- likelihood through the PF-ODE (paper 4)
 def _full_covs(p: GaussianMixture) -> np.ndarray:
     covs, d = p.covs, p.dim

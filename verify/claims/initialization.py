@@ -42,8 +42,6 @@ from verify.claims.base import Claim, ClaimResult, Table
 from verify.estimators import kl_to_known, knn_kl, mean_ci
 from verify.exact import exact_law, ve_ancestral_shortfall
 from verify.initialization import (
-    FeatureGMM,
-    feature_gmm_score,
     fit_gmm,
     grid_gmm,
     kl_bound_terms,
@@ -278,10 +276,9 @@ def _gmm_chain_task(task):
     n, k = task["n"], task["k"]
     sde3 = EDM(3.0)
     target = sde3.marginal(data, _SIGMA_MIN)
-    tq = FeatureGMM(target)
 
     def est(x):
-        e = kl_to_known(x, tq.log_prob, k)
+        e = kl_to_known(x, target.log_prob, k)
         w = knn_kl(x, target.sample(n, rng), k)
         return [e.value, e.lo, e.hi, w.value, w.lo, w.hi]
 
@@ -299,12 +296,12 @@ def _gmm_chain_task(task):
         pT = sde3.marginal(data, g[0])
         fit = fit_gmm(pT.sample(task["n_fit"], rng), 25, rng, n_init=1, tol=1e-5)
         mc = pT.sample(task["n_mc"], rng)
-        lp = FeatureGMM(pT).log_prob(mc)
-        e_em = mean_ci(lp - FeatureGMM(fit.law).log_prob(mc))
+        lp = pT.log_prob(mc)
+        e_em = mean_ci(lp - fit.law.log_prob(mc))
         e_pr = mean_ci(lp - Gaussian(np.zeros(2), s * s).log_prob(mc))
         out["start"] = [e_em.value, e_em.lo, e_em.hi, e_pr.value, e_pr.lo, e_pr.hi]
         starts = [("EM start", fit.law), ("exact p_T start", pT)]
-    score = feature_gmm_score(sde, data)
+    score = sde.score(data)
     for name, start in starts:
         for method, gamma, per_step in _GMM_SAMPLERS:
             x = reverse_sample(sde, score, start.sample(n, rng), g, gamma, method, rng=rng)
