@@ -25,55 +25,67 @@ def table() -> str:
     g = _load("gmm_score")
     if g:
         for r in g["rows"]:
-            rows.append([
-                f"GMM score, K={r['K']}, d={r['d']}, {r['n']:.0e} points",
-                f"{r['score_points_per_s']:.3g} points/s",
-                f"{r['ratio_to_exp_floor']:.2f}x one `np.exp` over the (n, K) array"
-                + (" (target <= 3)" if r["d"] == 2 else ""),
-                f"{r['speedup_vs_scipy_peer']:.0f}x faster than scipy.stats + softmax",
-            ])
+            rows.append(
+                [
+                    f"GMM score, K={r['K']}, d={r['d']}, {r['n']:.0e} points",
+                    f"{r['score_points_per_s']:.3g} points/s",
+                    f"{r['ratio_to_exp_floor']:.2f}x one `np.exp` over the (n, K) array"
+                    + (" (target <= 3)" if r["d"] == 2 else ""),
+                    f"{r['speedup_vs_scipy_peer']:.0f}x faster than scipy.stats + softmax",
+                ]
+            )
     s = _load("sampler")
     if s:
         t = s["torchsde"]
-        rows.append([
-            "reverse sampler, Euler, VP, 25-comp. GMM, 1e5 particles x 100 steps",
-            f"{s['ours_particle_steps_per_s']:.3g} particle-steps/s",
-            f"{s['ours_over_exp_floor']:.2f}x the exp floor (target <= 2; the standard "
-            f"normals alone cost ~0.9x)",
-            f"{t['speedup_ours_over_torchsde']:.1f}x torchsde `sdeint` (target >= 3)",
-        ])
+        rows.append(
+            [
+                "reverse sampler, Euler, VP, 25-comp. GMM, 1e5 particles x 100 steps",
+                f"{s['ours_particle_steps_per_s']:.3g} particle-steps/s",
+                f"{s['ours_over_exp_floor']:.2f}x the exp floor (target <= 2; the standard "
+                f"normals alone cost ~0.9x)",
+                f"{t['speedup_ours_over_torchsde']:.1f}x torchsde `sdeint` (target >= 3)",
+            ]
+        )
         m = s["memory_1e7"]
-        rows.append([
-            "reverse sampler, 1e7 particles, d=2",
-            f"peak RSS {m['peak_rss_GiB']:.2f} GiB",
-            "target about 1 GiB",
-            "",
-        ])
+        rows.append(
+            [
+                "reverse sampler, 1e7 particles, d=2",
+                f"peak RSS {m['peak_rss_GiB']:.2f} GiB",
+                "target about 1 GiB",
+                "",
+            ]
+        )
     e = _load("exact")
     if e:
-        rows.append([
-            "exact chain law, 1000 Euler steps, d=100 -> 1000",
-            f"{1e3 * e['seconds']['diag_d1000']:.1f} ms at d=1000",
-            f"time ratio {e['ratio_diag_d1000_over_d100']:.1f} (target < 15)",
-            f"full d x d recursion at d=100: {1e3 * e['seconds']['full_recursion_d100']:.0f} ms",
-        ])
+        rows.append(
+            [
+                "exact chain law, 1000 Euler steps, d=100 -> 1000",
+                f"{1e3 * e['seconds']['diag_d1000']:.1f} ms at d=1000",
+                f"time ratio {e['ratio_diag_d1000_over_d100']:.1f} (target < 15)",
+                f"full d x d recursion at d=100: {1e3 * e['seconds']['full_recursion_d100']:.0f} ms",
+            ]
+        )
     f = _load("fokker_planck")
     if f:
         big = next(r for r in f["runs"] if r["n_cells"] == [256, 256] and r["solver"] == "split")
-        rows.append([
-            "Fokker-Planck 2-D, 256^2 cells x 200 steps",
-            f"{big['seconds']:.1f} s",
-            f"time(256^2)/time(128^2) = {f['ratio_256_over_128']:.2f} (target <= 6)",
-            f"KL to exact {big['kl_final_q_vs_p']:.1e}",
-        ])
+        rows.append(
+            [
+                "Fokker-Planck 2-D, 256^2 cells x 200 steps",
+                f"{big['seconds']:.1f} s",
+                f"time(256^2)/time(128^2) = {f['ratio_256_over_128']:.2f} (target <= 6)",
+                f"KL to exact {big['kl_final_q_vs_p']:.1e}",
+            ]
+        )
     em = _load("em")
     if em:
-        rows.append([
-            f"EM for a GMM, n={em['n']:.0e}, K={em['K']}, d={em['d']}",
-            f"{1e3 * em['seconds_per_iter_ours']:.1f} ms/iteration",
-            "",
-            f"{em['speedup']:.1f}x scikit-learn per iteration",
-        ])
+        rows.append(
+            [
+                f"EM for a GMM, n={em['n']:.0e}, K={em['K']}, d={em['d']}",
+                f"{1e3 * em['seconds_per_iter_ours']:.1f} ms/iteration",
+                "",
+                f"{em['speedup']:.1f}x scikit-learn per iteration",
+            ]
+        )
     head = "| benchmark | ours | against the floor / target | against a peer (same run) |\n"
     head += "|---|---|---|---|\n"
     return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
