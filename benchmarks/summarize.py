@@ -62,7 +62,8 @@ def table() -> str:
                 "exact chain law, 1000 Euler steps, d=100 -> 1000",
                 f"{1e3 * e['seconds']['diag_d1000']:.1f} ms at d=1000",
                 f"time ratio {e['ratio_diag_d1000_over_d100']:.1f} (target < 15)",
-                f"full d x d recursion at d=100: {1e3 * e['seconds']['full_recursion_d100']:.0f} ms",
+                "full d x d recursion at d=100: "
+                f"{1e3 * e['seconds']['full_recursion_d100']:.0f} ms",
             ]
         )
     f = _load("fokker_planck")
