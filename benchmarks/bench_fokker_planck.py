@@ -25,6 +25,7 @@ import scipy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analytic import OU  # noqa: E402
 from verify.fokker_planck import solve_reverse_fp  # noqa: E402
 
 T, T_MIN, N_STEPS, GAMMA = 1.0, 0.01, 200, 1.0
@@ -36,25 +37,7 @@ COVS = np.array(
 )
 
 
-class OU:
-    """f = -1, g2 = 2 (stand-in with the analytic.OU interface)."""
-
-    T = T
-
-    def f(self, t):
-        return -np.ones_like(np.asarray(t, dtype=float))
-
-    def g2(self, t):
-        return 2.0 * np.ones_like(np.asarray(t, dtype=float))
-
-    def alpha(self, t):
-        return np.exp(-np.asarray(t, dtype=float))
-
-    def sigma2(self, t):
-        return -np.expm1(-2.0 * np.asarray(t, dtype=float))
-
-
-SDE = OU()
+SDE = OU(T=T)
 
 
 def _components(x, t):

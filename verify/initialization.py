@@ -80,6 +80,7 @@ import numpy as np
 from scipy import linalg
 
 from analytic import Gaussian, GaussianMixture, kl
+from analytic.covariance import Covariance
 
 __all__ = [
     "START_KINDS",
@@ -365,12 +366,8 @@ class BoundTerms:
 
 
 def _as_matrix(v, d):
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim == 0:
-        return float(v) * np.eye(d)
-    if v.ndim == 1:
-        return np.diag(v)
-    return v
+    """A scalar (times I), a diagonal or a full matrix as a ``(d, d)`` array."""
+    return Covariance(v, d, _checked=True).matrix()
 
 
 class _GaussScores:

@@ -46,6 +46,7 @@ import numpy as np
 from scipy import integrate, linalg
 
 from analytic import Gaussian
+from analytic.covariance import Covariance
 from analytic.lsi import relative_fisher_gaussian
 
 __all__ = [
@@ -62,13 +63,9 @@ __all__ = [
 ]
 
 
-def _mat(x, d):
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 0:
-        return float(x) * np.eye(d)
-    if x.ndim == 1:
-        return np.diag(x)
-    return x
+def _mat(v, d):
+    """A scalar (times I), a diagonal or a full matrix as a ``(d, d)`` array."""
+    return Covariance(v, d, _checked=True).matrix()
 
 
 def affine_score(sde, data: Gaussian, t: float, score_error=None):
