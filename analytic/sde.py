@@ -254,9 +254,7 @@ class LinearSDE:
         ``s`` and ``t`` (broadcast). The samplers, the exact chain laws and the conformance
         kit all read the integrals from here, so a subclass gets one answer everywhere.
         """
-        s, t = np.broadcast_arrays(
-            np.asarray(s, dtype=np.float64), np.asarray(t, dtype=np.float64)
-        )
+        s, t = np.broadcast_arrays(np.asarray(s, dtype=np.float64), np.asarray(t, dtype=np.float64))
         a, v = self.transition(s, t)
         a, v = np.asarray(a, dtype=np.float64), np.asarray(v, dtype=np.float64)
         I2 = v / (a * a)

@@ -1,9 +1,9 @@
 """EM for Gaussian mixtures: time per iteration vs scikit-learn (issue 6, initialization).
 
-In one run, on 10^5 points of the 25-mode 2-D grid GMM (``verify.initialization.grid_gmm``),
+In one run, on 10^5 points of the 25-mode 2-D grid GMM (``verify.theory.start_laws.grid_gmm``),
 K = 25 full-covariance components:
 
-* ``verify.initialization.fit_gmm`` with ``n_init=1``, fixed ``max_iter``, ``tol=0`` (so both
+* ``verify.theory.start_laws.fit_gmm`` with ``n_init=1``, fixed ``max_iter``, ``tol=0`` (so both
   run exactly ``max_iter`` iterations), time / iterations;
 * ``sklearn.mixture.GaussianMixture`` (``covariance_type="full"``, ``init_params="k-means++"``,
   same ``max_iter``, ``tol=0``), time / ``n_iter_``.
@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result  # noqa: E402
 
-from verify.initialization import fit_gmm, grid_gmm  # noqa: E402
+from verify.theory.start_laws import fit_gmm, grid_gmm  # noqa: E402
 
 
 def run(n: int = 100_000, K: int = 25, max_iter: int = 50, repeats: int = 3) -> dict:

@@ -1,4 +1,4 @@
-"""Scaling of ``verify.exact.exact_law`` with the dimension (issue: exact chain laws).
+"""Scaling of ``verify.solvers.chain_laws.exact_law`` with the dimension (issue: exact chain laws).
 
 Euler chain, 1000 steps, VP, gamma = 1, data ``N(m, Sigma)`` with a diagonal covariance
 (log-uniform variances in [0.01, 10]) and, for comparison, a full covariance with the same
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_time, write_result  # noqa: E402
 
 from analytic import VP, Gaussian  # noqa: E402
-from verify.exact import exact_law  # noqa: E402
+from verify.solvers.chain_laws import exact_law  # noqa: E402
 
 N_STEPS = 1000
 

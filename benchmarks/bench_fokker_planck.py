@@ -1,4 +1,4 @@
-"""Benchmark: 2-D Fokker-Planck grid solver (verify.fokker_planck), OU + Gaussian mixture.
+"""Benchmark: 2-D Fokker-Planck grid solver (verify.solvers.fokker_planck), OU + Gaussian mixture.
 
 Setting: OU forward SDE (f = -1, g2 = 2, T = 1), 2-D three-component Gaussian mixture
 data with full covariances (non-separable drift), exact score, gamma = 1, 200 uniform
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytic import OU  # noqa: E402
-from verify.fokker_planck import solve_reverse_fp  # noqa: E402
+from verify.solvers.fokker_planck import solve_reverse_fp  # noqa: E402
 
 T, T_MIN, N_STEPS, GAMMA = 1.0, 0.01, 200, 1.0
 BOUNDS = ((-5.0, 5.0), (-5.0, 5.0))

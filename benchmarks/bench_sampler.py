@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analytic import VP, GaussianMixture  # noqa: E402
-from verify import grids  # noqa: E402
-from verify.samplers import reverse_sample  # noqa: E402
+from verify.solvers import grids  # noqa: E402
+from verify.solvers.particles import reverse_sample  # noqa: E402
 
 N_PART, N_STEPS, K = 100_000, 100, 25
 
@@ -134,8 +134,8 @@ import sys, time, tracemalloc
 import numpy as np
 sys.path.insert(0, {root!r})
 from analytic import VP, GaussianMixture
-from verify import grids
-from verify.samplers import reverse_sample
+from verify.solvers import grids
+from verify.solvers.particles import reverse_sample
 n, steps = {n}, {steps}
 g = np.arange(-2.0, 3.0)
 means = np.array([[a, b] for a in g for b in g])

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from verify import cli, sweep
+from verify.app import cli
 from verify.claims import registry
 from verify.claims.base import RESULT_FIELDS, Claim, ClaimResult, Table
+from verify.runtime import sweep
 
 
 def _holds(ctx):
@@ -183,8 +184,9 @@ def test_python_dash_m_verify_runs_the_cli():
 
 def test_importing_the_infrastructure_is_light():
     code = (
-        "import sys, verify, verify.cli, verify.claims, verify.claims.registry, verify.report, "
-        "verify.sweep, verify.progress\n"
+        "import sys, verify, verify.app.cli, verify.claims, verify.claims.registry, "
+        "verify.app.report, "
+        "verify.runtime.sweep, verify.runtime.progress\n"
         "heavy = [m for m in ('torch', 'matplotlib', 'dask', 'distributed') if m in sys.modules]\n"
         "print(heavy)"
     )

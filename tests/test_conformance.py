@@ -1,4 +1,4 @@
-"""The conformance kit (verify.conformance): exact probing, the four checks, the conventions,
+"""The conformance kit (verify.kit.conformance): exact probing, the four checks, the conventions,
 the re-implemented public samplers, the mutants, the pytest fixture and the CLI entry."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 
 from analytic import EDM, Gaussian, GaussianMixture
-from verify import conformance as C
-from verify import conformance_refs as R
-from verify.cli import main as cli_main
+from verify.app.cli import main as cli_main
 from verify.estimators import mean_ci
-from verify.pytest_plugin import conformance_targets
+from verify.kit import conformance as C
+from verify.kit import references as R
+from verify.kit.pytest_plugin import conformance_targets
 
 TARGET = C.default_target()
 FAST = ("step-law", "gamma")
@@ -117,7 +117,7 @@ def test_edm_churn_step_law_matches_particles():
 
 def test_ddim_scheduler_in_edm_coordinates_is_our_ancestral_step():
     """Probed DDIM step (VP alpha-bar, x / sqrt(abar)) has our 'ancestral' noise eta^2 v s^2/t^2."""
-    from verify.samplers import step_coefficients
+    from verify.solvers.particles import step_coefficients
 
     ad = C._DiffusersAdapter(R.DDIMScheduler, TARGET, {"eta": 0.7})
     t, s, seg = ad.steps(10)[3]
@@ -234,18 +234,18 @@ def test_bad_arguments_raise():
 # --------------------------------------------------------------------- CLI and fixture
 def test_cli_conformance_exit_codes(capsys):
     base = ["conformance", "--method", "euler_ancestral", "--knob", "eta=1.0"]
-    assert cli_main([*base[:1], "verify.conformance_refs:sample_euler_ancestral", *base[1:]]) == 0
+    assert cli_main([*base[:1], "verify.kit.references:sample_euler_ancestral", *base[1:]]) == 0
     assert "step-law: holds" in capsys.readouterr().out
-    assert cli_main([*base[:1], "verify.conformance_refs:_mut_score_next", *base[1:]]) == 1
+    assert cli_main([*base[:1], "verify.kit.references:_mut_score_next", *base[1:]]) == 1
     assert "step-law: fails" in capsys.readouterr().out
     assert cli_main(["conformance", "no_such_module:f"]) == 2
 
 
 def test_pytest_fixture_one_test(tmp_path):
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["verify.pytest_plugin"]\n')
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["verify.kit.pytest_plugin"]\n')
     (tmp_path / "test_user.py").write_text(
         textwrap.dedent("""
-        from verify.conformance_refs import sample_euler, _mut_wrong_sigma
+        from verify.kit.references import sample_euler, _mut_wrong_sigma
 
         def test_mine(check_sampler):
             check_sampler(sample_euler, convention="k-diffusion", method="euler")

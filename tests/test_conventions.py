@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from analytic import EDM, VP, Gaussian
-from verify import conventions as cv
-from verify.samplers import reverse_sample
+from verify.kit import conventions as cv
+from verify.solvers.particles import reverse_sample
 
 M0, C0 = 0.7, 0.5  # data N(M0, C0)
 DATA = Gaussian([M0], C0)

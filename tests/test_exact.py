@@ -1,7 +1,7 @@
-"""Specification of ``verify.exact``: exact laws of samplers for Gaussian data (notes §0).
+"""Specification of ``verify.solvers.chain_laws``: exact laws of samplers for Gaussian data.
 
 Every test compares against an independent reference: the forward marginal, formula (G)
-written out here, a hand-derived step, the particle samplers of ``verify.samplers``
+written out here, a hand-derived step, the particle samplers of ``verify.solvers.particles``
 (Monte Carlo with a stated confidence interval), a d x d recursion written here from
 ``samplers.step_coefficients``, or sympy.
 """
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from analytic import OU, VE, VP, Gaussian, GaussianMixture, LinearSDE, SubVP, kl
-from verify.exact import (
+from verify.solvers.chain_laws import (
     ExactLaw,
     continuous_kl_closed_form,
     exact_law,
@@ -27,7 +27,7 @@ from verify.exact import (
     ve_ancestral_shortfall,
 )
 
-HAS_SAMPLERS = importlib.util.find_spec("verify.samplers") is not None
+HAS_SAMPLERS = importlib.util.find_spec("verify.solvers.particles") is not None
 HAS_ERRORS = importlib.util.find_spec("verify.errors") is not None
 needs_samplers = pytest.mark.skipif(not HAS_SAMPLERS, reason="verify/samplers.py not written yet")
 needs_errors = pytest.mark.skipif(not HAS_ERRORS, reason="verify/errors.py not written yet")
@@ -107,7 +107,7 @@ def _g_formula(sde, m0, s02, mu, v, t, gamma):
     r0, q0 = v / S(T), (mu - sde.alpha(T) * m0) ** 2 / S(T)
     sbar = lambda x: sde.sigma2(x) / sde.alpha(x) ** 2
     # Gamma = int gamma g2 / S along the reverse path, by quadrature (independent of the
-    # closed form of verify.exact)
+    # closed form of verify.solvers.chain_laws)
     Gam = np.array(
         [
             gamma * integrate.quad(lambda u: sde.g2(u) / S(u), tk, T, epsrel=1e-13)[0]
@@ -191,7 +191,7 @@ def _errors(score, kind):
 @pytest.mark.parametrize("method,gamma", CASES)
 @pytest.mark.parametrize("err", ["exact", "offset-scale", "matrix"])
 def test_exact_law_matches_particles(method, gamma, err):
-    from verify.samplers import reverse_sample
+    from verify.solvers.particles import reverse_sample
 
     sde, data = VP(0.1, 10.0), _data2()
     grid = np.linspace(sde.T, 0.02, 21)
@@ -211,7 +211,7 @@ def test_exact_law_matches_particles(method, gamma, err):
 @pytest.mark.parametrize("kind", ["Offset", "Scale", "Affine", "Solenoidal"])
 def test_exact_law_matches_particles_with_verify_errors(kind):
     from verify import errors
-    from verify.samplers import reverse_sample
+    from verify.solvers.particles import reverse_sample
 
     sde, data = OU(T=1.5), _data2()
     s = _fast_score(sde, data)
@@ -234,7 +234,7 @@ def test_exact_law_matches_particles_with_verify_errors(kind):
     "sde", [VP(), OU(T=2.0), VE(0.01, 10.0), SubVP(), LinearSDE("-(1 + t)/2", g2="1 + t")]
 )
 def test_exponential_integrals_match_samplers_and_quadrature(sde):
-    from verify.samplers import step_integrals
+    from verify.solvers.particles import step_integrals
 
     grid = np.linspace(sde.T, 0.0, 7)
     s, t = grid[1:], grid[:-1]
@@ -271,7 +271,7 @@ def test_one_euler_step_by_hand(gamma):
 @needs_samplers
 @pytest.mark.parametrize("method", ["euler", "exponential", "ddpm", "ancestral"])
 def test_eigenbasis_path_matches_full_recursion(method):
-    from verify.samplers import step_coefficients
+    from verify.solvers.particles import step_coefficients
 
     rng = np.random.default_rng(3)
     d = 6
@@ -424,7 +424,7 @@ _PROPERTY_SDES = [OU(T=1.0), OU(T=3.0), VP(), VP(0.1, 8.0), VE(0.01, 10.0), VE(0
 
 @st.composite
 def _settings(draw):
-    from verify.strategies import gaussians
+    from verify.kit.strategies import gaussians
 
     sde = draw(st.sampled_from(_PROPERTY_SDES))  # prebuilt: building an SDE runs sympy
     data = draw(gaussians(min_dim=1, max_dim=2, max_cond=1e2))

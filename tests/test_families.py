@@ -8,7 +8,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from analytic import OU, VE, VP, Gaussian, GaussianMixture
-from verify.strategies import gaussians, mixtures, points, sdes
+from verify.kit.strategies import gaussians, mixtures, points, sdes
 
 
 def _fd_grad(fn, x, h=1e-4):

@@ -7,7 +7,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import logsumexp
 
-from verify.fokker_planck import Grid, fisher_on_grid, kl_on_grid, solve_reverse_fp
+from verify.solvers.fokker_planck import Grid, fisher_on_grid, kl_on_grid, solve_reverse_fp
 
 
 class _OU:

@@ -1,4 +1,4 @@
-"""Specifications of ``verify.grids``."""
+"""Specifications of ``verify.solvers.grids``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analytic import EDM, OU, VE, VP, SubVP
-from verify import grids
+from verify.solvers import grids
 
 SDES = [VP(), VE(0.01, 50.0), OU(T=3.0), SubVP(), EDM(80.0)]
 

@@ -1,4 +1,4 @@
-"""Tests of verify.initialization and the initialization.* claims (paper 2, notes §2)."""
+"""Tests of verify.theory.start_laws and the initialization.* claims (paper 2, notes §2)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from analytic import EDM, VP, Gaussian, GaussianMixture, kl
-from verify import grids
 from verify.claims.base import RunContext
 from verify.claims.initialization import CLAIMS, expected_kl_gaussian_mle
 from verify.errors import Offset, Scale
 from verify.estimators import kl_to_known, mean_ci
-from verify.exact import exact_law
-from verify.initialization import (
+from verify.solvers import grids
+from verify.solvers.chain_laws import exact_law
+from verify.solvers.particles import reverse_sample
+from verify.theory.start_laws import (
     StudentTMixture,
     _estep,
     _features,
@@ -26,7 +27,6 @@ from verify.initialization import (
     start_law,
     student_t_mixture,
 )
-from verify.samplers import reverse_sample
 
 
 def _three_modes():

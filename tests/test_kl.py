@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from analytic import Gaussian, GaussianMixture, kl, kl_mp
 from analytic.divergence import h_u_minus_log1p
-from verify.strategies import gaussians, near_equal_gaussian_pairs
+from verify.kit.strategies import gaussians, near_equal_gaussian_pairs
 
 
 @given(near_equal_gaussian_pairs(max_dim=5, max_cond=1e3))

@@ -1,7 +1,7 @@
 """The learned.* claims: import hygiene, the 1-D chain density, the fitted error models.
 
 The chain density is checked against the exact Gaussian law of the same DDPM chain
-(``verify.exact.exact_law``, a second algorithm) and against particles of
+(``verify.solvers.chain_laws.exact_law``, a second algorithm) and against particles of
 ``reverse_sample``; the fits against scores built with known coefficients.
 """
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from analytic import VE, VP, Gaussian, GaussianMixture, kl
-from verify import grids
 from verify.claims import learned
 from verify.claims.learned import CLAIMS, _FittedError, _kl_1d, ddpm_density_1d
+from verify.solvers import grids
 
 
 def test_importing_verify_and_the_learned_claims_does_not_import_torch():
@@ -48,7 +48,7 @@ def _cells(lo, hi, n):
 
 @pytest.mark.parametrize("sde", [VE(0.01, 3.0), VP(0.1, 20.0, 1.0)], ids=["VE", "VP"])
 def test_chain_density_matches_the_exact_law_of_the_ddpm_chain(sde):
-    from verify.exact import exact_law
+    from verify.solvers.chain_laws import exact_law
 
     data = Gaussian(np.array([0.4]), 0.3)
     init = Gaussian(np.array([0.2]), 2.0)
@@ -66,7 +66,7 @@ def test_chain_density_matches_the_exact_law_of_the_ddpm_chain(sde):
 
 
 def test_chain_density_agrees_with_particles_for_a_nonlinear_score():
-    from verify.samplers import reverse_sample
+    from verify.solvers.particles import reverse_sample
 
     sde = VE(0.01, 3.0)
     data = GaussianMixture([0.35, 0.65], [[-1.3], [0.8]], [0.05, 0.1])

@@ -1,4 +1,4 @@
-"""Convergence orders, parametrised from ``verify.order.EXPECTED_ORDERS`` (diffrax style).
+"""Convergence orders, parametrised from ``verify.solvers.orders.EXPECTED_ORDERS`` (diffrax style).
 
 Weak orders are measured exactly (``exact_law`` chain vs continuous-time law); strong orders
 with particles on nested grids driven by one Brownian path.
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from analytic import OU, VP, Gaussian
-from verify.order import EXPECTED_ORDERS, OrderResult, strong_order, weak_order
+from verify.solvers.orders import EXPECTED_ORDERS, OrderResult, strong_order, weak_order
 
-HAS_SAMPLERS = importlib.util.find_spec("verify.samplers") is not None
+HAS_SAMPLERS = importlib.util.find_spec("verify.solvers.particles") is not None
 needs_samplers = pytest.mark.skipif(not HAS_SAMPLERS, reason="verify/samplers.py not written yet")
 
 DATA = Gaussian(np.array([1.0, -0.5]), np.array([[2.0, 0.6], [0.6, 0.5]]))
@@ -65,7 +65,7 @@ def test_pc_bias_does_not_vanish_and_vanishes_with_snr():
 
 
 def test_weak_order_with_affine_score_error_and_wrong_prior():
-    from verify.exact import exact_law
+    from verify.solvers.chain_laws import exact_law
 
     class Offset:
         def affine_parts(self, t, dim):
@@ -106,7 +106,7 @@ def test_bad_inputs():
 
 
 def test_table_is_complete():
-    from verify.exact import METHODS
+    from verify.solvers.chain_laws import METHODS
 
     assert set(EXPECTED_ORDERS) == set(METHODS)
     for orders in EXPECTED_ORDERS.values():

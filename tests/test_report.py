@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from verify.app.report import NAMESPACE_TITLES, collect_meta, render_markdown, write_report
 from verify.claims.base import Claim, ClaimResult, RunContext, Table, run_claim
-from verify.report import NAMESPACE_TITLES, collect_meta, render_markdown, write_report
 
 
 def _with_figure(ctx):
@@ -157,7 +157,7 @@ def test_figures_outside_the_report_are_copied_in(tmp_path):
 
 def test_meta_records_versions_without_importing_optional_packages():
     code = (
-        "import sys; from verify.report import collect_meta; m = collect_meta(seed=3)\n"
+        "import sys; from verify.app.report import collect_meta; m = collect_meta(seed=3)\n"
         "print(sorted(m['versions'])[:0], 'torch' in sys.modules, 'matplotlib' in sys.modules,"
         " m['seed'], 'python' in m['versions'], 'numpy' in m['versions'], m['date'][-3:])"
     )

@@ -1,4 +1,4 @@
-"""Specifications of ``verify.samplers.reverse_sample`` and ``verify.brownian.BrownianPath``."""
+"""Specifications of ``verify.solvers.particles.reverse_sample`` and ``BrownianPath``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from scipy import integrate
 
 from analytic import EDM, OU, VE, VP, Gaussian, GaussianMixture, LinearSDE, SubVP
-from verify import grids
-from verify.brownian import BrownianPath
-from verify.samplers import (
+from verify.solvers import grids
+from verify.solvers.brownian import BrownianPath
+from verify.solvers.particles import (
     METHODS,
     NonFiniteError,
     SampleResult,
@@ -364,4 +364,7 @@ def test_non_finite_state_raises_with_step_index():
 
 
 def test_methods_table_is_complete():
-    assert METHODS == ("euler", "exponential", "heun", "ddpm", "ancestral", "pc")
+    assert tuple(METHODS) == ("euler", "exponential", "heun", "ddpm", "ancestral", "pc")
+    # one record per method: the fixed gammas are the published ones
+    assert METHODS["heun"].fixed_gamma == 0.0 and METHODS["ddpm"].fixed_gamma == 1.0
+    assert all(METHODS[m].fixed_gamma is None for m in ("euler", "exponential", "ancestral"))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from analytic import EDM, OU, VE, VP, LinearSDE, SubVP
 from analytic.symbolic import fokker_planck_residual, preset_residuals, score_residual
-from verify.strategies import sdes
+from verify.kit.strategies import sdes
 
 PRESETS = [OU(T=2.0), VP(), SubVP(), VE(), VE(0.002, 80.0), EDM(80.0)]
 

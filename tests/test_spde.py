@@ -1,4 +1,4 @@
-"""Tests of verify.spde and the spde.* claims (paper 3, notes §3.2, reconstructed)."""
+"""Tests of verify.theory.common_noise and the spde.* claims (paper 3, reconstructed)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from analytic import OU, Gaussian
-from verify import spde
 from verify.claims import spde as cl
 from verify.estimators import mean_ci
-from verify.fokker_planck import solve_reverse_fp
+from verify.solvers.fokker_planck import solve_reverse_fp
+from verify.theory import common_noise as spde
 
 
 class _Flat:

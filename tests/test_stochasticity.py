@@ -8,8 +8,8 @@ from scipy import integrate
 
 from analytic import OU, VP, Gaussian, GaussianMixture
 from verify.errors import Offset, Scale
-from verify.exact import continuous_kl_closed_form, exact_law
-from verify.stochasticity import (
+from verify.solvers.chain_laws import continuous_kl_closed_form, exact_law
+from verify.theory.kl_dynamics import (
     fd_derivative,
     gaussian_identity_terms,
     gaussian_kl_rate,

@@ -9,10 +9,10 @@ import zlib
 import numpy as np
 import pytest
 
-from verify import sweep
 from verify.claims.base import RunContext
-from verify.progress import Progress, progress
-from verify.sweep import (
+from verify.runtime import sweep
+from verify.runtime.progress import Progress, progress
+from verify.runtime.sweep import (
     LocalExecutor,
     PoolExecutor,
     SchedulerUnreachable,

@@ -23,7 +23,7 @@ def test_ve_shortfall_claim_holds_with_closed_form_numbers(tmp_path):
 
 def test_a_broken_sampler_is_reported_as_fails_with_numbers(tmp_path, monkeypatch):
     """Inject a sampler whose noise is off by sqrt(2): the ladder claim must catch it."""
-    import verify.samplers as samplers
+    import verify.solvers.particles as samplers
 
     real = samplers.reverse_sample
 

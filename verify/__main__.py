@@ -1,6 +1,6 @@
-"""``python -m verify``: the diffusion-verify command line (see :mod:`verify.cli`)."""
+"""``python -m verify``: the diffusion-verify command line (see :mod:`verify.app.cli`)."""
 
 if __name__ == "__main__":  # guard: spawned worker processes re-import this module
-    from verify.cli import main
+    from verify.app.cli import main
 
     raise SystemExit(main())

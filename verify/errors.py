@@ -6,7 +6,7 @@ Score errors wrap a score callable ``s(x, t)`` and return ``s_tilde(x, t)``; eac
 * ``affine_parts(t, dim)`` -> ``(K, A, b)`` with ``s_tilde(x, t) = K s(x, t) + A x + b``
   (``K``, ``A`` a scalar or a (d, d) matrix, ``b`` a (d,) vector), or ``None`` when the error
   is not affine in ``(s, x)``. For Gaussian data an affine error keeps every sampler an
-  affine-Gaussian chain, so ``verify.exact`` gives its law exactly.
+  affine-Gaussian chain, so ``verify.solvers.chain_laws`` gives its law exactly.
 
 Models (``e = s_tilde - s``):
 

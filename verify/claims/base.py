@@ -1,12 +1,26 @@
-"""The claim framework: a claim is a statement plus a ``run(ctx)`` that decides it.
+"""The claim framework: a claim is a statement plus the computation that decides it.
 
-A claim module (``verify/claims/<topic>.py``) defines top-level ``run`` functions and a
-module-level list ``CLAIMS`` of :class:`Claim` objects; :mod:`verify.claims.registry`
-collects them. ``run(ctx)`` gets a :class:`RunContext` (budget, seed, figures, sweeps)
-and returns a :class:`ClaimResult`: verdict, the numbers that decided it, the rung of the
-exactness ladder they stand on, tables and figures. :func:`run_claim` runs one claim,
-times it, turns any exception into a ``"fails"`` verdict (a broken claim never looks
-fine), and returns the JSON object that ``check --json`` prints and ``results.json`` holds.
+A claim is data plus three pure pieces (the claim contract):
+
+* ``compute(ctx) -> result``: the numbers only, in a small dataclass per claim (no verdict,
+  no prose, no matplotlib);
+* ``decide(result) -> Decision``: the verdict and the one or two sentences of numbers that
+  decided it; pure, so it is unit-tested on hand-made results on both sides of its threshold;
+* ``present(result, ctx) -> Presentation``: tables and figures (the only place matplotlib is
+  used, through ``ctx.figure`` / ``ctx.savefig``).
+
+Its id, title, statement, source, setting, rung and tolerance are data (:class:`Claim`), so the
+report and ``diffusion-verify list`` read them instead of docstrings. A claim module
+(``verify/claims/<topic>.py``) defines a module-level list ``CLAIMS``;
+:mod:`verify.claims.registry` collects them. :func:`run_claim` runs one claim, times it,
+turns any exception into a ``"fails"`` verdict with an ``error`` field (a broken claim never
+looks fine), and returns the JSON object that ``check --json`` prints and ``results.json``
+holds. Shared decision helpers: :func:`worst` (the worst verdict wins), :func:`decide_checks`
+(a list of :class:`Check` conditions), :func:`interval_check` (a confidence interval against a
+threshold).
+
+A single ``run(ctx) -> ClaimResult`` function is still accepted (``Claim(..., run=fn)``) for
+claims users write for themselves.
 """
 
 from __future__ import annotations
@@ -25,10 +39,16 @@ from typing import Any
 
 import numpy as np
 
-from verify.progress import DEFAULT_STREAM, Progress, progress
-from verify.sweep import Executor, LocalExecutor, _check_picklable, stable_int
+from verify.runtime.progress import DEFAULT_STREAM, Progress, progress
+from verify.runtime.sweep import Executor, LocalExecutor, check_picklable, stable_int
 
 __all__ = [
+    "Check",
+    "Decision",
+    "Presentation",
+    "decide_checks",
+    "interval_check",
+    "worst",
     "BUDGETS",
     "VERDICTS",
     "RUNG_NAMES",
@@ -167,24 +187,110 @@ class ClaimResult:
         self.seeds = [int(s) for s in self.seeds]
 
 
+_SEVERITY = {"holds": 0, "inconclusive": 1, "fails": 2}
+
+
+def worst(*verdicts: str) -> str:
+    """The worst of ``verdicts`` (``fails`` > ``inconclusive`` > ``holds``); ``holds`` if none."""
+    for v in verdicts:
+        if v not in _SEVERITY:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {v!r}")
+    return max(verdicts, key=_SEVERITY.__getitem__, default="holds")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``decide(result)`` returns: the verdict, the numbers that decided it, a headline."""
+
+    verdict: str
+    reason: str
+    key_number: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One condition of a claim: ``ok`` is True, False, or None (undecided), with its numbers."""
+
+    ok: bool | None
+    detail: str
+
+
+def decide_checks(checks: Iterable[Check], holds: str, key_number: str = "") -> Decision:
+    """``fails`` if a check failed, else ``inconclusive`` if one is undecided, else ``holds``.
+
+    The reason lists the failed (or undecided) checks' details, at most four, with their
+    count; ``holds`` is the reason when every check passed.
+    """
+    checks = list(checks)
+    failed = [c for c in checks if c.ok is False]
+    undecided = [c for c in checks if c.ok is None]
+    for verdict, bad in (("fails", failed), ("inconclusive", undecided)):
+        if bad:
+            reason = "; ".join(c.detail for c in bad[:4])
+            if len(bad) > 4:
+                reason += f" (and {len(bad) - 4} more)"
+            return Decision(verdict, reason, key_number)
+    return Decision("holds", holds, key_number)
+
+
+def interval_check(lo: float, hi: float, threshold: float, *, above: bool, what: str) -> Check:
+    """Whether a confidence interval ``[lo, hi]`` lies on the claimed side of ``threshold``.
+
+    ``above=True`` claims the quantity exceeds ``threshold``: holds if ``lo > threshold``,
+    fails if ``hi < threshold``, undecided if the interval straddles it (and symmetrically).
+    """
+    if not (lo <= hi):
+        raise ValueError(f"interval needs lo <= hi, got [{lo!r}, {hi!r}]")
+    side = ">" if above else "<"
+    text = f"{what}: [{lo:.4g}, {hi:.4g}] vs {threshold:.4g}"
+    if (lo > threshold) if above else (hi < threshold):
+        return Check(True, f"{text} ({side} holds)")
+    if (hi < threshold) if above else (lo > threshold):
+        return Check(False, f"{text} (not {side})")
+    return Check(None, f"{text} (interval straddles the threshold)")
+
+
+@dataclass
+class Presentation:
+    """What ``present(result, ctx)`` returns: named tables and saved figure paths."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Claim:
-    """An executable statement.
+    """An executable statement: data plus ``compute`` / ``decide`` / ``present``.
 
     ``id`` is namespaced by source (``theory.*``, ``stochasticity.*``, ``initialization.*``,
-    ``spde.*``, ``horizon.*``, ``learned.*``, ``conformance.*``); ``source`` is the paper and
-    section, ``"standard"``, or says ``"reconstructed"``; ``run(ctx) -> ClaimResult``;
-    ``budgets`` the budgets it runs at; ``requires`` optional import names (a missing one
-    gives verdict ``"inconclusive"``, never a crash).
+    ``spde.*``, ``horizon.*``, ``learned.*``, ``conformance.*``); ``statement`` the claim in
+    words; ``source`` the paper and section, ``"standard"``, or says ``"reconstructed"``;
+    ``setting`` what is computed; ``rung`` the exactness-ladder rung of the deciding numbers
+    and ``tolerance`` the test used; ``title`` one line for tables (default: the statement's
+    first sentence); ``doc`` where the mathematics is written (a path of this repository
+    with an anchor). ``budgets`` the budgets it runs at; ``requires`` optional import names (a
+    missing one gives ``"inconclusive"``, never a crash). Give ``compute``, ``decide`` and
+    ``present``, or a single legacy ``run(ctx) -> ClaimResult``.
     """
 
     id: str
     statement: str
     source: str
     setting: str
-    run: Callable[[RunContext], ClaimResult]
+    run: Callable[[RunContext], ClaimResult] | None = None
     budgets: tuple[str, ...] = BUDGETS
     requires: tuple[str, ...] = ()
+    compute: Callable[[RunContext], Any] | None = None
+    decide: Callable[[Any], Decision] | None = None
+    present: Callable[[Any, RunContext], Presentation] | None = None
+    rung: int | None = None
+    tolerance: str = ""
+    title: str = ""
+    doc: str = ""
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
@@ -199,13 +305,49 @@ class Claim:
         bad = [b for b in budgets if b not in BUDGETS]
         if bad or not budgets:
             raise ValueError(f"claim {self.id}: budgets must be a non-empty subset of {BUDGETS}")
-        if not callable(self.run):
-            raise ValueError(f"claim {self.id}: run must be callable")
+        trio = (self.compute, self.decide, self.present)
+        if self.run is not None:
+            if not callable(self.run):
+                raise ValueError(f"claim {self.id}: run must be callable")
+            if any(f is not None for f in trio):
+                raise ValueError(f"claim {self.id}: give run or compute/decide/present, not both")
+        else:
+            if not all(callable(f) for f in trio):
+                raise ValueError(
+                    f"claim {self.id}: give callables compute, decide and present (or run)"
+                )
+            if self.rung not in RUNG_NAMES:
+                raise ValueError(f"claim {self.id}: rung must be 1..5, got {self.rung!r}")
+        if not self.title:
+            first = re.split(r"(?<=[.;:])\s", self.statement.strip(), maxsplit=1)[0]
+            object.__setattr__(self, "title", first.rstrip(".;:"))
 
     @property
     def namespace(self) -> str:
         """The part of the id before the first dot."""
         return self.id.split(".", 1)[0]
+
+    def evaluate(self, ctx: RunContext) -> ClaimResult:
+        """Compute, decide and present (or call the legacy ``run``): a :class:`ClaimResult`."""
+        if self.run is not None:
+            return self.run(ctx)
+        result = self.compute(ctx)
+        decision = self.decide(result)
+        if not isinstance(decision, Decision):
+            raise TypeError(f"decide() returned {type(decision).__name__}, expected a Decision")
+        shown = self.present(result, ctx)
+        if not isinstance(shown, Presentation):
+            raise TypeError(f"present() returned {type(shown).__name__}, expected a Presentation")
+        return ClaimResult(
+            decision.verdict,
+            decision.reason,
+            rung=self.rung,
+            tolerance=self.tolerance,
+            key_number=decision.key_number,
+            tables=shown.tables,
+            figures=shown.figures,
+            seeds=list(getattr(result, "seeds", []) or []),
+        )
 
 
 def _sanitise(name: str) -> str:
@@ -290,10 +432,10 @@ class RunContext:
         """``[fn(t) for t in tasks]`` through the sweep executor, in task order, with progress.
 
         ``fn`` must be a picklable top-level function and each task must carry its own
-        seed (see :func:`verify.sweep.task_seed`), so results do not depend on the executor.
+        seed (see :func:`verify.runtime.sweep.task_seed`), so results do not depend on the executor.
         """
         tasks = list(tasks)
-        _check_picklable(fn)
+        check_picklable(fn)
         label = desc or getattr(fn, "__name__", "sweep")
         with Progress(len(tasks), label, stream=self.stream, max_lines=10) as bar:
             return self.executor.map(fn, tasks, on_done=lambda i: bar.update())
@@ -350,7 +492,7 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
         verdict, reason, rung, tolerance = "inconclusive", skip, None, ""
     else:
         try:
-            result = claim.run(cctx)
+            result = claim.evaluate(cctx)
             if not isinstance(result, ClaimResult):
                 raise TypeError(f"run() returned {type(result).__name__}, expected a ClaimResult")
         except Exception as exc:

@@ -1,14 +1,14 @@
 """Conformance kit claims (issue 9): our samplers and re-implemented public ones pass
-``verify.conformance.check_sampler``; deliberate mutants fail, and the table says which check
+``verify.kit.conformance.check_sampler``; deliberate mutants fail, and the table says which check
 caught each.
 
 Setting: the kit's default target, a correlated 2-D Gaussian (``conformance.default_target``);
 EDM sigma in [0.02, 20] (Karras grid, rho = 7) for the k-diffusion and ours conventions;
 a 1000-step linear-beta alpha-bar schedule for the diffusers-style DDIM. The four checks and
-their tolerances are in the ``verify.conformance`` docstring: (1) particles vs the exact data
+their tolerances are in the ``verify.kit.conformance`` docstring: (1) particles vs the exact data
 moments (99% family-wise CLT intervals, rung 4), (2) weak order from probed exact laws
 (|slope - stated| <= 0.3), (3) exact one-step law (relative moment gap <= 1e-6), (4) gamma
-actually applied vs ``verify.conventions``' map.
+actually applied vs ``verify.kit.conventions``' map.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from verify.claims.base import Claim, ClaimResult, Table
-from verify.sweep import task_seed
+from verify.runtime.sweep import task_seed
 
 CHECKS = ("consistency", "weak-order", "step-law", "gamma")
 
@@ -34,7 +34,7 @@ OWN = {
 
 
 def _sampler_for(group, name):
-    from verify import conformance_refs as R
+    from verify.kit import references as R
 
     if group == "public":
         sampler, conv, method, knobs = R.PUBLIC[name]
@@ -51,7 +51,7 @@ def _sampler_for(group, name):
 
 def _check_one(task):
     """Run the kit on one sampler; plain data back (top level, so it pickles)."""
-    from verify.conformance import check_sampler
+    from verify.kit.conformance import check_sampler
 
     sampler, conv, method, knobs, sde = _sampler_for(task["group"], task["name"])
     t0 = time.perf_counter()
@@ -196,7 +196,7 @@ def _passing_claim(group, names, title):
 
 
 def _run_mutants(ctx):
-    from verify import conformance_refs as R
+    from verify.kit import references as R
 
     names = list(R.MUTANTS)
     results, seeds = _run_group(ctx, "mutants", names)
@@ -227,7 +227,7 @@ def _run_mutants(ctx):
             ax.text(
                 j, i, "caught" if grid[i, j] else "not caught", ha="center", va="center", fontsize=7
             )
-    ax.set_xlabel("check of verify.conformance (green: the check reported 'fails')")
+    ax.set_xlabel("check of verify.kit.conformance (green: the check reported 'fails')")
     ax.set_title("deliberate mutants: which check caught each", fontsize=9)
     n = len(results)
     return ClaimResult(
@@ -253,7 +253,7 @@ def _run_mutants(ctx):
 
 
 def _public_names():
-    from verify import conformance_refs as R
+    from verify.kit import references as R
 
     return list(R.PUBLIC)
 
@@ -261,9 +261,9 @@ def _public_names():
 CLAIMS = [
     Claim(
         "conformance.own-samplers",
-        "Our own samplers (verify.samplers.reverse_sample: euler, exponential, ancestral, heun, "
-        "ddpm), wrapped in our convention sampler(score, x, grid, rng), pass every check of the "
-        "conformance kit: consistent, observed weak order within 0.3 of verify.order's table, "
+        "Our own samplers (reverse_sample: euler, exponential, ancestral, heun, ddpm), wrapped "
+        "in our convention sampler(score, x, grid, rng), pass every check of the conformance "
+        "kit: consistent, observed weak order within 0.3 of the method records' orders, "
         "each step equal to the exact chain law, gamma equal to the knob.",
         "standard (Song et al. 2021 §4, App. D; Karras et al. 2022 Alg. 1; issue 9)",
         "2-D correlated Gaussian; EDM sigma in [0.02, 20] Karras rho=7 (ddpm: VP(0.1, 20))",
@@ -275,7 +275,7 @@ CLAIMS = [
         "sample_euler_ancestral, sample_dpmpp_2m_sde; EDM Alg. 2 stochastic Heun; DDIM with eta "
         "as a diffusers-style scheduler), written from the papers' update rules, pass the kit "
         "with their published orders (Euler/ancestral/DDIM 1, EDM Heun without churn 2) and the "
-        "knob maps of verify.conventions (ancestral/DDIM gamma = eta^2 exact; DPM++ 2M SDE "
+        "knob maps of verify.kit.conventions (ancestral/DDIM gamma = eta^2 exact; DPM++ 2M SDE "
         "gamma = eta small-step).",
         "Karras et al. 2022 Alg. 1-2; Song, Meng, Ermon 2021 eq. 12; Lu et al. 2022 "
         "(DPM-Solver++) §4; k-diffusion sampling.py (rules reconstructed from memory)",

@@ -15,7 +15,7 @@ of notes §4.2.
 
 Settings. VP (Song et al.; ``beta_min = 0.1``, ``beta_max = 20``, ``T <= 1``). Data:
 Gaussians (exact, rung 1), the 25-mode 2-D grid GMM of paper 2's code
-(``verify.initialization.grid_gmm``; Monte Carlo with CI, rung 4) and a 1-D two-mode GMM
+(``verify.theory.start_laws.grid_gmm``; Monte Carlo with CI, rung 4) and a 1-D two-mode GMM
 (expectations by the trapezoid rule on 6001 nodes, error estimated with 3001 nodes).
 
 Two model families for the score term (both affine in ``x``):
@@ -44,8 +44,8 @@ import numpy as np
 from analytic import VP, Gaussian, GaussianMixture, kl
 from verify.claims.base import Claim, ClaimResult, Table
 from verify.estimators import mean_ci
-from verify.initialization import fit_gmm, grid_gmm, pf_ode_log_likelihood
-from verify.sweep import task_seed
+from verify.runtime.sweep import task_seed
+from verify.theory.start_laws import fit_gmm, grid_gmm, pf_ode_log_likelihood
 
 _SRC = "arXiv 2206.05173 §2.2 (reconstructed, notes §4.2)"
 _N_FINE = 6001  # trapezoid nodes on the real line (spectrally accurate for analytic p h)

@@ -6,14 +6,14 @@ heavy-tailed distributions"). For a reader of the paper: the forward process is 
 exploding in the EDM parameterisation (``analytic.EDM``: ``t = sigma``, ``g^2 = 2 sigma``,
 ``p_sigma = p_data * N(0, sigma^2 I)``); the classical sampler starts at
 ``pi_infty = N(0, sigma_T^2 I)`` with ``sigma_T = 80`` and ~40 Karras steps. The paper's KL
-bound (v1 Thm 3.1; reconstructed in notes §2.2, see ``verify.initialization``) has an
+bound (v1 Thm 3.1; reconstructed in notes §2.2, see ``verify.theory.start_laws``) has an
 initialization term ``KL(p_T || p_init)``, a score term and a discretization term
 ``E_disc``; learning ``p_init`` from noised data makes the first small at a small
 ``sigma_T``, so the chain can start late and take few steps. The authors' 2-D settings
 (notes §2.3): Karras grid ``sigma_max = 3``, ``sigma_min = 2e-4``, ``rho = 2``, 40 nodes,
 truncated at ``sigma_T in {1.24404052, 1.05527906, 0.8012415}`` (nodes 14, 16, 19: the
 chains have 25, 23 and 20 steps); their VE DDPM step is our ``"ancestral"`` method with
-``gamma = 1`` (``verify.samplers``); the 25-mode grid GMM is ``initialization.grid_gmm``.
+``gamma = 1`` (``verify.solvers.particles``); the 25-mode grid GMM is ``initialization.grid_gmm``.
 
 Which "learned" law: for Gaussian data the exact ``p_T`` (the ideal learned law, KL = 0)
 and a moment-matched Gaussian fitted to ``n`` samples of ``p_T`` (whose KL is pure
@@ -37,19 +37,19 @@ import numpy as np
 from scipy.special import digamma
 
 from analytic import EDM, Gaussian, kl
-from verify import grids
 from verify.claims.base import Claim, ClaimResult, Table
 from verify.estimators import kl_to_known, knn_kl, mean_ci
-from verify.exact import exact_law, ve_ancestral_shortfall
-from verify.initialization import (
+from verify.runtime.sweep import task_seed
+from verify.solvers import grids
+from verify.solvers.chain_laws import exact_law, ve_ancestral_shortfall
+from verify.solvers.particles import reverse_sample
+from verify.theory.start_laws import (
     fit_gmm,
     grid_gmm,
     kl_bound_terms,
     moment_matched,
     student_t_mixture,
 )
-from verify.samplers import reverse_sample
-from verify.sweep import task_seed
 
 _SRC = "arXiv 2603.00772 v1 §3 (reconstructed, notes §2.2)"
 _SIGMA_T = (1.24404052, 1.05527906, 0.8012415)

@@ -26,8 +26,8 @@ Claims (rungs as stated in each result):
 
 The 1-D chain density (:func:`ddpm_density_1d`) propagates a density on a uniform grid through
 the VE DDPM step ``y' = y + v s(y, t) + sqrt(v) xi``, ``v = sigma2(t) - sigma2(s)`` (the
-``"ddpm"`` method of :mod:`verify.samplers`): the mass of cell ``i`` moves to cell ``j`` with the
-exact Gaussian cell probability ``Phi((b_j - m_i)/sqrt v) - Phi((a_j - m_i)/sqrt v)``,
+``"ddpm"`` method of ``verify.solvers.methods``): the mass of cell ``i`` moves to cell ``j``
+with the exact Gaussian cell probability ``Phi((b_j - m_i)/sqrt v) - Phi((a_j - m_i)/sqrt v)``,
 ``m_i = x_i + v s(x_i, t)``, so mass is conserved (up to the tails leaving the box, which are
 reported) and very narrow kernels are handled exactly. Placing each step's mass at the cell
 centres adds at most about ``h^2 / 12`` of variance per step (tested against the exact law of
@@ -254,7 +254,7 @@ class _FittedError:
 
 
 def _fp_kl(sde, data, score, gamma, times, n_cells, err=True):
-    from verify.fokker_planck import solve_reverse_fp
+    from verify.solvers.fokker_planck import solve_reverse_fp
 
     p_start = sde.marginal(data, float(times[0]))
     r = solve_reverse_fp(
@@ -281,7 +281,7 @@ def _fp_kl(sde, data, score, gamma, times, n_cells, err=True):
 
 def _run_tradeoff(ctx) -> ClaimResult:
     vt = _torch()
-    from verify import grids
+    from verify.solvers import grids
 
     sde, data, model, cfg = _ve_setting(ctx)
     net = vt.TorchScore(model, sde)
@@ -368,7 +368,7 @@ def _run_tradeoff(ctx) -> ClaimResult:
 # ------------------------------------------------------------------------ claim 3
 def _run_init_steps(ctx) -> ClaimResult:
     vt = _torch()
-    from verify import grids
+    from verify.solvers import grids
 
     sde, data, model, cfg = _ve_setting(ctx)
     net = vt.TorchScore(model, sde)
@@ -521,7 +521,7 @@ def _horizon_task(task) -> list:
 def _run_horizon(ctx) -> ClaimResult:
     from scipy import stats
 
-    from verify.sweep import task_seed
+    from verify.runtime.sweep import task_seed
 
     horizons = [0.2, 0.6, 1.0] if ctx.quick else [0.2, 0.3, 0.4, 0.5, 0.7, 1.0]
     n_rep = 3 if ctx.quick else 5

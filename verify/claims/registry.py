@@ -1,8 +1,8 @@
 """Where the claims are: an explicit list of claim modules, no import side effects.
 
-Each module in :data:`CLAIM_MODULES` defines a module-level list ``CLAIMS`` of
-:class:`~verify.claims.base.Claim`. Nothing is imported until :func:`all_claims` is
-called. A listed module that fails to import is an error naming it, unless it is in
+Each module in :data:`CLAIM_MODULES` (``verify.claims.<namespace>``) defines a module-level list
+``CLAIMS`` of :class:`~verify.claims.base.Claim`. Nothing is imported until :func:`all_claims`
+is called. A listed module that fails to import is an error naming it, unless it is in
 :data:`OPTIONAL_CLAIM_MODULES` and simply does not exist (then it is skipped).
 
 Every function takes an optional explicit ``claims`` list (or ``modules`` list) so that
@@ -17,6 +17,7 @@ import importlib
 from collections.abc import Iterable, Sequence
 
 from verify.claims.base import Claim
+from verify.claims.namespaces import NAMESPACES
 
 __all__ = [
     "CLAIM_MODULES",
@@ -28,16 +29,8 @@ __all__ = [
     "select",
 ]
 
-CLAIM_MODULES: list[str] = [
-    "verify.claims.theory",
-    "verify.claims.stochasticity",
-    "verify.claims.initialization",
-    "verify.claims.spde",
-    "verify.claims.horizon",
-    "verify.claims.learned",
-    "verify.claims.conformance",
-]
-"""Claim modules, in report order. Add a module here once it imports."""
+CLAIM_MODULES: list[str] = [f"verify.claims.{ns.key}" for ns in NAMESPACES]
+"""Claim modules, in report order: one per namespace of :mod:`verify.claims.namespaces`."""
 
 OPTIONAL_CLAIM_MODULES: set[str] = set()
 """Modules of CLAIM_MODULES that may be absent (skipped silently if not found)."""

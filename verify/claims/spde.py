@@ -2,8 +2,8 @@ r"""Claims of paper 3 (Seo, arXiv 2602.08579): score errors as common noise, and
 quadratic-variation metric of the density projected on radial test functions.
 
 All four statements are reconstructions (notes §3.2); the model and formulas are in
-:mod:`verify.spde`. Settings: OU forward SDE (``f = -1``, ``g2 = 2``), ``T = 1``, the reverse
-SDE (``gamma = 1``), uniform grids, Gaussian targets unless stated.
+``verify.theory.common_noise``. Settings: OU forward SDE (``f = -1``, ``g2 = 2``), ``T = 1``,
+the reverse SDE (``gamma = 1``), uniform grids, Gaussian targets unless stated.
 
 * ``spde.qv-identity``: ``d[<u, phi>]/dtau = sum_k <u, sigma_k . grad phi>^2`` (+ the
   independent-noise part ``gamma g2 <u, |grad phi|^2>/N`` for ``N`` particles), checked on
@@ -24,10 +24,12 @@ import math
 import numpy as np
 
 from analytic import OU, Gaussian, GaussianMixture
-from verify import errors, grids, spde
+from verify import errors
 from verify.claims.base import Claim, ClaimResult, Table
 from verify.estimators import mean_ci
-from verify.sweep import task_seed
+from verify.runtime.sweep import task_seed
+from verify.solvers import grids
+from verify.theory import common_noise as spde
 
 _SRC = (
     "Seo, arXiv 2602.08579, {sec} (the paper's section numbers are unknown); "
@@ -57,7 +59,7 @@ def _worst(verdicts):
 
 def _zbar(res, use_indep=True, use_common=True):
     """Mean over steps and test functions of ``mart^2 / (predicted rate h)``, ``mart`` the
-    antithetic martingale increment of ``<u^N, phi>`` (``verify.spde``)."""
+    antithetic martingale increment of ``<u^N, phi>`` (``verify.theory.common_noise``)."""
     rate = np.zeros_like(res.proj)
     if use_common:
         rate = rate + res.common_rate
@@ -709,7 +711,7 @@ def _langevin_path(task):
         bounds=(-6.0, 6.0),
         n_cells=task["cells"],
     )
-    from verify.fokker_planck import kl_on_grid
+    from verify.solvers.fokker_planck import kl_on_grid
 
     lp = pi.log_prob(fp.grid.points())
     return [kl_on_grid(q, lp, fp.grid) for q in fp.densities]

@@ -58,12 +58,13 @@ from scipy import integrate
 
 from analytic import OU, VP, Gaussian, GaussianMixture, kl
 from analytic.lsi import gaussian_lsi
-from verify import grids
 from verify.claims.base import Claim, ClaimResult, Table
 from verify.errors import Offset, Scale
-from verify.exact import continuous_kl_closed_form, exact_law
-from verify.fokker_planck import solve_reverse_fp
-from verify.stochasticity import (
+from verify.runtime.sweep import task_seed
+from verify.solvers import grids
+from verify.solvers.chain_laws import continuous_kl_closed_form, exact_law
+from verify.solvers.fokker_planck import solve_reverse_fp
+from verify.theory.kl_dynamics import (
     fd_derivative,
     gaussian_identity_terms,
     gaussian_kl_rate,
@@ -72,7 +73,6 @@ from verify.stochasticity import (
     score_error_sq,
     young_lsi_bound,
 )
-from verify.sweep import task_seed
 
 SOURCE = "Schaeffer, Rosa, Valle, arXiv 2506.11378"
 
@@ -786,8 +786,8 @@ def _c5_task(task):
     from scipy import stats
 
     from verify.estimators import mean_ci
-    from verify.samplers import reverse_sample
-    from verify.stochasticity import ode_particles_logq
+    from verify.solvers.particles import reverse_sample
+    from verify.theory.kl_dynamics import ode_particles_logq
 
     sde, data, bounds, n_cells = _gmm_setting("gmm-2d")
     gam, n, n_fp, mult = task["gamma"], task["n"], task["n_fp_steps"], task["mult"]

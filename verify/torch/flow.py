@@ -10,7 +10,7 @@ with fresh noise ``Z`` in every minibatch (the "dynamic" variant of the authors'
 §2.3). The model is a small mixture density (:class:`~verify.torch.nets.MixtureDensity`,
 diagonal covariances; the issue allows it in place of a normalizing flow) trained with Adam on
 a fixed set of ``n_train`` data points, means initialised by k-means++ seeds
-(:func:`verify.initialization.kmeans_plusplus`) on one noised copy of them; it is returned as
+(:func:`verify.theory.start_laws.kmeans_plusplus`) on one noised copy of them; it is returned as
 an exact :class:`analytic.GaussianMixture`, so its log-density, score and samples are NumPy
 float64 and ``KL(p_T || p_phi)`` can be computed by quadrature or Monte Carlo.
 """
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from analytic import GaussianMixture
-from verify.initialization import kmeans_plusplus
+from verify.theory.start_laws import kmeans_plusplus
 from verify.torch.nets import MixtureDensity
 
 __all__ = ["StartLawConfig", "train_start_law"]

@@ -15,18 +15,13 @@ Discrete time. Grid ``t_0 = T_start > ... > t_N = t_min``; a step goes from ``t 
 
     m' = M m + u,        C' = M C M^T + Q        (the exact moment recursion).
 
-With ``d(y) = -P y + c`` the maps are (the conventions shared with ``verify.samplers``):
+The coefficients come from the method records of ``verify.solvers.methods`` (the same
+records the particle sampler applies). With the affine score ``d(y) = -P y + c``:
 
-* ``euler``:       M = (1 - h f) I - h (1+g)/2 g2 P,  u = h (1+g)/2 g2 c,  Q = g g2 h I.
-* ``exponential``: M = alpha(s)/alpha(t) I - (1+g)/2 I1 P,  u = (1+g)/2 I1 c,  Q = g I2 I,
-  ``I1 = int_s^t alpha(s)/alpha(u) g2(u) du`` (closed forms for OU/VP/sub-VP/VE/EDM,
-  24-point Gauss-Legendre otherwise), ``I2 = v_ts / a^2`` from ``(a, v_ts) = transition(s, t)``.
+* affine methods (``euler``, ``exponential``, ``ddpm``, ``ancestral``), one step
+  ``y' = A y + B s(y, t) + C xi``:  M = A I - B P_t,  u = B c_t,  Q = C^2 I.
 * ``heun`` (gamma = 0): with ``D_r = -f(r) I - g2(r)/2 P_r``, ``e_r = g2(r)/2 c_r``:
   M = I + h/2 (D_t + D_s) + h^2/2 D_s D_t,  u = h/2 (e_t + e_s + h D_s e_t),  Q = 0.
-* ``ddpm`` (gamma = 1): ``(a, v) = transition(s, t)``: M = (I - v P)/a, u = v c/a, Q = v I.
-* ``ancestral`` (DDIM, ``eta^2 = g``): ``c2 = g sigma2(s) v / sigma2(t)``,
-  ``r = sqrt(sigma2(s) - c2)``: M = alpha(s)/alpha(t) (I - sigma2(t) P) + r sigma(t) P,
-  u = (alpha(s)/alpha(t) sigma2(t) - r sigma(t)) c,  Q = c2 I.
 * ``pc``: the predictor's map, then ``n_corrector`` Langevin maps at ``s`` with
   ``eps = 2 snr^2 sigma2(s)``: M_c = I - eps P_s, u_c = eps c_s, Q_c = 2 eps I.
 
@@ -56,15 +51,16 @@ carried per eigendirection in vectorised arrays, with ``C_k = L_k C_0 L_k + diag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from numbers import Real
 
 import numpy as np
 from scipy import integrate
 
-from analytic import EDM, OU, VE, VP, Gaussian, SubVP, kl
+from analytic import Gaussian, kl
 from analytic.divergence import h_u_minus_log1p
 
 from .grids import validate as validate_grid
+from .methods import METHODS, AffineSteps, HeunSteps, PCSteps, get_method, pc_options, step_tables
+from .reverse import ReverseFamily
 
 __all__ = [
     "METHODS",
@@ -78,8 +74,6 @@ __all__ = [
     "ve_ancestral_shortfall",
 ]
 
-METHODS = ("euler", "exponential", "heun", "ddpm", "ancestral", "pc")
-_PREDICTORS = ("euler", "exponential", "heun", "ddpm", "ancestral")
 _NOT_AFFINE = "not affine-Gaussian; use particles or the Fokker-Planck solver"
 _DIAG_RTOL = 1e-10  # off-diagonal / max entry below which a rotated matrix counts as diagonal
 _N_CONT_NODES = 101  # nodes reported by a continuous-time trajectory given as (T, t_min)
@@ -152,66 +146,15 @@ def _check_grid(grid, sde) -> np.ndarray:
 
 def _gamma_values(gamma, t) -> np.ndarray:
     """``gamma`` (a number or a callable of forward time) at the times ``t``; validated."""
-    if callable(gamma):
-        vals = np.array([float(gamma(float(tk))) for tk in np.atleast_1d(t)])
-    elif isinstance(gamma, Real | np.floating | np.integer):
-        vals = np.full(np.shape(np.atleast_1d(t)), float(gamma))
-    else:
-        raise ValueError(f"gamma must be a number >= 0 or a callable of t, got {gamma!r}")
-    if not np.all(np.isfinite(vals)) or np.any(vals < 0):
-        raise ValueError(f"gamma must be >= 0 and finite; got min {np.min(vals):g}")
-    return vals
-
-
-def _check_method(method: str, g: np.ndarray, name: str = "method") -> None:
-    allowed = METHODS if name == "method" else _PREDICTORS
-    if method not in allowed:
-        raise ValueError(
-            f"{name} must be one of {allowed} (or None for continuous time), got {method!r}"
-        )
-    if method == "heun" and np.any(g != 0):
-        raise ValueError(f"{name}='heun' is the probability-flow ODE solver: it needs gamma = 0")
-    if method == "ddpm" and np.any(g != 1):
-        raise ValueError(f"{name}='ddpm' is the reverse-SDE chain: it needs gamma = 1")
-
-
-# -------------------------------------------------------------- exponential integrals
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(24)
+    return ReverseFamily(None, None, gamma).gamma_at(np.atleast_1d(np.asarray(t, dtype=float)))
 
 
 def exponential_integrals(sde, s, t):
-    """``(I1, I2)`` of the exponential step from ``t`` down to ``s`` (vectorised).
+    """``(I1, I2)`` of the exponential step from ``t`` down to ``s``: ``sde.exponential_integrals``.
 
-    ``I1 = int_s^t alpha(s)/alpha(u) g2(u) du``, ``I2 = int_s^t (alpha(s)/alpha(u))^2 g2(u) du
-    = v_ts / a^2`` with ``(a, v_ts) = sde.transition(s, t)``. Closed forms: OU ``2 expm1(h)``;
-    VP ``2 expm1(dB/2)``; sub-VP ``2 expm1(dB/2) + 2/3 e^{-2 B(s)} expm1(-3 dB/2)``
-    (``dB = B(t) - B(s)``); VE/EDM (``alpha = 1``) ``I1 = I2 = v_ts``. Other SDEs:
-    24-point Gauss-Legendre on ``[s, t]``.
+    Kept for the 0.1 API; the SDE owns its integrals.
     """
-    s = np.asarray(s, dtype=np.float64)
-    t = np.asarray(t, dtype=np.float64)
-    a, v = sde.transition(s, t)
-    I2 = v / (a * a)
-    kind = type(sde)
-    if kind is OU:
-        I1 = 2.0 * np.expm1(t - s)
-    elif kind in (VP, SubVP):
-        b0, b1 = sde.beta_min, sde.beta_max
-        dB = (t - s) * (b0 + 0.5 * (b1 - b0) * (t + s))
-        I1 = 2.0 * np.expm1(0.5 * dB)
-        if kind is SubVP:
-            Bs = s * (b0 + 0.5 * (b1 - b0) * s)
-            I1 = I1 + (2.0 / 3.0) * np.exp(-2.0 * Bs) * np.expm1(-1.5 * dB)
-    elif kind in (VE, EDM):
-        I1 = v.copy() if np.ndim(v) else v
-    else:
-        half = 0.5 * (t - s)
-        mid = 0.5 * (t + s)
-        u = mid[..., None] + half[..., None] * _GL_X
-        al_s = np.asarray(sde.alpha(s))[..., None]
-        integrand = al_s / sde.alpha(u) * sde.g2(u)
-        I1 = half * np.sum(_GL_W * integrand, axis=-1)
-    return I1, I2
+    return sde.exponential_integrals(s, t)
 
 
 # ------------------------------------------------------------------- linear algebra modes
@@ -252,60 +195,49 @@ class _Full:
         return M @ Q @ M.T
 
 
-def step_maps(
-    method, ops, sc, Pt, ct, Ps=None, cs=None, *, predictor="euler", snr=0.16, n_corrector=1
-):
-    """``(M, u, Q)`` of one step (see the module docstring for the formulas).
+def _index(steps, idx):
+    """The coefficient tables at step(s) ``idx`` (an int, or ``(slice, None)`` for columns)."""
+    if isinstance(steps, PCSteps):
+        return PCSteps(
+            _index(steps.predictor, idx),
+            steps.predictor_name,
+            np.asarray(steps.eps)[idx],
+            np.asarray(steps.active)[idx],
+            steps.n_corrector,
+        )
+    cls = type(steps)
+    names = ("A", "B", "C") if cls is AffineSteps else ("f_t", "hg_t", "f_s", "hg_s", "h")
+    return cls(*(np.asarray(getattr(steps, n))[idx] for n in names))
 
-    ``ops`` is the matrix algebra (diagonals or dense); ``sc`` a dict of per-step scalars
-    (``h, f_t, f_s, g2_t, g2_s, g, alpha_t, alpha_s, sig2_t, sig2_s, a, v, I1, I2``);
-    ``(Pt, ct)``/``(Ps, cs)`` the affine score ``s(x) = -P x + c`` at ``t``/``s``.
+
+def step_maps(steps, ops, Pt, ct, Ps=None, cs=None):
+    """``(M, u, Q)`` of one step (module docstring) from the method's coefficient tables.
+
+    ``steps`` are the tables of ``verify.solvers.methods`` at one step (scalars) or as
+    columns; ``ops`` the matrix algebra (diagonals or dense); ``(Pt, ct)``/``(Ps, cs)`` the
+    affine score ``s(x) = -P x + c`` at ``t``/``s``.
     """
     eye = ops.eye
-    h, g = sc["h"], sc["g"]
-    if method == "euler":
-        k = h * 0.5 * (1.0 + g) * sc["g2_t"]
-        M = (1.0 - h * sc["f_t"]) * eye - k * Pt
-        return M, k * ct, (g * sc["g2_t"] * h) * eye
-    if method == "exponential":
-        k = 0.5 * (1.0 + g) * sc["I1"]
-        M = (sc["alpha_s"] / sc["alpha_t"]) * eye - k * Pt
-        return M, k * ct, (g * sc["I2"]) * eye
-    if method == "heun":
-        Dt = -sc["f_t"] * eye - 0.5 * sc["g2_t"] * Pt
-        Ds = -sc["f_s"] * eye - 0.5 * sc["g2_s"] * Ps
-        et, es = 0.5 * sc["g2_t"] * ct, 0.5 * sc["g2_s"] * cs
+    if isinstance(steps, AffineSteps):
+        return steps.A * eye - steps.B * Pt, steps.B * ct, (steps.C * steps.C) * eye
+    if isinstance(steps, HeunSteps):
+        h = steps.h
+        Dt = -steps.f_t * eye - steps.hg_t * Pt
+        Ds = -steps.f_s * eye - steps.hg_s * Ps
+        et, es = steps.hg_t * ct, steps.hg_s * cs
         M = eye + 0.5 * h * (Dt + Ds) + 0.5 * h * h * ops.mul(Ds, Dt)
         u = 0.5 * h * (et + es + h * ops.apply(Ds, et))
         return M, u, 0.0 * eye
-    if method == "ddpm":
-        a, v = sc["a"], sc["v"]
-        return (eye - v * Pt) / a, (v / a) * ct, v * eye
-    if method == "ancestral":
-        s2t, s2s = sc["sig2_t"], sc["sig2_s"]
-        c2 = g * s2s * sc["v"] / s2t
-        rem = s2s - c2
-        if np.any(rem < -1e-12 * np.maximum(s2s, 1e-300)):
-            raise ValueError(
-                "method='ancestral': eta^2 = gamma is too large for this step "
-                "(sigma2(s) - gamma sigma2(s) v / sigma2(t) < 0); lower gamma or use more steps"
-            )
-        r = np.sqrt(np.maximum(rem, 0.0))
-        ratio = sc["alpha_s"] / sc["alpha_t"]
-        sig_t = np.sqrt(s2t)
-        M = ratio * (eye - s2t * Pt) + (r * sig_t) * Pt
-        return M, (ratio * s2t - r * sig_t) * ct, c2 * eye
-    if method == "pc":
-        M, u, Q = step_maps(predictor, ops, sc, Pt, ct, Ps, cs)
-        eps = 2.0 * snr * snr * sc["sig2_s"]
-        # eps = 0 (sigma2(s) = 0) gives the identity map: no corrector
-        Pc = np.where(eps > 0, Ps, 0.0) if np.ndim(eps) else (Ps if eps > 0 else 0.0 * Ps)
-        cc = np.where(eps > 0, cs, 0.0) if np.ndim(eps) else (cs if eps > 0 else 0.0 * cs)
-        Mc, uc, Qc = eye - eps * Pc, eps * cc, (2.0 * eps) * eye
-        for _ in range(n_corrector):
-            M, u, Q = ops.mul(Mc, M), ops.apply(Mc, u) + uc, ops.sandwich(Mc, Q) + Qc
-        return M, u, Q
-    raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    M, u, Q = step_maps(steps.predictor, ops, Pt, ct, Ps, cs)
+    eps = np.where(steps.active, steps.eps, 0.0)
+    # an inactive corrector (eps = 0: sigma2(s) = 0) is the identity map
+    Pc = np.where(steps.active, Ps, 0.0) if np.ndim(eps) else (Ps if eps > 0 else 0.0 * Ps)
+    cc = np.where(steps.active, cs, 0.0) if np.ndim(eps) else (cs if eps > 0 else 0.0 * cs)
+    eps = eps if np.ndim(eps) else float(eps)
+    Mc, uc, Qc = eye - eps * Pc, eps * cc, (2.0 * eps) * eye
+    for _ in range(steps.n_corrector):
+        M, u, Q = ops.mul(Mc, M), ops.apply(Mc, u) + uc, ops.sandwich(Mc, Q) + Qc
+    return M, u, Q
 
 
 # ----------------------------------------------------------------------- the problem
@@ -430,28 +362,6 @@ def _kl_safe(p, q) -> float:
 
 
 # ------------------------------------------------------------------- discrete recursion
-def _scalars(sde, grid, gvals):
-    t, s = grid[:-1], grid[1:]
-    a, v = sde.transition(s, t)
-    I1, I2 = exponential_integrals(sde, s, t)
-    return {
-        "h": t - s,
-        "f_t": np.asarray(sde.f(t), dtype=np.float64) * np.ones_like(t),
-        "f_s": np.asarray(sde.f(s), dtype=np.float64) * np.ones_like(s),
-        "g2_t": np.asarray(sde.g2(t), dtype=np.float64) * np.ones_like(t),
-        "g2_s": np.asarray(sde.g2(s), dtype=np.float64) * np.ones_like(s),
-        "g": gvals,
-        "alpha_t": np.asarray(sde.alpha(t), dtype=np.float64) * np.ones_like(t),
-        "alpha_s": np.asarray(sde.alpha(s), dtype=np.float64) * np.ones_like(s),
-        "sig2_t": np.asarray(sde.sigma2(t), dtype=np.float64) * np.ones_like(t),
-        "sig2_s": np.asarray(sde.sigma2(s), dtype=np.float64) * np.ones_like(s),
-        "a": np.asarray(a, dtype=np.float64) * np.ones_like(t),
-        "v": np.asarray(v, dtype=np.float64) * np.ones_like(t),
-        "I1": np.asarray(I1, dtype=np.float64) * np.ones_like(t),
-        "I2": np.asarray(I2, dtype=np.float64) * np.ones_like(t),
-    }
-
-
 def _stack_parts(parts, d):
     """Per-step diagonal error parts ``[(K, A, b)]`` as three ``(N, d)`` arrays."""
     return tuple(
@@ -460,7 +370,7 @@ def _stack_parts(parts, d):
     )
 
 
-def _diag_chain(prob, grid, sc, method, kw, err_t, err_s):
+def _diag_chain(prob, grid, tables, err_t, err_s):
     """Vectorised per-eigendirection maps; returns ``(M, u, Q)`` of shape ``(N, d)``."""
     Pt, ct = prob.exact_diag(grid[:-1])
     Ps, cs = prob.exact_diag(grid[1:])
@@ -471,9 +381,8 @@ def _diag_chain(prob, grid, sc, method, kw, err_t, err_s):
         K, A, b = _stack_parts(err_s, prob.d)
         with np.errstate(invalid="ignore"):
             Ps, cs = K * Ps - A, K * cs + b
-    col = {k: v[:, None] for k, v in sc.items()}
     with np.errstate(invalid="ignore"):
-        M, u, Q = step_maps(method, _Diag, col, Pt, ct, Ps, cs, **kw)
+        M, u, Q = step_maps(_index(tables, (slice(None), None)), _Diag, Pt, ct, Ps, cs)
     d = prob.d
     shape = (len(grid) - 1, d)
     return np.broadcast_to(M, shape), np.broadcast_to(u, shape), np.broadcast_to(Q, shape)
@@ -493,12 +402,9 @@ def _check_finite(M, u, Q, grid):
         )
 
 
-def _run_discrete(prob, grid, gvals, method, kw, trajectory):
-    sde, d = prob.sde, prob.d
-    N = len(grid) - 1
-    sc = _scalars(sde, grid, gvals)
-    need_s = method in ("heun", "pc")
-    err_t = err_s = None
+def _run_discrete(prob, grid, tables, method, trajectory):
+    need_s = not isinstance(tables, AffineSteps)  # heun and pc use the score at s too
+    err_t = err_s = raw_t = raw_s = None
     full = False
     if prob.error is not None:
         raw_t = [prob.error_parts(tk) for tk in grid[:-1]]
@@ -506,45 +412,40 @@ def _run_discrete(prob, grid, gvals, method, kw, trajectory):
         err_t = [prob.diag_parts(p) for p in raw_t]
         err_s = [prob.diag_parts(p) for p in raw_s] if need_s else None
         full = any(e is None for e in err_t) or (need_s and any(e is None for e in err_s))
-    if not full:
-        M, u, Q = _diag_chain(prob, grid, sc, method, kw, err_t, err_s)
-        _check_finite(M, u, Q, grid)
-        mu = prob.mu0.copy()
-        L = np.ones(d)
-        q = np.zeros(d)
+    if full:
+        return _full_recursion(prob, grid, tables, method, raw_t, raw_s, trajectory)
+    M, u, Q = _diag_chain(prob, grid, tables, err_t, err_s)
+    _check_finite(M, u, Q, grid)
+    mu, L, q = prob.mu0.copy(), np.ones(prob.d), np.zeros(prob.d)
+    mus, Ls, qs = [mu], [L], [q]
+    for k in range(len(grid) - 1):
+        mu = M[k] * mu + u[k]
+        L = M[k] * L
+        q = M[k] * M[k] * q + Q[k]
         if trajectory:
-            mus, Ls, qs = [mu], [L], [q]
-        for k in range(N):
-            mu = M[k] * mu + u[k]
-            L = M[k] * L
-            q = M[k] * M[k] * q + Q[k]
-            if trajectory:
-                mus.append(mu)
-                Ls.append(L)
-                qs.append(q)
-        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(q)) and np.all(np.isfinite(L))):
-            raise ValueError(f"the chain's moments overflowed (method={method!r}); check the grid")
-        law = _diag_law(prob, mu, L, q, "recursion", method)
-        traj = None
-        if trajectory:
-            traj = _diag_trajectory(prob, grid, mus, Ls, qs, "recursion", method)
-        return law, traj
-    # full d x d recursion in the original coordinates
-    ops = _Full(d)
-    mu = prob.init.mean
-    C = prob.init.cov
+            mus.append(mu)
+            Ls.append(L)
+            qs.append(q)
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(q)) and np.all(np.isfinite(L))):
+        raise ValueError(f"the chain's moments overflowed (method={method!r}); check the grid")
+    law = _diag_law(prob, mu, L, q, "recursion", method)
+    traj = None
+    if trajectory:
+        traj = _diag_trajectory(prob, grid, mus, Ls, qs, "recursion", method)
+    return law, traj
+
+
+def _full_recursion(prob, grid, tables, method, raw_t, raw_s, trajectory):
+    """The ``d x d`` moment recursion in the original coordinates (non-diagonal errors)."""
+    ops = _Full(prob.d)
+    mu, C = prob.init.mean, prob.init.cov
     mus, Cs = [mu], [C]
-    for k in range(N):
-        sck = {key: float(val[k]) for key, val in sc.items()}
-        Pt, ct = prob.exact_full(grid[k])
-        K, A, b = raw_t[k]
-        Pt, ct = _perturb_full(Pt, ct, K, A, b)
+    for k in range(len(grid) - 1):
+        Pt, ct = _perturb_full(*prob.exact_full(grid[k]), *raw_t[k])
         Ps = cs = None
-        if need_s:
-            Ps, cs = prob.exact_full(grid[k + 1])
-            K, A, b = raw_s[k]
-            Ps, cs = _perturb_full(Ps, cs, K, A, b)
-        M, uk, Qk = step_maps(method, ops, sck, Pt, ct, Ps, cs, **kw)
+        if raw_s is not None:
+            Ps, cs = _perturb_full(*prob.exact_full(grid[k + 1]), *raw_s[k])
+        M, uk, Qk = step_maps(_index(tables, k), ops, Pt, ct, Ps, cs)
         _check_finite(M[None], uk[None], Qk[None], grid[k:])
         mu = M @ mu + uk
         C = M @ C @ M.T + Qk
@@ -779,16 +680,11 @@ def exact_law(
         raise ValueError("solver= applies to continuous time (method=None) only")
     g = _check_grid(grid, sde)
     gvals = _gamma_values(gamma, g[:-1])
-    _check_method(method, gvals)
+    get_method(method)
     kw = {}
     if method == "pc":
-        _check_method(predictor, gvals, name="predictor")
-        if not (np.isfinite(snr) and snr > 0):
-            raise ValueError(f"snr must be positive and finite, got {snr!r}")
-        if int(n_corrector) != n_corrector or n_corrector < 0:
-            raise ValueError(f"n_corrector must be a non-negative integer, got {n_corrector!r}")
-        kw = {"predictor": predictor, "snr": float(snr), "n_corrector": int(n_corrector)}
-    law, traj = _run_discrete(prob, g, gvals, method, kw, trajectory)
+        kw = pc_options(predictor, snr, n_corrector)
+    law, traj = _run_discrete(prob, g, step_tables(sde, g, gvals, method, **kw), method, trajectory)
     return (law, traj) if trajectory else law
 
 

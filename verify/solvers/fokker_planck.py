@@ -84,6 +84,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg import lapack
 
+from .reverse import ReverseFamily
+
 __all__ = [
     "Grid",
     "FPResult",
@@ -459,15 +461,6 @@ def _substep(piece, q: np.ndarray, method: str) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ solver
-def _gamma_fn(gamma) -> Callable[[float], float]:
-    if callable(gamma):
-        return lambda t: float(gamma(t))
-    g = float(gamma)
-    if not (math.isfinite(g) and g >= 0.0):
-        raise ValueError(f"gamma must be a finite number >= 0 or a callable of t, got {gamma!r}")
-    return lambda t: g
-
-
 def _check_times(grid_times, T: float) -> np.ndarray:
     t = np.asarray(grid_times, dtype=np.float64)
     if t.ndim != 1 or t.size < 2:
@@ -555,7 +548,7 @@ def solve_reverse_fp(
     grid = Grid.from_spec(bounds, n_cells)
     T = float(sde.T)
     times = _check_times(grid_times, T)
-    gfn = _gamma_fn(gamma)
+    family = ReverseFamily(sde, score, gamma)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if solver not in _SOLVERS:
@@ -601,16 +594,12 @@ def solve_reverse_fp(
             j1 = min(j0 + 2, n_steps)
         tm = 0.5 * (times[j0] + times[j1])
         if key is None or key[0] != tm:
-            gam = gfn(tm)
-            if not (math.isfinite(gam) and gam >= 0):
-                raise ValueError(f"gamma(t) must be finite and >= 0; gamma({tm}) = {gam}")
-            f_t, g2_t = float(np.asarray(sde.f(tm))), float(np.asarray(sde.g2(tm)))
+            f_t, c_score, diff = (float(c) for c in family.drift_coefficients(tm))
             s = np.asarray(score(all_faces, tm), dtype=np.float64)
             if s.shape != all_faces.shape:
                 raise ValueError(f"score must return shape {all_faces.shape}, got {s.shape}")
             if not np.all(np.isfinite(s)):
                 raise FloatingPointError(f"score is non-finite at step {k + 1} (t={tm})")
-            c_score, diff = 0.5 * (1.0 + gam) * g2_t, 0.5 * gam * g2_t
             coeffs = []
             for axis in range(grid.dim):
                 pts = all_faces[offsets[axis] : offsets[axis + 1]]
@@ -672,7 +661,7 @@ def solve_reverse_fp(
                 score,
                 init,
                 times,
-                gfn,
+                family.gamma,
                 bounds=grid.bounds,
                 n_cells=coarse_grid.shape,
                 substeps=max(1, substeps // 2),

@@ -1,12 +1,13 @@
-"""Convergence orders of the samplers, as data (diffrax style), and their measurement.
+"""Convergence orders of the samplers, measured; the expected orders are the method records.
 
-``EXPECTED_ORDERS`` is the single source of truth: ``{method: {"weak": p, "strong": q}}``
-(``None`` where an order is not defined). Orders are in the step size ``h`` of uniform
-grids, for the reverse family of notes §0 with a smooth (here: exact Gaussian) score.
+``EXPECTED_ORDERS`` is read from ``verify.solvers.methods.METHODS`` (the single source of
+truth): ``{method: {"weak": p, "strong": q}}`` (``None`` where an order is not defined), in the
+step size ``h`` of uniform grids, for the reverse family with a smooth (here: exact Gaussian)
+score.
 
 * Weak order, measured exactly (rung 2): for Gaussian data and the exact score the output
-  law of a chain is Gaussian (``verify.exact``); the weak error is the distance between the
-  moments of the chain's law and of the continuous-time law on the same span,
+  law of a chain is Gaussian (``verify.solvers.chain_laws``); the weak error is the distance
+  between the moments of the chain's law and of the continuous-time law on the same span,
   ``|m_N - m(t_min)| + ||C_N - C(t_min)||_F`` (or their KL, whose slope is twice the order).
   With ``init = p_T`` and the exact score the continuous-time law is ``p_{t_min}``.
 * Strong order, measured by Monte Carlo (rung 4): nested uniform grids driven by one
@@ -14,17 +15,8 @@ grids, for the reverse family of notes §0 with a smooth (here: exact Gaussian) 
   ``ref_factor`` times finer than the finest; error = RMS over particles of the endpoint
   distance. Additive noise, so Euler-Maruyama is strong order 1 (Kloeden & Platen §10.2).
 
-Measured facts behind the table (``python -m verify.order`` prints them):
-
-* ``pc``: with the convention ``eps = 2 snr^2 sigma2(s)`` the corrector's step does *not*
-  shrink with ``h``; every step adds one unadjusted-Langevin step whose stationary law is
-  ``N(m, S / (1 - eps/(2S)))`` instead of ``N(m, S)``, so as ``h -> 0`` the chain converges
-  to a law biased by ``O(snr^2)``: weak order 0 against the reverse family (measured slope
-  about 0 with ``t_min > 0``; with ``t_min -> 0`` the bias shrinks with ``sigma2(t_min)``).
-  With ``snr -> 0`` it has the predictor's order.
-* ``ancestral`` with ``t_min = 0``: its coefficients involve ``sqrt(sigma2(s)/sigma2(t))``,
-  not smooth at ``t = 0``; the local error is ``O(h^2 / t)`` and the global error
-  ``O(h log(1/h))`` (measured slope 0.8 rising slowly towards 1). Measure with ``t_min > 0``.
+The caveats of ``pc`` (weak order 0 at a fixed snr) and ``ancestral`` (``t_min > 0``) are in
+the records' ``notes`` (``ORDER_NOTES``); ``python -m verify.solvers.orders`` prints a table.
 """
 
 from __future__ import annotations
@@ -35,32 +27,22 @@ import numpy as np
 
 from analytic import Gaussian, kl
 
-from .exact import exact_law
+from .chain_laws import exact_law
+from .grids import uniform
+from .methods import METHODS
 
 __all__ = ["EXPECTED_ORDERS", "ORDER_NOTES", "OrderResult", "weak_order", "strong_order"]
 
 EXPECTED_ORDERS: dict[str, dict[str, float | None]] = {
-    "euler": {"weak": 1, "strong": 1},
-    "exponential": {"weak": 1, "strong": 1},
-    "heun": {"weak": 2, "strong": 2},
-    "ddpm": {"weak": 1, "strong": 1},
-    "ancestral": {"weak": 1, "strong": 1},
-    "pc": {"weak": 0, "strong": None},
+    name: {"weak": m.weak_order, "strong": m.strong_order} for name, m in METHODS.items()
 }
 """Weak/strong orders in ``h`` (uniform grids, smooth score, ``t_min > 0`` for ``ancestral``)."""
 
-ORDER_NOTES = {
-    "heun": "gamma = 0 only (an ODE solver: strong = weak order).",
-    "ddpm": "gamma = 1 only.",
-    "ancestral": "DDIM eta = sqrt(gamma); needs t_min > 0 (else O(h log 1/h)).",
-    "pc": (
-        "fixed snr: the Langevin corrector's O(snr^2) bias does not vanish as h -> 0, so the "
-        "chain does not converge to the reverse family (weak order 0); strong order not "
-        "defined (a BrownianPath cannot drive the corrector)."
-    ),
-}
+ORDER_NOTES = {name: m.notes for name, m in METHODS.items() if m.notes}
 
-_DEFAULT_GAMMA = {"heun": 0.0, "ddpm": 1.0}
+
+def _default_gamma(method: str) -> float:
+    return METHODS[method].default_gamma if method in METHODS else 1.0
 
 
 @dataclass
@@ -105,12 +87,6 @@ def _fit(h, errors) -> float:
     return float(np.polyfit(np.log(h), np.log(errors), 1)[0])
 
 
-def _uniform(sde, n, t_min, T):
-    g = T + (t_min - T) * (np.arange(n + 1) / n)
-    g[0], g[-1] = T, t_min
-    return g
-
-
 def _steps(n_steps_list):
     steps = np.array(sorted(int(n) for n in n_steps_list))
     if steps.size < 2 or steps[0] < 1:
@@ -143,7 +119,7 @@ def weak_order(
     if init is None:
         init = sde.marginal(data, T)
     if gamma is None:
-        gamma = _DEFAULT_GAMMA.get(method, 1.0)
+        gamma = _default_gamma(method)
     if metric not in ("moments", "kl"):
         raise ValueError(f"metric must be 'moments' or 'kl', got {metric!r}")
     steps = _steps(n_steps_list)
@@ -154,7 +130,7 @@ def weak_order(
             sde,
             data,
             init,
-            _uniform(sde, n, t_min, T),
+            uniform(sde, n, t_min, T),
             gamma,
             method,
             score_error,
@@ -200,7 +176,7 @@ def strong_order(
     tolerance: float = 0.3,
     **method_kwargs,
 ) -> OrderResult:
-    """Strong order of ``method`` with particles (``verify.samplers.reverse_sample``).
+    """Strong order of ``method`` with particles (``verify.solvers.particles.reverse_sample``).
 
     All grids are uniform on ``[t_min, sde.T]`` and nested; one ``BrownianPath`` drives
     all of them, and the same starting particles ``x_T ~ init`` (default ``p_T``) are used.
@@ -208,14 +184,14 @@ def strong_order(
     ``sqrt(mean ||X_N - X_ref||^2)`` over particles.
     """
     from .brownian import BrownianPath
-    from .samplers import reverse_sample
+    from .particles import reverse_sample
 
     if method == "pc":
         raise ValueError("strong order is not defined for 'pc' (see ORDER_NOTES['pc'])")
     if rng is None:
         rng = np.random.default_rng(0)
     if gamma is None:
-        gamma = _DEFAULT_GAMMA.get(method, 1.0)
+        gamma = _default_gamma(method)
     T = float(sde.T)
     if init is None:
         init = sde.marginal(data, T)
@@ -233,7 +209,7 @@ def strong_order(
             sde,
             score,
             x_T,
-            _uniform(sde, n, t_min, T),
+            uniform(sde, n, t_min, T),
             gamma,
             method,
             rng,

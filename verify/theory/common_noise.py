@@ -4,7 +4,7 @@ Paper 3 (Seo, "Modeling Score Approximation Errors in Diffusion Models via Forwa
 arXiv 2602.08579); every formula here is the reconstruction of notes §3.2 (generic
 stochastic Fokker-Planck calculus), not the paper's own equations.
 
-Model. The sampler runs the reverse family of ``verify.samplers`` (``tau = T - t``)
+Model. The sampler runs the reverse family of ``verify.solvers.particles`` (``tau = T - t``)
 
     dY = b*(Y, t) dtau + sum_k sigma_k(Y, t) o dB^k + sqrt(gamma g2(t)) dW,
     b*(y, t) = -f(t) y + (1 + gamma)/2 g2(t) s(y, t),
@@ -44,7 +44,7 @@ Numerics.
   carries the squared drift ``O(h^2)`` per step, which is not small against the ``O(h/N)``
   independent-noise rate.
 * :func:`solve_spde_1d`: the SPDE of ``u`` in 1-D on the finite-volume grid of
-  ``verify.fokker_planck`` (rung 3): on each step ``[t_j, t_{j+1}]`` (length ``h_j``) the
+  ``verify.solvers.fokker_planck`` (rung 3): on each step ``[t_j, t_{j+1}]`` (length ``h_j``) the
   common noise enters as the frozen drift ``sum_k sigma_k(x) dB^k_j / h_j`` (Wong-Zakai,
   which converges to the Stratonovich SPDE), added to the score as
   ``sigma dB / h / ((1 + gamma)/2 g2)``. Same ``dB`` as the particles: the grid density is
@@ -66,7 +66,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
-from .fokker_planck import FPResult, solve_reverse_fp
+from verify.solvers.fokker_planck import FPResult, solve_reverse_fp
 
 __all__ = [
     "RadialTest",
@@ -403,7 +403,7 @@ def solve_spde_1d(
 ) -> FPResult:
     """The density SPDE (module doc) in 1-D for one Brownian path ``dB`` ``(n_steps, K)``.
 
-    The finite-volume solver of ``verify.fokker_planck`` with the common noise as a frozen
+    The finite-volume solver of ``verify.solvers.fokker_planck`` with the common noise as a frozen
     Wong-Zakai drift per step (Stratonovich limit; rung 3). ``init_density`` as in
     ``solve_reverse_fp``; zero-flux walls at ``bounds = (lo, hi)``. Time error is ``O(h)``
     (Wong-Zakai) whatever ``method``; ``"be"`` keeps the density positive without a limiter.

@@ -21,7 +21,7 @@ of a Gaussian (or Gaussian-mixture) target:
   its own for the step-law check (true for DDIM/DDPM-type schedulers; a multistep scheduler
   would run its first-order start).
 * ``"ours"``: ``sampler(score, x, grid, rng)`` with forward times ``grid`` of ``sde``
-  (default ``EDM(30)``) and ``score(x, t)`` (``verify.samplers`` convention); ``rng`` is a
+  (default ``EDM(30)``) and ``score(x, t)`` (``verify.solvers.particles`` convention); ``rng`` is a
   ``numpy.random.Generator`` (the kit passes a subclass whose normals it controls).
 
 Probing needs the noise to come through the convention's hook (``noise_sampler``,
@@ -58,12 +58,12 @@ Checks (each ``holds`` / ``fails`` / ``inconclusive`` / ``n/a``, with numbers):
    (5 steps of a Karras grid; the sampler is called with ``sigmas = [sigma_k, sigma_{k+1}]``),
    applied to a known input law ``N(m_in, C_in)`` (``p_{sigma_k}`` shifted by half a standard
    deviation, covariance times 1.3, so a wrong map cannot hide behind the fixed point), against
-   the exact one-step law of the stated method (``verify.exact.exact_law`` on a two-node grid
+   the exact one-step law of the stated method (``exact_law`` on a two-node grid
    when the method is one of ours, the closed form of the published rule otherwise); relative
    moment gap ``<= 1e-6``.
 4. ``gamma`` (rung 2): the stochasticity applied, ``gamma_eff = tr Q_user / (d Q_ref(1))`` with
    ``Q_ref(1)`` our reference method's noise variance at ``gamma = 1``
-   (``verify.samplers.step_coefficients``), against ``verify.conventions``' map of the knob:
+   (``step_coefficients``), against ``verify.kit.conventions``' map of the knob:
    per step to ``1e-6`` when the map is exact; Richardson-extrapolated to zero step size
    (``delta = 2%, 1%`` relative steps) within ``0.02 max(1, gamma)`` when it is small-step.
 
@@ -73,8 +73,6 @@ Checks (each ``holds`` / ``fails`` / ``inconclusive`` / ``n/a``, with numbers):
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -82,11 +80,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analytic import EDM, Gaussian, GaussianMixture, kl
-
-from . import conventions as _conv
-from .estimators import mean_ci
-from .exact import exact_law
-from .samplers import step_coefficients, step_integrals
+from verify.estimators import mean_ci
+from verify.kit import conventions as _conv
+from verify.solvers.chain_laws import exact_law
+from verify.solvers.methods import METHODS
+from verify.solvers.particles import step_coefficients
 
 __all__ = [
     "CHECKS",
@@ -98,7 +96,6 @@ __all__ = [
     "check_sampler",
     "default_target",
     "gaussian_denoiser",
-    "register_cli",
 ]
 
 CONVENTIONS = ("k-diffusion", "diffusers", "ours")
@@ -516,17 +513,15 @@ METHOD_SPECS = {
     ),
 }
 """(convention, method) -> MethodSpec. In the ``"ours"`` convention the method is one of
-``verify.samplers.METHODS`` with knob ``gamma`` (the map is the identity, exact)."""
+``verify.solvers.particles.METHODS`` with knob ``gamma`` (the map is the identity, exact)."""
 
 
 def _spec(convention, method):
     if convention == "ours":
-        from .order import EXPECTED_ORDERS
-
-        if method not in EXPECTED_ORDERS:
-            raise ValueError(f"method {method!r} is not one of ours: {sorted(EXPECTED_ORDERS)}")
+        if method not in METHODS:
+            raise ValueError(f"method {method!r} is not one of ours: {sorted(METHODS)}")
         return MethodSpec(
-            EXPECTED_ORDERS[method]["weak"],
+            METHODS[method].weak_order,
             lambda k: _conv.GammaMap(float(k.get("gamma", 1.0)), method, True, "our gamma"),
             _family_law(method, lambda k: float(k.get("gamma", 1.0))),
         )
@@ -709,7 +704,7 @@ def _ref_noise(sde, t, s, method):
         return float(step_coefficients(sde, [t, s], 1.0, method)[2][0] ** 2)
     if method == "ddpm":
         return float(step_coefficients(sde, [t, s], 1.0, "ddpm")[2][0] ** 2)
-    return float(step_integrals(sde, s, t)[1])  # exponential I2
+    return float(sde.exponential_integrals(s, t)[1])  # exponential I2
 
 
 def _check_gamma(ad, spec, knobs, probes, d, rng):
@@ -717,7 +712,7 @@ def _check_gamma(ad, spec, knobs, probes, d, rng):
     cols = ["t_k", "t_k+1", "gamma_eff", "gamma (mapped)", "|diff|"]
     if gm is None:
         return CheckResult(
-            "gamma", "n/a", "no map of this knob onto gamma (see verify.conventions)", cols, []
+            "gamma", "n/a", "no map of this knob onto gamma (see verify.kit.conventions)", cols, []
         )
     if gm.exact is not None:
         refm = "euler" if gm.exact == "heun" else gm.exact
@@ -867,70 +862,3 @@ def check_sampler(
                 out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
     label = name or getattr(sampler, "__name__", type(sampler).__name__)
     return ConformanceReport(label, convention, method, dict(knobs), out)
-
-
-# ----------------------------------------------------------------------------- CLI
-def _cli_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="MODULE:FUNCTION", help="the sampler to check")
-    parser.add_argument("--convention", choices=CONVENTIONS, default="k-diffusion")
-    parser.add_argument("--method", default=None, help="stated method, e.g. euler_ancestral")
-    parser.add_argument("--order", type=float, default=None, help="stated weak order")
-    parser.add_argument(
-        "--knob",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a sampler knob, e.g. --knob eta=1.0 (repeatable)",
-    )
-    parser.add_argument("--full", action="store_true", help="larger step counts and samples")
-    parser.add_argument("--seed", type=int, default=0)
-
-
-def _cli_handler(args: argparse.Namespace) -> int:
-    import os
-    import sys
-
-    from .cli import UserError
-
-    if os.getcwd() not in sys.path:  # console scripts do not put the working directory on the path
-        sys.path.insert(0, os.getcwd())
-    mod, _, attr = args.target.partition(":")
-    if not mod or not attr:
-        raise UserError(f"expected MODULE:FUNCTION, got {args.target!r}")
-    try:
-        obj = getattr(importlib.import_module(mod), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UserError(f"cannot load {args.target!r}: {exc}") from None
-    knobs = {}
-    for kv in args.knob:
-        k, sep, v = kv.partition("=")
-        if not sep:
-            raise UserError(f"--knob needs NAME=VALUE, got {kv!r}")
-        try:
-            knobs[k] = float(v)
-        except ValueError:
-            knobs[k] = v
-    try:
-        rep = check_sampler(
-            obj,
-            args.convention,
-            args.method,
-            order=args.order,
-            quick=not args.full,
-            seed=args.seed,
-            name=args.target,
-            **knobs,
-        )
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    print(rep.summary())
-    return 1 if rep.verdict == "fails" else 0
-
-
-def register_cli() -> None:
-    """Register ``diffusion-verify conformance MODULE:FUNCTION [--convention ...]``."""
-    from .cli import register_subcommand
-
-    register_subcommand(
-        "conformance", "check a user's sampler against exact answers", _cli_arguments, _cli_handler
-    )

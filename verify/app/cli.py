@@ -33,13 +33,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from verify.app.usage import UserError
+
 __all__ = ["main", "build_parser", "register_subcommand", "SUBCOMMANDS", "UserError", "PROG"]
 
 PROG = "diffusion-verify"
-
-
-class UserError(Exception):
-    """A mistake of the user: printed as one line on stderr, exit code 2."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ def _select(patterns: Sequence[str]):
 
 
 def _executor(args: argparse.Namespace):
-    from verify.sweep import make_executor
+    from verify.runtime.sweep import make_executor
 
     try:
         return make_executor(jobs=args.jobs, scheduler=args.scheduler)
@@ -231,7 +229,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from verify.report import collect_meta, summary_line, write_report
+    from verify.app.report import collect_meta, summary_line, write_report
 
     start = time.perf_counter()
     registry = _registry()
@@ -264,14 +262,24 @@ register_subcommand(
 )
 
 
-def _register_conformance() -> None:
-    """The ``conformance`` subcommand lives with the kit (verify.conformance, issue 9)."""
-    from verify.conformance import register_cli
+def _conformance_arguments(parser: argparse.ArgumentParser) -> None:
+    from verify.app import conformance_command
 
-    register_cli()
+    conformance_command.add_arguments(parser)
 
 
-_register_conformance()
+def _conformance(args: argparse.Namespace) -> int:
+    from verify.app import conformance_command
+
+    return conformance_command.handler(args)
+
+
+register_subcommand(
+    "conformance",
+    "check a user's sampler against exact answers",
+    _conformance_arguments,
+    _conformance,
+)
 
 
 # ----------------------------------------------------------------------------- main
@@ -300,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
 
     from verify.claims.registry import ClaimModuleError, UnknownClaimError
-    from verify.sweep import ExecutorError
+    from verify.runtime.sweep import ExecutorError
 
     try:
         return int(args.handler(args))

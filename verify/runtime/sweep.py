@@ -87,7 +87,7 @@ def task_seed(base_seed: int, *keys: Any) -> int:
     return int(seq.generate_state(1, dtype=np.uint64)[0])
 
 
-def _check_picklable(fn: Callable) -> None:
+def check_picklable(fn: Callable) -> None:
     try:
         pickle.dumps(fn)
     except Exception as exc:  # PicklingError, AttributeError, TypeError
@@ -167,7 +167,7 @@ class PoolExecutor(Executor):
         tasks = list(tasks)
         if not tasks:
             return []
-        _check_picklable(fn)
+        check_picklable(fn)
         pool = self._ensure_pool()
         futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
         results: list = [None] * len(tasks)

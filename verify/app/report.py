@@ -22,9 +22,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import importlib
 import importlib.metadata
-import inspect
 import json
 import os
 import platform
@@ -36,19 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from verify.claims.base import RUNG_NAMES, VERDICTS, to_jsonable
+from verify.claims.namespaces import NAMESPACES, namespace
 
 __all__ = ["NAMESPACE_TITLES", "write_report", "collect_meta", "render_html", "render_markdown"]
 
-NAMESPACE_TITLES = {
-    "theory": "Standard theory",
-    "stochasticity": "Paper 1: stochasticity (arXiv 2506.11378)",
-    "initialization": "Paper 2: initialization-aware sampling (arXiv 2603.00772)",
-    "spde": "Paper 3: score errors as forward SPDEs (arXiv 2602.08579)",
-    "horizon": "Paper 4: diffusion time T (arXiv 2206.05173)",
-    "learned": "Learned score networks (torch)",
-    "conformance": "Conformance of samplers",
-}
-"""Section heading of each claim namespace, in report order."""
+NAMESPACE_TITLES = {ns.key: ns.title for ns in NAMESPACES}
+"""Section heading of each claim namespace, in report order (from verify.claims.namespaces)."""
 
 _OTHER_TITLE = "Other claims"
 _MAX_ROWS = 200
@@ -237,45 +228,29 @@ def _md_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
 
 
 def namespace_intro(ns: str) -> str:
-    """The introduction of a claim namespace: the docstring of ``verify.claims.<ns>``.
-
-    Claim modules are import-light by design, so importing one here is cheap; a namespace
-    without a module (claims injected by a user) has no introduction.
-    """
-    try:
-        module = importlib.import_module(f"verify.claims.{ns}")
-    except ImportError:
-        return ""
-    return inspect.cleandoc(module.__doc__ or "")
+    """The introduction of a claim namespace (plain text from ``verify.claims.namespaces``);
+    empty for a namespace that is not registered there (claims injected by a user)."""
+    entry = namespace(ns)
+    return entry.intro if entry is not None else ""
 
 
 def _code(escaped: str) -> str:
-    """reStructuredText ``literals`` (already HTML-escaped) as <code> elements."""
-    return re.sub(r"``(.+?)``", r"<code>\1</code>", escaped)
+    """Backtick-quoted code (already HTML-escaped) as <code> elements."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 
 
-def _html_intro(text: str) -> str:
-    """Docstring text as HTML: paragraphs, and ``*``/``-`` bullet blocks as lists."""
-    if not text:
+def _html_intro(ns: str) -> str:
+    """A namespace's introduction as one HTML paragraph, with links to its paper and doc."""
+    entry = namespace(ns)
+    if entry is None:
         return ""
-    out = ['<div class="intro">']
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        if lines and lines[0].lstrip().startswith(("* ", "- ")):
-            items, cur = [], []
-            for line in lines:
-                if line.lstrip().startswith(("* ", "- ")):
-                    if cur:
-                        items.append(" ".join(cur))
-                    cur = [line.lstrip()[2:]]
-                else:
-                    cur.append(line.strip())
-            items.append(" ".join(cur))
-            out.append("<ul>" + "".join(f"<li>{_code(_e(i))}</li>" for i in items) + "</ul>")
-        else:
-            out.append(f"<p>{_code(_e(' '.join(x.strip() for x in lines)))}</p>")
-    out.append("</div>")
-    return "".join(out)
+    links = []
+    if entry.arxiv_url:
+        links.append(f'<a href="{_e(entry.arxiv_url)}">arXiv {_e(entry.arxiv)}</a>')
+    if entry.doc:
+        links.append(f"mathematics: <code>{_e(entry.doc)}</code>")
+    tail = f" ({'; '.join(links)})" if links else ""
+    return f'<div class="intro"><p>{_code(_e(entry.intro))}{tail}</p></div>'
 
 
 def render_markdown(results: Sequence[dict], meta: dict) -> str:
@@ -302,7 +277,7 @@ def render_markdown(results: Sequence[dict], meta: dict) -> str:
         out += ["", f"## {title}"]
         intro = namespace_intro(ns)
         if intro:
-            out += ["", intro.replace("``", "`")]
+            out += ["", intro]
         for r in claims:
             out += ["", f'<a id="{_anchor(r["id"])}"></a>', "", f"### {r['id']}: {r['verdict']}"]
             out += ["", f"> {_md_escape(r.get('statement', ''))}", ""]
@@ -522,7 +497,7 @@ def render_html(results: Sequence[dict], meta: dict, base: Path | None = None) -
     )
     for ns, title, claims in groups:
         parts.append(f'<section class="group"><h2 id="ns-{_e(ns)}">{_e(title)}</h2>')
-        parts.append(_html_intro(namespace_intro(ns)))
+        parts.append(_html_intro(ns))
         parts += [_html_claim(r, base) for r in claims]
         parts.append("</section>")
     parts.append("</main></body></html>\n")

@@ -6,7 +6,7 @@ ranges used in practice. Random matrices are built by NumPy from a hypothesis-dr
 that shrinking stays cheap and examples are reproducible.
 
 >>> from hypothesis import given
->>> from verify.strategies import gaussians
+>>> from verify.kit.strategies import gaussians
 >>> @given(gaussians(max_dim=3))
 ... def test_logpdf_finite(p): ...
 """

@@ -1,7 +1,7 @@
 """Re-implementations of published sampler update rules, and deliberate mutants of them.
 
 These are **written from memory of the published update rules** (not copied, no dependency on
-torch, k-diffusion or diffusers), in NumPy, so that ``verify.conformance`` can be shown to
+torch, k-diffusion or diffusers), in NumPy, so that ``verify.kit.conformance`` can be shown to
 pass correct samplers and to catch broken ones. Each follows the convention it imitates:
 
 * k-diffusion: ``sampler(model, x, sigmas, *, noise_sampler=None, **knobs)`` with a denoiser
@@ -191,8 +191,7 @@ def ours(method="euler", gamma=1.0, sde=None):
     ``sde`` defaults to ``EDM(30)``, the kit's default SDE for this convention.
     """
     from analytic import EDM
-
-    from .samplers import reverse_sample
+    from verify.solvers.particles import reverse_sample
 
     sde = EDM(30.0) if sde is None else sde
 

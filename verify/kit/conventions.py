@@ -1,6 +1,6 @@
 """Other projects' stochasticity knobs, mapped onto our ``gamma``.
 
-Our reverse family (``verify.samplers``): ``dY = [-f Y + (1+gamma)/2 g2 s(Y, t)] dtau +
+Our reverse family (``verify.solvers.particles``): ``dY = [-f Y + (1+gamma)/2 g2 s(Y, t)] dtau +
 sqrt(gamma g2) dW``. In EDM/VE form (``alpha = 1``, ``sigma2 = t^2``, ``g2 = 2t``, data
 prediction ``D(x, sigma) = x + sigma^2 s(x, sigma)``) one step of it from ``sigma`` to
 ``sigma - h`` moves the mean by ``(1 + gamma) sigma h s`` and adds variance ``2 gamma sigma h``,

@@ -1,24 +1,24 @@
-"""pytest fixture and hypothesis strategies for checking a sampler with ``verify.conformance``.
+"""pytest fixture and hypothesis strategies for checking a sampler with ``verify.kit.conformance``.
 
 One test, in a user's project::
 
     # conftest.py
-    pytest_plugins = ["verify.pytest_plugin"]
+    pytest_plugins = ["verify.kit.pytest_plugin"]
 
     # test_sampler.py
     def test_my_sampler(check_sampler):
         check_sampler(my_sampler, convention="k-diffusion", method="euler_ancestral", eta=1.0)
 
-The fixture runs :func:`verify.conformance.check_sampler` (same arguments) and fails the test,
+The fixture runs :func:`verify.kit.conformance.check_sampler` (same arguments) and fails the test,
 printing every check's verdict and numbers, unless the verdict is ``holds``; it returns the
-:class:`~verify.conformance.ConformanceReport`. Pass ``expect="fails"`` to assert that a
+:class:`~verify.kit.conformance.ConformanceReport`. Pass ``expect="fails"`` to assert that a
 deliberately broken sampler is caught. ``pytest --conformance-full`` uses the full budget.
 
 Strategies: :func:`conformance_targets` draws Gaussian targets (dimension 1..3, well-conditioned
 covariances with eigenvalues in [0.1, 4]) to run the kit on several targets::
 
     from hypothesis import given, settings
-    from verify.pytest_plugin import conformance_targets
+    from verify.kit.pytest_plugin import conformance_targets
 
     @settings(max_examples=5, deadline=None)
     @given(target=conformance_targets())
@@ -40,14 +40,14 @@ def pytest_addoption(parser):
         "--conformance-full",
         action="store_true",
         default=False,
-        help="run verify.conformance checks at the full budget",
+        help="run verify.kit.conformance checks at the full budget",
     )
 
 
 @pytest.fixture
 def check_sampler(request):
     """``check_sampler(sampler, convention, method, *, expect="holds", **kw) -> report``."""
-    from verify.conformance import check_sampler as _check
+    from verify.kit.conformance import check_sampler as _check
 
     try:
         full = bool(request.config.getoption("--conformance-full"))

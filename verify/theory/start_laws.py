@@ -60,10 +60,10 @@ integrated over each step by Gauss-Legendre quadrature (the integrand is smooth 
   term alone);
 * ``path``   = the frozen-step integral with the erroneous score (the whole bracket);
 * ``bound``  = ``init + path``; ``true_kl`` = ``KL(p_{t_min} || law of the chain)`` (rung 2,
-  ``verify.exact``). The bound is proved for the chain whose interpolation freezes the score
-  on each step with ``gamma = 1`` and an exact linear part: ``method="exponential"`` (for VE/EDM
-  this is also ``"ddpm"``). Other methods (the VE ancestral step of the authors' code,
-  ``"ancestral"``) are compared with it, not bounded by it.
+  ``verify.solvers.chain_laws``). The bound is proved for the chain whose interpolation freezes
+  the score on each step with ``gamma = 1`` and an exact linear part: ``method="exponential"``
+  (for VE/EDM this is also ``"ddpm"``). Other methods (the VE ancestral step of the authors'
+  code, ``"ancestral"``) are compared with it, not bounded by it.
 
 Targets of the authors' toy experiments (notes §2.3): :func:`grid_gmm` (25-mode 2-D GMM, an
 ``analytic.GaussianMixture`` with full covariances, whose exact log-density and noised score
@@ -349,7 +349,7 @@ class BoundTerms:
 
     Directions: ``init = KL(p_T || p_init)``, ``true_kl = KL(p_{t_min} || chain law)``;
     ``score``, ``disc``, ``path`` are the Girsanov integrals; ``bound = init + path``.
-    ``law`` is the chain's exact output law (``verify.exact``), ``method`` its method.
+    ``law`` is the chain's exact output law (``verify.solvers.chain_laws``), ``method`` its method.
     """
 
     init: float
@@ -419,8 +419,8 @@ def kl_bound_terms(
     Gaussian start law at ``t_0``. ``method``/``gamma`` select the chain whose true KL is
     reported (the bound itself is that of ``method="exponential"``, ``gamma=1``).
     """
-    from verify.exact import exact_law
-    from verify.grids import validate
+    from verify.solvers.chain_laws import exact_law
+    from verify.solvers.grids import validate
 
     if not isinstance(data, Gaussian) or not isinstance(init, Gaussian):
         raise ValueError("kl_bound_terms needs Gaussian data and a Gaussian init (exact terms)")
