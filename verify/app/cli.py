@@ -262,6 +262,49 @@ register_subcommand(
 )
 
 
+# ----------------------------------------------------------------------------- compare
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("old", metavar="OLD", help="results.json (or check --json output)")
+    parser.add_argument("new", metavar="NEW", help="results.json (or check --json output)")
+    parser.add_argument(
+        "--rtol", type=float, default=1e-9, help="relative tolerance for numbers (1e-9)"
+    )
+    parser.add_argument(
+        "--atol", type=float, default=1e-12, help="absolute tolerance for numbers (1e-12)"
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="PATTERN", default=None, help="compare only these ids/globs"
+    )
+    parser.add_argument(
+        "--fail-on-change",
+        action="store_true",
+        help="exit 1 also when a number moved beyond the tolerances (not only a verdict)",
+    )
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from verify.app.compare import compare_runs
+
+    try:
+        comparison = compare_runs(
+            args.old, args.new, rtol=args.rtol, atol=args.atol, only=args.only
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(comparison.render())
+    if comparison.worse:
+        return 1
+    return 1 if args.fail_on_change and comparison.changed else 0
+
+
+register_subcommand(
+    "compare",
+    "compare two runs: verdicts and numbers that changed (exit 1 if a verdict got worse)",
+    _compare_arguments,
+    _compare,
+)
+
+
 def _conformance_arguments(parser: argparse.ArgumentParser) -> None:
     from verify.app import conformance_command
 

@@ -269,12 +269,14 @@ class Claim:
     ``id`` is namespaced by source (``theory.*``, ``stochasticity.*``, ``initialization.*``,
     ``spde.*``, ``horizon.*``, ``learned.*``, ``conformance.*``); ``statement`` the claim in
     words; ``source`` the paper and section, ``"standard"``, or says ``"reconstructed"``;
-    ``setting`` what is computed; ``rung`` the exactness-ladder rung of the deciding numbers
-    and ``tolerance`` the test used; ``title`` one line for tables (default: the statement's
-    first sentence); ``doc`` where the mathematics is written (a path of this repository
-    with an anchor). ``budgets`` the budgets it runs at; ``requires`` optional import names (a
-    missing one gives ``"inconclusive"``, never a crash). Give ``compute``, ``decide`` and
-    ``present``, or a single legacy ``run(ctx) -> ClaimResult``.
+    ``setting`` what is computed; ``rung`` the exactness-ladder rung of the deciding numbers and
+    ``tolerance`` the test used; ``title`` one line for tables (default: the statement's first
+    sentence); ``doc`` where the mathematics is written (a path of this repository with an
+    anchor); ``finding`` the statement the exact answers support instead, for a claim that tests
+    a statement they refute (shown beside it in the report's findings). ``budgets`` the budgets
+    it runs at; ``requires`` optional import names (a missing one gives ``"inconclusive"``,
+    never a crash). Give ``compute``, ``decide`` and ``present``, or a single legacy ``run(ctx)
+    -> ClaimResult``.
     """
 
     id: str
@@ -291,6 +293,7 @@ class Claim:
     tolerance: str = ""
     title: str = ""
     doc: str = ""
+    finding: str = ""
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
