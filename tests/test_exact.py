@@ -8,8 +8,6 @@ written out here, a hand-derived step, the particle samplers of ``verify.solvers
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -26,11 +24,6 @@ from verify.solvers.chain_laws import (
     kl_trajectory,
     ve_ancestral_shortfall,
 )
-
-HAS_SAMPLERS = importlib.util.find_spec("verify.solvers.particles") is not None
-HAS_ERRORS = importlib.util.find_spec("verify.errors") is not None
-needs_samplers = pytest.mark.skipif(not HAS_SAMPLERS, reason="verify/samplers.py not written yet")
-needs_errors = pytest.mark.skipif(not HAS_ERRORS, reason="verify/errors.py not written yet")
 
 SDES = {"VP": VP(0.1, 20.0), "VE": VE(0.01, 10.0), "OU": OU(T=2.0)}
 T_MIN = 1e-3
@@ -187,7 +180,6 @@ def _errors(score, kind):
     return e, e
 
 
-@needs_samplers
 @pytest.mark.parametrize("method,gamma", CASES)
 @pytest.mark.parametrize("err", ["exact", "offset-scale", "matrix"])
 def test_exact_law_matches_particles(method, gamma, err):
@@ -206,8 +198,6 @@ def test_exact_law_matches_particles(method, gamma, err):
     _mc_check(x, law)
 
 
-@needs_samplers
-@needs_errors
 @pytest.mark.parametrize("kind", ["Offset", "Scale", "Affine", "Solenoidal"])
 def test_exact_law_matches_particles_with_verify_errors(kind):
     from verify import errors
@@ -229,7 +219,6 @@ def test_exact_law_matches_particles_with_verify_errors(kind):
     _mc_check(x, law)
 
 
-@needs_samplers
 @pytest.mark.parametrize(
     "sde", [VP(), OU(T=2.0), VE(0.01, 10.0), SubVP(), LinearSDE("-(1 + t)/2", g2="1 + t")]
 )
@@ -268,7 +257,6 @@ def test_one_euler_step_by_hand(gamma):
 
 
 # -------------------------------------------------- 5. eigenbasis path == full d x d path
-@needs_samplers
 @pytest.mark.parametrize("method", ["euler", "exponential", "ddpm", "ancestral"])
 def test_eigenbasis_path_matches_full_recursion(method):
     from verify.solvers.particles import step_coefficients

@@ -6,16 +6,11 @@ with particles on nested grids driven by one Brownian path.
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
 from analytic import OU, VP, Gaussian
 from verify.solvers.orders import EXPECTED_ORDERS, OrderResult, strong_order, weak_order
-
-HAS_SAMPLERS = importlib.util.find_spec("verify.solvers.particles") is not None
-needs_samplers = pytest.mark.skipif(not HAS_SAMPLERS, reason="verify/samplers.py not written yet")
 
 DATA = Gaussian(np.array([1.0, -0.5]), np.array([[2.0, 0.6], [0.6, 0.5]]))
 # (sde, t_min, step counts) in the asymptotic regime of every method; t_min > 0 keeps the
@@ -83,7 +78,6 @@ def test_weak_order_with_affine_score_error_and_wrong_prior():
     assert np.linalg.norm(ref.mean - sde.marginal(DATA, t_min).mean) > 0.01
 
 
-@needs_samplers
 @pytest.mark.parametrize("method", STRONG)
 def test_strong_order_matches_table(method):
     sde = VP(0.1, 8.0)

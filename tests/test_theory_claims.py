@@ -37,6 +37,7 @@ def test_a_broken_sampler_is_reported_as_fails_with_numbers(tmp_path, monkeypatc
     monkeypatch.setattr(samplers, "reverse_sample", broken)
     res = run_claim(registry.get("theory.chain-law-matches-particles"), _ctx(tmp_path))
     assert res["verdict"] == "fails"
+    assert "error" not in res, res.get("error")  # the claim decided it; it did not crash
     assert "outside 4.5 SE" in res["reason"]
     table = res["tables"][next(iter(res["tables"]))]
     assert max(max(r[2], r[3]) for r in table["rows"]) > 4.5

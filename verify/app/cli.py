@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from verify.app.output import ReportTarget, check_output_dir
 from verify.app.usage import UserError
 
 __all__ = ["main", "build_parser", "register_subcommand", "SUBCOMMANDS", "UserError", "PROG"]
@@ -104,6 +106,11 @@ def add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
     )
     parser.add_argument("--out", metavar="DIR", default=None, help=out_help)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on inconclusive verdicts too (for CI), not only on fails",
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -181,39 +188,55 @@ def _list(args: argparse.Namespace) -> int:
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ids", nargs="+", metavar="ID", help="claim ids or globs ('theory.*')")
     parser.add_argument("--json", action="store_true", help="print a JSON list of claim objects")
-    add_run_arguments(parser, "directory for figures (default: a new temporary directory)")
+    add_run_arguments(parser, "keep the figures in DIR/figures (default: not kept)")
 
 
 def _check(args: argparse.Namespace) -> int:
     claims = _select(args.ids)
-    if args.out:
-        figure_dir = Path(args.out).resolve()
+    keep = args.out is not None
+    if keep:
+        figure_dir = check_output_dir(args.out) / "figures"
     else:
         figure_dir = Path(tempfile.mkdtemp(prefix="diffusion-verify-check-"))
-    with _executor(args) as executor:
-        results = _run(args, claims, figure_dir, executor)
+    try:
+        with _executor(args) as executor:
+            results = _run(args, claims, figure_dir, executor)
+    finally:
+        if not keep:
+            shutil.rmtree(figure_dir, ignore_errors=True)
+    if not keep:
+        for r in results:  # the figures were removed with the temporary directory
+            r["figures"] = []
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        rows = [
-            [
-                r["id"],
-                r["verdict"],
-                r["rung"] if r["rung"] is not None else "-",
-                r["key_number"],
-                f"{r['seconds']:.2f}",
-            ]
-            for r in results
-        ]
-        print(_aligned(["id", "verdict", "rung", "key number", "seconds"], rows))
-        notes = [r for r in results if r["verdict"] != "holds"]
-        if notes:
-            print()
-            for r in notes:
-                print(f"{r['id']} ({r['verdict']}): {r['reason']}")
-        if any(r["figures"] for r in results) and not args.quiet:
+        _print_check_table(results)
+    if not args.quiet:
+        if keep:
             print(f"figures in {figure_dir}", file=sys.stderr)
-    return 1 if any(r["verdict"] == "fails" for r in results) else 0
+        else:
+            print("figures not kept: pass --out DIR to keep them", file=sys.stderr)
+    bad = ("fails", "inconclusive") if args.strict else ("fails",)
+    return 1 if any(r["verdict"] in bad for r in results) else 0
+
+
+def _print_check_table(results: list[dict]) -> None:
+    rows = [
+        [
+            r["id"],
+            r["verdict"],
+            r["rung"] if r["rung"] is not None else "-",
+            r["key_number"],
+            f"{r['seconds']:.2f}",
+        ]
+        for r in results
+    ]
+    print(_aligned(["id", "verdict", "rung", "key number", "seconds"], rows))
+    notes = [r for r in results if r["verdict"] != "holds"]
+    if notes:
+        print()
+        for r in notes:
+            print(f"{r['id']} ({r['verdict']}): {r['reason']}")
 
 
 # ----------------------------------------------------------------------------- report
@@ -234,25 +257,27 @@ def _report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     registry = _registry()
     claims = _select(args.only) if args.only else registry.all_claims()
-    out = Path(args.out or os.path.join("reports", "latest"))
+    out = check_output_dir(args.out or os.path.join("reports", "latest"), report=True)
     rerun = [PROG, "report", "--budget", args.budget, "--seed", str(args.seed), "--out", str(out)]
     if args.only:
         rerun += ["--only", *args.only]
-    with _executor(args) as executor:
+    with ReportTarget(out) as target, _executor(args) as executor:
         described = executor.describe()
-        results = _run(args, claims, out / "figures", executor)
-    meta = collect_meta(
-        budget=args.budget,
-        seed=args.seed,
-        command=shlex.join([PROG, *args.argv]),
-        seconds=time.perf_counter() - start,
-        rerun=shlex.join(rerun),
-        executor=described,
-    )
-    index = write_report(results, out, meta)
+        results = _run(args, claims, target.staging / "figures", executor)
+        meta = collect_meta(
+            budget=args.budget,
+            seed=args.seed,
+            command=shlex.join([PROG, *args.argv]),
+            seconds=time.perf_counter() - start,
+            rerun=shlex.join(rerun),
+            executor=described,
+        )
+        write_report(results, target.staging, meta)
+        target.commit()
     print(summary_line(results))
-    print(index)
-    return 0
+    print(out / "index.html")
+    bad = ("fails", "inconclusive") if args.strict else ()
+    return 1 if any(r["verdict"] in bad for r in results) else 0
 
 
 register_subcommand("list", "list the claims: id, source, budgets", _list_arguments, _list)

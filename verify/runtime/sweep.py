@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 CONNECT_TIMEOUT = 10.0
+PROBE_TIMEOUT = 3.0
+"""Seconds a TCP probe of the scheduler address may take before giving up."""
 """Seconds to wait for a Dask scheduler before giving up."""
 
 
@@ -213,12 +215,17 @@ class DaskExecutor(Executor):
             ) from exc
         self.address = address
         timeout = CONNECT_TIMEOUT if timeout is None else timeout
+        _probe_address(address, min(timeout, PROBE_TIMEOUT))
         try:
-            self.client = Client(address, timeout=f"{timeout}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+            self.client = _quiet_client(Client)(
+                address, timeout=f"{timeout}s", set_as_default=False
+            )
+        except Exception as exc:  # anything but a scheduler answering: refused, timeout, garbage
+            detail = str(exc).strip().splitlines()[0][:80] if str(exc).strip() else ""
             raise SchedulerUnreachable(
-                f"cannot reach Dask scheduler at {address!r} within {timeout:g} s "
-                f"({type(exc).__name__}); run without --scheduler to run locally"
+                f"no Dask scheduler answered at {address!r} within {timeout:g} s "
+                f"({type(exc).__name__}{': ' + detail if detail else ''}); run without "
+                "--scheduler to run locally"
             ) from exc
 
     def describe(self) -> str:
@@ -255,6 +262,56 @@ class DaskExecutor(Executor):
         if client is not None:
             client.close()
             self.client = None
+
+
+def _quiet_client(Client):
+    """A ``Client`` that, when its constructor fails, closes itself at once.
+
+    Otherwise the half-built client's ``__del__`` waits ``2 timeout`` seconds at exit and
+    prints an "Exception ignored" traceback.
+    """
+
+    class QuietClient(Client):
+        def __init__(self, *args, **kwargs):
+            try:
+                super().__init__(*args, **kwargs)
+            except BaseException:
+                self.status = "closed"  # close() (and __del__) return at once
+                raise
+
+    return QuietClient
+
+
+def _probe_address(address: str, timeout: float) -> None:
+    """Fail fast if nothing listens at a ``tcp://host:port`` scheduler address.
+
+    A refused or unroutable address raises :class:`SchedulerUnreachable` within ``timeout``
+    seconds, before dask.distributed starts its own (slower, noisier) retry loop. Other
+    address forms (``inproc://``, ``tls://``, ...) are left to dask.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    text = address if "://" in address else f"tcp://{address}"
+    parts = urlsplit(text)
+    if parts.scheme != "tcp":
+        return
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise SchedulerUnreachable(
+            f"scheduler address {address!r} is not of the form tcp://HOST:PORT"
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise SchedulerUnreachable(
+            f"cannot reach Dask scheduler at {address!r}: {exc.strerror or type(exc).__name__} "
+            f"(checked for {timeout:g} s); run without --scheduler to run locally"
+        ) from None
 
 
 def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Executor:
