@@ -192,3 +192,16 @@ def test_importing_the_infrastructure_is_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_claims_in_worker_processes_give_the_same_results(capsys, tmp_path):
+    """--jobs 2 spreads the claims over two processes; every number is the same as --jobs 1."""
+    outs = {}
+    for jobs in ("1", "2"):
+        out_dir = tmp_path / f"jobs{jobs}"
+        code, _, _ = run(capsys, "report", "-q", "--out", str(out_dir), "--jobs", jobs)
+        assert code == 0
+        outs[jobs] = json.loads((out_dir / "results.json").read_text())
+    strip = [{k: v for k, v in c.items() if k != "seconds"} for c in outs["1"]["claims"]]
+    assert strip == [{k: v for k, v in c.items() if k != "seconds"} for c in outs["2"]["claims"]]
+    assert "process pool (2 workers)" in outs["2"]["meta"]["executor"]

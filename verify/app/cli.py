@@ -96,7 +96,10 @@ def add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
         "-j",
         type=_nonneg_int,
         default=None,
-        help="run parameter sweeps in N local processes (0: one per CPU)",
+        help=(
+            "run claims in N worker processes (default: one per CPU, or $DIFFUSION_VERIFY_JOBS;"
+            " 1: one after the other in this process; a single claim's sweeps use the N)"
+        ),
     )
     parser.add_argument(
         "--scheduler",
@@ -128,16 +131,53 @@ def _select(patterns: Sequence[str]):
     return registry.select(patterns, claims)
 
 
-def _executor(args: argparse.Namespace):
+def _jobs(args: argparse.Namespace) -> int:
+    """Worker processes: ``--jobs``, else ``$DIFFUSION_VERIFY_JOBS``, else one per CPU."""
+    if args.jobs is not None:
+        return args.jobs or (os.cpu_count() or 1)
+    env = os.environ.get("DIFFUSION_VERIFY_JOBS", "")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise UserError(f"DIFFUSION_VERIFY_JOBS must be an integer, got {env!r}") from None
+    return os.cpu_count() or 1
+
+
+def _executor(args: argparse.Namespace, n_claims: int = 2):
+    """The executor for the claims' own sweeps: Dask with ``--scheduler``; a process pool
+    when a single claim runs with several jobs; otherwise local (the claims themselves are
+    spread over the worker processes by :func:`_run`)."""
     from verify.runtime.sweep import make_executor
 
+    jobs = 1 if args.scheduler else _jobs(args)
     try:
-        return make_executor(jobs=args.jobs, scheduler=args.scheduler)
+        if args.scheduler and args.jobs not in (None, 1):
+            raise ValueError("give either --jobs or --scheduler, not both")
+        return make_executor(jobs=jobs if n_claims == 1 else 1, scheduler=args.scheduler)
     except ValueError as exc:
         raise UserError(str(exc)) from None
 
 
-def _run(args: argparse.Namespace, claims, figure_dir: Path, executor) -> list[dict]:
+def _describe(args, executor, n_claims: int) -> str:
+    jobs = 1 if args.scheduler or n_claims == 1 else _jobs(args)
+    if jobs > 1:
+        return f"claims on a process pool ({jobs} workers), sweeps local"
+    return f"claims one after the other, sweeps: {executor.describe()}"
+
+
+def _previous_durations(out: Path | None) -> dict[str, float]:
+    """Seconds per claim id from a previous ``results.json`` in ``out`` (for scheduling)."""
+    if out is None:
+        return {}
+    try:
+        claims = json.loads((out / "results.json").read_text(encoding="utf-8"))["claims"]
+        return {c["id"]: float(c.get("seconds", 0.0)) for c in claims}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _run(args, claims, figure_dir: Path, executor, durations=None) -> list[dict]:
     from verify.claims.base import RunContext, run_claims
 
     ctx = RunContext(
@@ -147,7 +187,8 @@ def _run(args: argparse.Namespace, claims, figure_dir: Path, executor) -> list[d
         executor=executor,
         stream=None if args.quiet else sys.stderr,
     )
-    return run_claims(claims, ctx)
+    jobs = 1 if args.scheduler or len(claims) == 1 else _jobs(args)
+    return run_claims(claims, ctx, jobs=jobs, durations=durations)
 
 
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -199,7 +240,7 @@ def _check(args: argparse.Namespace) -> int:
     else:
         figure_dir = Path(tempfile.mkdtemp(prefix="diffusion-verify-check-"))
     try:
-        with _executor(args) as executor:
+        with _executor(args, len(claims)) as executor:
             results = _run(args, claims, figure_dir, executor)
     finally:
         if not keep:
@@ -261,9 +302,10 @@ def _report(args: argparse.Namespace) -> int:
     rerun = [PROG, "report", "--budget", args.budget, "--seed", str(args.seed), "--out", str(out)]
     if args.only:
         rerun += ["--only", *args.only]
-    with ReportTarget(out) as target, _executor(args) as executor:
-        described = executor.describe()
-        results = _run(args, claims, target.staging / "figures", executor)
+    with ReportTarget(out) as target, _executor(args, len(claims)) as executor:
+        described = _describe(args, executor, len(claims))
+        durations = _previous_durations(out)
+        results = _run(args, claims, target.staging / "figures", executor, durations)
         meta = collect_meta(
             budget=args.budget,
             seed=args.seed,

@@ -544,19 +544,77 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
     return to_jsonable(obj)
 
 
-def run_claims(claims: Iterable[Claim], ctx: RunContext, desc: str = "claims") -> list[dict]:
-    """Run claims one after the other with a claim-level progress bar; see :func:`run_claim`.
+def _run_claim_in_worker(payload) -> dict:
+    """One claim in a worker process of :func:`run_claims` (its sweeps run locally there)."""
+    claim, budget, seed, figure_dir = payload
+    import os
 
-    Each finished claim is logged as ``[3/12] theory.xyz ... holds (1.2 s)`` on
-    ``ctx.stream`` (stderr by default).
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # one BLAS thread per worker: the workers share cores
+    ctx = RunContext(budget=budget, seed=seed, figure_dir=figure_dir, stream=None)
+    return run_claim(claim, ctx)
+
+
+def _picklable(claim: Claim) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(claim)
+    except Exception:
+        return False
+    return True
+
+
+def run_claims(
+    claims: Iterable[Claim],
+    ctx: RunContext,
+    desc: str = "claims",
+    *,
+    jobs: int = 1,
+    durations: dict[str, float] | None = None,
+) -> list[dict]:
+    """Run claims with a claim-level progress bar; see :func:`run_claim`. Results in order.
+
+    ``jobs > 1`` runs claims in parallel in that many worker processes (each claim's own
+    sweeps then run locally in its worker), longest first when ``durations`` (seconds per id,
+    e.g. from the previous run) are known; a claim that cannot be pickled runs in this
+    process. ``jobs = 1`` runs them one after the other here, with ``ctx.executor`` for their
+    sweeps (local, pool or Dask). Each finished claim is logged as ``[3/12] theory.xyz ...
+    holds (1.2 s)`` on ``ctx.stream`` (stderr by default). Results do not depend on ``jobs``:
+    every claim draws from its own seeds.
     """
     claims = list(claims)
-    results = []
+    results: list[dict | None] = [None] * len(claims)
     with Progress(len(claims), desc, stream=ctx.stream) as bar:
-        for claim in claims:
-            bar.set_description(claim.id)
-            obj = run_claim(claim, ctx)
+
+        def done(i: int, obj: dict) -> None:
+            results[i] = obj
+            bar.update(1, note=f"{obj['id']} ... {obj['verdict']} ({obj['seconds']:.1f} s)")
+
+        remote = [i for i, c in enumerate(claims) if jobs > 1 and _picklable(c)]
+        local = [i for i in range(len(claims)) if i not in set(remote)]
+        if len(remote) > 1:
+            _run_parallel(claims, remote, ctx, jobs, durations or {}, done)
+        else:
+            local = sorted(local + remote)
+        for i in local:
+            bar.set_description(claims[i].id)
+            obj = run_claim(claims[i], ctx)
             bar.set_description(desc)
-            bar.update(1, note=f"{claim.id} ... {obj['verdict']} ({obj['seconds']:.1f} s)")
-            results.append(obj)
-    return results
+            done(i, obj)
+    return results  # type: ignore[return-value]
+
+
+def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
+    from verify.runtime.sweep import PoolExecutor
+
+    order = sorted(indices, key=lambda i: -float(durations.get(claims[i].id, 0.0)))
+    figure_dir = ctx.figure_dir
+    payloads = [(claims[i], ctx.budget, ctx.seed, figure_dir) for i in order]
+    with PoolExecutor(min(jobs, len(order))) as pool:
+        pool.map(
+            _run_claim_in_worker,
+            payloads,
+            on_done=None,
+            on_result=lambda k, obj: done(order[k], obj),
+        )

@@ -110,8 +110,10 @@ class Executor:
         fn: Callable[[Any], Any],
         tasks: Iterable,
         on_done: Callable[[int], None] | None = None,
+        on_result: Callable[[int, Any], None] | None = None,
     ) -> list:
-        """Return ``[fn(t) for t in tasks]`` (task order); call ``on_done(i)`` as tasks finish."""
+        """Return ``[fn(t) for t in tasks]`` (task order); call ``on_done(i)`` (and
+        ``on_result(i, result)``) as tasks finish."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -133,11 +135,13 @@ class LocalExecutor(Executor):
 
     name = "local"
 
-    def map(self, fn, tasks, on_done=None):
+    def map(self, fn, tasks, on_done=None, on_result=None):
         """Return ``[fn(t) for t in tasks]``."""
         results = []
         for i, task in enumerate(tasks):
             results.append(fn(task))
+            if on_result is not None:
+                on_result(i, results[-1])
             if on_done is not None:
                 on_done(i)
         return results
@@ -164,7 +168,7 @@ class PoolExecutor(Executor):
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx)
         return self._pool
 
-    def map(self, fn, tasks, on_done=None):
+    def map(self, fn, tasks, on_done=None, on_result=None):
         """Submit every task to the pool; gather results in task order."""
         tasks = list(tasks)
         if not tasks:
@@ -177,6 +181,8 @@ class PoolExecutor(Executor):
             for fut in as_completed(futures):
                 i = futures[fut]
                 results[i] = fut.result()
+                if on_result is not None:
+                    on_result(i, results[i])
                 if on_done is not None:
                     on_done(i)
         except BrokenProcessPool:
@@ -236,7 +242,7 @@ class DaskExecutor(Executor):
             n = "?"
         return f"dask ({self.address}, {n} workers)"
 
-    def map(self, fn, tasks, on_done=None):
+    def map(self, fn, tasks, on_done=None, on_result=None):
         """Submit every task to the cluster; gather results in task order."""
         from distributed import as_completed as dask_as_completed
 
@@ -249,6 +255,8 @@ class DaskExecutor(Executor):
             for fut in dask_as_completed(futures, loop=self.client.loop):
                 if fut.status == "error":
                     fut.result()  # re-raises the task's exception here
+                if on_result is not None:
+                    on_result(index[fut.key], fut.result())
                 if on_done is not None:
                     on_done(index[fut.key])
             return self.client.gather(futures)
