@@ -143,15 +143,21 @@ def test_missing_requirement_is_inconclusive_not_a_crash(ctx):
     )
 
 
-def test_missing_torch_names_the_extra(ctx, monkeypatch):
+def test_missing_torch_gives_the_install_advice_of_the_readme(ctx, monkeypatch):
     import importlib.util
+    import re
+    from pathlib import Path
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda n, *a: None if n == "torch" else real(n, *a)
     )
     obj = run_claim(_make("learned.net", _raises, requires=("torch",)), ctx)
-    assert obj["reason"] == "requires torch (pip install diffusion-verify[torch])"
+    assert obj["verdict"] == "inconclusive" and obj["reason"].startswith("requires torch")
+    # the hint is README's own command: the CPU wheel first, then the extra
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    command = re.search(r"\((install the CPU wheel first: )?(.+)\)$", obj["reason"]).group(2)
+    assert command in readme and "torch==" in command
 
 
 def test_claim_not_run_at_an_unsupported_budget(ctx):

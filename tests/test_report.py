@@ -10,7 +10,13 @@ import sys
 import numpy as np
 import pytest
 
-from verify.app.report import NAMESPACE_TITLES, collect_meta, render_markdown, write_report
+from verify.app.report import (
+    NAMESPACE_TITLES,
+    collect_meta,
+    render_html,
+    render_markdown,
+    write_report,
+)
 from verify.claims.base import Claim, ClaimResult, RunContext, Table, run_claim
 
 
@@ -106,15 +112,16 @@ def test_html_is_self_contained_grouped_and_escaped(report):
     positions = [text.index(f">{t}</h2>") for t in titles]
     assert positions == sorted(positions)  # sections in paper order
     assert 'class="badge fails"' in text and 'href="#claim-theory.bound"' in text
-    assert "Rerun with: <code>diffusion-verify report --budget quick --seed 0</code>" in text
+    assert "rerun: <code>diffusion-verify report --budget quick --seed 0</code>" in text
     assert "error: ValueError: covariance is not PSD" in text and "Traceback" in text
 
 
 def test_markdown_has_summary_sections_and_formatted_tables(report):
     index, _ = report
     md = (index.parent / "report.md").read_text()
-    assert md.index("## Summary") < md.index("## Standard theory")
-    assert "| 10 | 0.1 | 2 |" in md and "| 80 | 0.0125 | 2 |" in md
+    assert md.index("## Findings") < md.index("## Summary") < md.index("## Standard theory")
+    # one format per column: KL in 0.0125..0.1 gets 4 significant digits of its smallest value
+    assert "| 10 | 0.10000 | 2.000 |" in md and "| 80 | 0.01250 | 2.000 |" in md
     assert (
         "![stochasticity.kl-order-kl-vs-steps](figures/stochasticity.kl-order-kl-vs-steps.png)"
         in md
@@ -123,7 +130,7 @@ def test_markdown_has_summary_sections_and_formatted_tables(report):
     assert "requires no_such_xyz" in md
 
 
-def test_markdown_formats_floats_to_four_significant_digits():
+def test_markdown_formats_each_column_in_one_format():
     result = {
         "id": "theory.x",
         "statement": "s",
@@ -143,7 +150,8 @@ def test_markdown_formats_floats_to_four_significant_digits():
     }
     md = render_markdown([result], collect_meta())
     assert "| a\\|b | v |" in md
-    assert "| 123456789 | 3.142 |" in md and "| nan | 1e-13 |" in md
+    # v spans 13 decades: scientific with four significant digits, in both rows
+    assert "| 123456789 | 3.142e+00 |" in md and "| nan | 1.000e-13 |" in md
 
 
 def test_figures_outside_the_report_are_copied_in(tmp_path):
@@ -197,3 +205,52 @@ def test_html_renders_in_headless_chromium(report, tmp_path):
     pixels = imread(png)
     assert pixels.shape[:2] == (2000, 1280)
     assert pixels[..., :3].std() > 0.05  # not a blank page
+
+
+def test_findings_come_first_with_the_true_statement_beside_the_refuted_one(tmp_path):
+    refuted = Claim(
+        "stochasticity.dichotomy",
+        "An offset is always amplified.",
+        "arXiv 2506.11378 §1 (reconstructed)",
+        "-",
+        _fails,
+        finding="An offset is amplified iff the data variance exceeds the criterion.",
+    )
+    ctx = RunContext(figure_dir=tmp_path, stream=None)
+    results = [run_claim(c, ctx) for c in (CLAIMS[0], refuted)]
+    text = render_html(results, collect_meta(), base=tmp_path)
+    top = text.index('id="findings"')
+    assert top < text.index('id="summary"') < text.index('id="ns-stochasticity"')
+    box = text[top : text.index('id="summary"')]
+    assert "stochasticity.dichotomy" in box and "bound 0.1 &lt; KL 0.2" in box
+    assert "What holds instead." in box and "iff the data variance" in box
+    assert "stochasticity.kl-order" not in box  # a claim that holds is not a finding
+    assert ":func:" not in text and ":mod:" not in text and "``" not in text
+
+
+def test_long_tables_fold_and_keep_their_deciding_rows():
+    from verify.claims.render import FOLD_ROWS, table_html
+
+    rows = [[i, 0.5 + i] for i in range(40)]
+    html_text = table_html("sweep", {"columns": ["k", "x"], "rows": rows, "key_rows": [37]})
+    shown, folded = html_text.split("<details>")
+    assert shown.count("<tr>") == 1 + 1  # header + the deciding row only
+    assert "<td class=num>37</td>" in shown and "<td class=num>3</td>" not in shown
+    assert folded.count("<tr>") == 40 + 1 and "all 40 rows" in folded
+    short = table_html("short", {"columns": ["k"], "rows": [[i] for i in range(FOLD_ROWS)]})
+    assert "<details>" not in short
+
+
+def test_seeds_are_shown_short_and_kept_whole_in_results_json(report):
+    from verify.claims.render import seeds_short
+
+    assert seeds_short([2891712345678, 7, 9]) == "3 seeds (first 2891712345…)"
+    assert seeds_short([4]) == "4" and seeds_short([]) == ""
+
+
+def test_a_claim_result_renders_as_html_in_a_notebook(report):
+    _, results = report
+    page = results[0]._repr_html_()
+    assert page.startswith('<div class="dv"><style>') and "stochasticity.kl-order" in page
+    assert "data:image/png;base64," in page  # the figure travels with the card
+    assert "<caption>KL vs steps</caption>" in page

@@ -202,10 +202,21 @@ def _aligned(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 # ----------------------------------------------------------------------------- list
 def _list_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("patterns", nargs="*", metavar="PATTERN", help="ids or globs to show")
-    parser.add_argument("--long", action="store_true", help="show each claim's full source")
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="every field of each claim's card (statement, source, setting, rung, docs)",
+    )
+
+
+def _one_line(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _list(args: argparse.Namespace) -> int:
+    from verify.claims.render import short_source
+
     registry = _registry()
     claims = registry.all_claims()
     if args.patterns:
@@ -213,16 +224,40 @@ def _list(args: argparse.Namespace) -> int:
     if not claims:
         print("no claims registered", file=sys.stderr)
         return 0
+    if args.long:
+        for c in claims:
+            print(f"{c.id}\n" + "".join(f"  {k}: {v}\n" for k, v in _card_fields(c)))
+        return 0
     rows = [
         [
             c.id,
-            c.source if args.long or len(c.source) <= 70 else c.source[:69] + "…",
+            _one_line(c.title, 72),
+            short_source(c.source),
             ",".join(c.budgets) + (f"  (requires {', '.join(c.requires)})" if c.requires else ""),
         ]
         for c in claims
     ]
-    print(_aligned(["id", "source", "budgets"], rows))
+    print(_aligned(["id", "statement", "source", "budgets"], rows))
     return 0
+
+
+def _card_fields(c) -> list[tuple[str, str]]:
+    from verify.claims.base import RUNG_NAMES
+
+    fields = [
+        ("statement", c.statement),
+        ("source", c.source),
+        ("setting", c.setting),
+        ("rung", f"{c.rung} ({RUNG_NAMES[c.rung]})" if c.rung in RUNG_NAMES else "-"),
+        ("tolerance", c.tolerance or "-"),
+        ("mathematics", c.doc or "-"),
+        ("budgets", ", ".join(c.budgets)),
+    ]
+    if c.requires:
+        fields.append(("requires", ", ".join(c.requires)))
+    if c.finding:
+        fields.append(("what holds instead (if it fails)", c.finding))
+    return fields
 
 
 # ----------------------------------------------------------------------------- check
@@ -322,7 +357,9 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if any(r["verdict"] in bad for r in results) else 0
 
 
-register_subcommand("list", "list the claims: id, source, budgets", _list_arguments, _list)
+register_subcommand(
+    "list", "list the claims: id, statement, source, budgets", _list_arguments, _list
+)
 register_subcommand("check", "run claims; exit 1 if one fails", _check_arguments, _check)
 register_subcommand(
     "report", "run claims and write an HTML/Markdown/JSON report", _report_arguments, _report

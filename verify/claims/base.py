@@ -44,6 +44,7 @@ from verify.runtime.sweep import Executor, LocalExecutor, check_picklable, stabl
 
 __all__ = [
     "Check",
+    "ClaimRecord",
     "Decision",
     "Presentation",
     "decide_checks",
@@ -74,9 +75,12 @@ RUNG_NAMES = {
 }
 RESULT_FIELDS = (
     "id",
+    "title",
     "statement",
     "source",
     "setting",
+    "doc",
+    "finding",
     "verdict",
     "reason",
     "rung",
@@ -131,10 +135,18 @@ class Table:
 
     columns: list[str]
     rows: list[list] = field(default_factory=list)
+    key_rows: list[int] | None = None
 
     def __post_init__(self) -> None:
         self.columns = [str(c) for c in self.columns]
         self.rows = [list(r) for r in self.rows]
+        if self.key_rows is not None:
+            self.key_rows = [int(i) for i in self.key_rows]
+            bad = [i for i in self.key_rows if not 0 <= i < len(self.rows)]
+            if bad:
+                raise ValueError(
+                    f"Table key_rows {bad} are not row indices (0..{len(self.rows) - 1})"
+                )
         for i, row in enumerate(self.rows):
             if len(row) != len(self.columns):
                 raise ValueError(
@@ -143,8 +155,11 @@ class Table:
                 )
 
     def to_dict(self) -> dict:
-        """``{"columns": [...], "rows": [[...], ...]}`` in plain JSON types."""
-        return {"columns": list(self.columns), "rows": to_jsonable(self.rows)}
+        """``{"columns": [...], "rows": [[...], ...]}`` (plus ``"key_rows"``) in JSON types."""
+        out = {"columns": list(self.columns), "rows": to_jsonable(self.rows)}
+        if self.key_rows is not None:
+            out["key_rows"] = list(self.key_rows)
+        return out
 
 
 @dataclass
@@ -178,7 +193,7 @@ class ClaimResult:
         tables = {}
         for name, table in dict(self.tables).items():
             if isinstance(table, dict):
-                table = Table(table["columns"], table.get("rows", []))
+                table = Table(table["columns"], table.get("rows", []), table.get("key_rows"))
             if not isinstance(table, Table):
                 raise ValueError(f"table {name!r} must be a Table, got {type(table).__name__}")
             tables[str(name)] = table
@@ -465,18 +480,37 @@ def missing_requirements(claim: Claim) -> list[str]:
     return missing
 
 
+TORCH_INSTALL = 'pip install torch==2.13.0 && pip install -e ".[torch]"'
+"""How README says to install torch: the CPU wheel first (an unpinned torch pulls CUDA)."""
+
+
+def install_hint(package: str) -> str:
+    """The install advice for an optional package (torch: the CPU wheel first, as README)."""
+    if package == "torch":
+        return f"install the CPU wheel first: {TORCH_INSTALL}"
+    extra = _EXTRAS.get(package)
+    return f'pip install -e ".[{extra}]"' if extra else f"pip install {package}"
+
+
 def _skip_reason(claim: Claim, budget: str) -> str | None:
     missing = missing_requirements(claim)
     if missing:
         name = missing[0]
         root = name.split(".")[0]
-        extra = _EXTRAS.get(root)
-        hint = f"pip install diffusion-verify[{extra}]" if extra else f"pip install {root}"
-        return f"requires {name} ({hint})"
+        return f"requires {name} ({install_hint(root)})"
     if budget not in claim.budgets:
         others = ", ".join(claim.budgets)
         return f"not run at budget {budget!r}: this claim runs at {others} (use --budget {others})"
     return None
+
+
+class ClaimRecord(dict):
+    """The JSON object of one claim run (a ``dict``), which renders as a card in notebooks."""
+
+    def _repr_html_(self) -> str:
+        from verify.claims.render import CSS, card_html
+
+        return f'<div class="dv"><style>{CSS}</style>{card_html(self)}</div>'
 
 
 def run_claim(claim: Claim, ctx: RunContext) -> dict:
@@ -532,16 +566,19 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
         }
     obj = {
         "id": claim.id,
+        "title": claim.title,
         "statement": claim.statement,
         "source": claim.source,
         "setting": claim.setting,
+        "doc": claim.doc,
+        "finding": claim.finding,
         **out,
         "seconds": round(seconds, 4),
     }
     obj = {k: obj[k] for k in RESULT_FIELDS}
     if error is not None:
         obj["error"] = error
-    return to_jsonable(obj)
+    return ClaimRecord(to_jsonable(obj))
 
 
 def _run_claim_in_worker(payload) -> dict:

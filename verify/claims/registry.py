@@ -109,6 +109,22 @@ def _unknown(name: str, ids: list[str]) -> UnknownClaimError:
     )
 
 
+def _unknown_glob(pattern: str, ids: list[str]) -> UnknownClaimError:
+    """No id matches ``pattern``: suggest the nearest namespace glob, else the nearest ids."""
+    namespaces = sorted({i.split(".", 1)[0] for i in ids})
+    head = pattern.split(".", 1)[0].rstrip("*?[")
+    close_ns = difflib.get_close_matches(head, namespaces, n=1, cutoff=0.5)
+    plain = pattern.replace("*", "").replace("?", "")
+    close_ids = difflib.get_close_matches(plain, ids, n=3, cutoff=0.5)
+    if close_ns and close_ns[0] != head:
+        hint = f"did you mean {close_ns[0] + pattern[len(pattern.split('.', 1)[0]) :]!r}?"
+    elif close_ids:
+        hint = "did you mean " + " or ".join(repr(i) for i in close_ids) + "?"
+    else:
+        hint = "run 'diffusion-verify list' to see the claim ids"
+    return UnknownClaimError(f"no claim id matches {pattern!r}; {hint}")
+
+
 def get(claim_id: str, claims: Sequence[Claim] | None = None) -> Claim:
     """The claim with this id; :class:`UnknownClaimError` suggests the nearest id."""
     claims = _check_unique(all_claims() if claims is None else claims)
@@ -131,7 +147,7 @@ def select(patterns: Iterable[str], claims: Sequence[Claim] | None = None) -> li
         if set(pattern) & _GLOB_CHARS:
             hits = [i for i in ids if fnmatch.fnmatchcase(i, pattern)]
             if not hits:
-                raise UnknownClaimError(f"no claim id matches {pattern!r}")
+                raise _unknown_glob(pattern, ids)
         elif pattern in ids:
             hits = [pattern]
         else:

@@ -216,7 +216,7 @@ class DaskExecutor(Executor):
             from distributed import Client
         except ImportError as exc:
             raise ExecutorError(
-                "--scheduler needs dask.distributed (pip install diffusion-verify[dask]); "
+                '--scheduler needs dask.distributed (pip install -e ".[dask]"); '
                 "run without --scheduler to run locally"
             ) from exc
         self.address = address
