@@ -67,8 +67,9 @@ def run(capsys, *argv):
 def test_list_prints_an_aligned_table(capsys):
     code, out, _ = run(capsys, "list")
     lines = out.splitlines()
-    assert code == 0 and lines[0].split() == ["id", "source", "budgets"]
+    assert code == 0 and lines[0].split() == ["id", "statement", "source", "budgets"]
     assert [line.split()[0] for line in lines[2:]] == [c.id for c in FAKE]
+    assert all(f"Statement {c.id}" in out for c in FAKE)  # the statement's first sentence
     assert len({line.index("standard") for line in lines[2:]}) == 1
     assert "requires surely_not_installed_xyz" in out
 
@@ -205,3 +206,20 @@ def test_claims_in_worker_processes_give_the_same_results(capsys, tmp_path):
     strip = [{k: v for k, v in c.items() if k != "seconds"} for c in outs["1"]["claims"]]
     assert strip == [{k: v for k, v in c.items() if k != "seconds"} for c in outs["2"]["claims"]]
     assert "process pool (2 workers)" in outs["2"]["meta"]["executor"]
+
+
+def test_list_long_shows_every_field_of_the_card(capsys):
+    code, out, _ = run(capsys, "list", "--long", "theory.fails")
+    assert code == 0 and out.splitlines()[0] == "theory.fails"
+    for field in ("statement:", "source:", "setting:", "rung:", "tolerance:", "budgets:"):
+        assert field in out
+
+
+def test_check_strict_exits_1_on_inconclusive(capsys):
+    assert run(capsys, "check", "-q", "learned.net")[0] == 0
+    assert run(capsys, "check", "-q", "--strict", "learned.net")[0] == 1
+
+
+def test_an_unknown_glob_suggests_like_an_unknown_id(capsys):
+    code, _, err = run(capsys, "check", "theroy.*")
+    assert code == 2 and "did you mean 'theory.*'?" in err
