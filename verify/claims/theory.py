@@ -481,6 +481,173 @@ def present_ladder(r: LadderResult, ctx) -> Presentation:
     )
 
 
+# =========================================================================== scaling laws
+SCALING_CASES = (
+    ("euler", 1.0),
+    ("exponential", 1.0),
+    ("ddpm", 1.0),
+    ("ancestral", 1.0),
+    ("euler", 0.0),
+    ("heun", 0.0),
+)
+SCALING_TOL = 0.1  # |local slope at the finest pair - predicted| (the asymptotic regime)
+SCALING_DIMS = (1, 10, 100)
+
+
+@dataclass
+class ScalingResult:
+    """Per case: method, gamma, steps, output KLs, path KLs (NaN for an ODE); and the output
+    KL per dimension at one step count for data of dimension ``dims``."""
+
+    cases: list
+    dims: list
+    kl_per_dim: list
+    n_dim: int
+
+
+def _scaling_task(task):
+    from analytic import kl
+    from verify.solvers.chain_laws import exact_law, path_kl
+    from verify.solvers.grids import uniform
+    from verify.solvers.methods import METHODS
+
+    sde, data, t_min = VP(0.1, 20.0), _data_2d(), 1e-2
+    target = sde.marginal(data, t_min)
+    out, path = [], []
+    for n in task["steps"]:
+        grid = uniform(sde, n, t_min=t_min)
+        law = exact_law(sde, data, sde.marginal(data, sde.T), grid, task["gamma"], task["method"])
+        out.append(float(kl(law, target)))
+        stochastic = task["gamma"] > 0 and METHODS[task["method"]].affine
+        path.append(
+            path_kl(sde, data, grid, task["gamma"], task["method"])[0]
+            if stochastic
+            else float("nan")
+        )
+    return {**task, "out": out, "path": path, "order": METHODS[task["method"]].weak_order}
+
+
+def _spectrum_data(d: int) -> Gaussian:
+    """Data of dimension ``d`` whose spectrum fills [0.25, 4] log-uniformly (same per-dimension
+    distribution for every d), mean 0.5 in every coordinate."""
+    lam = np.geomspace(0.25, 4.0, d) if d > 1 else np.array([1.0])
+    return Gaussian(np.full(d, 0.5), lam)
+
+
+def compute_scaling(ctx) -> ScalingResult:
+    from analytic import kl
+    from verify.solvers.chain_laws import exact_law
+    from verify.solvers.grids import uniform
+
+    steps = [100, 200, 400, 800] if ctx.quick else [100, 200, 400, 800, 1600, 3200]
+    tasks = [{"method": m, "gamma": g, "steps": steps} for m, g in SCALING_CASES]
+    cases = ctx.map(_scaling_task, tasks, desc="methods")
+    sde, n = VP(0.1, 20.0), 400
+    per_dim = []
+    for d in SCALING_DIMS:
+        data = _spectrum_data(d)
+        law = exact_law(sde, data, sde.marginal(data, sde.T), uniform(sde, n, t_min=1e-2), 1.0)
+        per_dim.append(float(kl(law, sde.marginal(data, 1e-2))) / d)
+    return ScalingResult(cases, list(SCALING_DIMS), per_dim, n)
+
+
+def _finest_slope(steps, values) -> float:
+    return float(np.log(values[-1] / values[-2]) / np.log(steps[-1] / steps[-2]))
+
+
+def decide_scaling(r: ScalingResult) -> Decision:
+    checks, parts = [], []
+    for c in r.cases:
+        tag = f"{c['method']}(gamma={c['gamma']:g})"
+        so, want = _finest_slope(c["steps"], c["out"]), -2.0 * c["order"]
+        checks.append(
+            Check(abs(so - want) <= SCALING_TOL, f"{tag}: output-KL slope {so:.3f} vs {want:g}")
+        )
+        if not np.isnan(c["path"][0]):
+            sp = _finest_slope(c["steps"], c["path"])
+            checks.append(
+                Check(abs(sp + 1.0) <= SCALING_TOL, f"{tag}: path-KL slope {sp:.3f} vs -1")
+            )
+            dpi = all(o <= p for o, p in zip(c["out"], c["path"], strict=True))
+            checks.append(Check(dpi, f"{tag}: output KL <= path KL at every N: {dpi}"))
+        parts.append(f"{tag} {so:.2f}")
+    spread = max(r.kl_per_dim) / min(r.kl_per_dim)
+    checks.append(Check(spread <= 1.25, f"KL per dimension varies {spread:.3f}x over d = {r.dims}"))
+    euler = next(c for c in r.cases if c["method"] == "euler" and c["gamma"] > 0)
+    c_out = euler["out"][-1] * euler["steps"][-1] ** 2
+    c_path = euler["path"][-1] * euler["steps"][-1]
+    return decide_checks(
+        checks,
+        f"output-KL slopes in N (finest pair): {', '.join(parts)} = -2 x weak order; path-space "
+        f"KL slopes -1 for every stochastic sampler; Euler-Maruyama: KL_out ~ {c_out:.3g}/N^2, "
+        f"KL_path ~ {c_path:.3g}/N; KL per dimension within {spread:.2f}x for d = 1, 10, 100.",
+        f"Euler KL_out ~ {c_out:.3g} N^-2, KL_path ~ {c_path:.3g} N^-1",
+    )
+
+
+def present_scaling(r: ScalingResult, ctx) -> Presentation:
+    rows = []
+    for c in r.cases:
+        path_slope = (
+            float("nan") if np.isnan(c["path"][0]) else _finest_slope(c["steps"], c["path"])
+        )
+        rows.append(
+            [
+                c["method"],
+                c["gamma"],
+                c["order"],
+                _finest_slope(c["steps"], c["out"]),
+                -2.0 * c["order"],
+                c["out"][-1] * c["steps"][-1] ** (2 * c["order"]),
+                path_slope,
+                c["path"][-1] * c["steps"][-1] if not np.isnan(c["path"][0]) else float("nan"),
+            ]
+        )
+    fig = ctx.figure(figsize=(10.5, 3.8))
+    ax, ax2 = fig.subplots(1, 2)
+    for c in r.cases:
+        label = f"{c['method']} gamma={c['gamma']:g}"
+        (line,) = ax.loglog(c["steps"], c["out"], "o-", ms=3, label=f"{label}: output")
+        if not np.isnan(c["path"][0]):
+            ax.loglog(
+                c["steps"], c["path"], "s--", ms=3, color=line.get_color(), label=f"{label}: path"
+            )
+    ax.set_xlabel("number of steps N")
+    ax.set_ylabel("KL (nats)")
+    ax.set_title(
+        "VP, 2-D Gaussian, exact score, start p_T (rung 2)\n"
+        "solid: KL(output || p_tmin); dashed: path-space KL on the grid",
+        fontsize=8.5,
+    )
+    ax.legend(fontsize=6, ncol=2)
+    ax2.semilogx(r.dims, r.kl_per_dim, "o-")
+    ax2.set_ylim(0, 1.5 * max(r.kl_per_dim))
+    ax2.set_xlabel("dimension d (spectrum log-uniform on [0.25, 4])")
+    ax2.set_ylabel(f"KL(output || p_tmin) / d at N = {r.n_dim}")
+    ax2.set_title("Euler-Maruyama, gamma = 1: KL per dimension", fontsize=8.5)
+    fig.tight_layout()
+    columns = [
+        "method",
+        "gamma",
+        "weak order p",
+        "output-KL slope",
+        "predicted -2p",
+        "N^2p KL_out (finest N)",
+        "path-KL slope",
+        "N KL_path (finest N)",
+    ]
+    return Presentation(
+        {
+            "KL(output || p_tmin) and path-space KL on the grid against N": Table(columns, rows),
+            f"KL per dimension at N = {r.n_dim} (Euler-Maruyama)": Table(
+                ["d", "KL(output || p_tmin) / d"],
+                [[d, v] for d, v in zip(r.dims, r.kl_per_dim, strict=True)],
+            ),
+        },
+        [ctx.savefig(fig, "scaling")],
+    )
+
+
 CLAIMS = [
     Claim(
         "theory.marginals-independent-of-gamma",
@@ -551,5 +718,24 @@ CLAIMS = [
         rung=2,
         tolerance=f"{LADDER_Z} standard errors (family-wise)",
         doc=f"{DOC}#chain-law-matches-particles",
+    ),
+    Claim(
+        "theory.kl-scaling",
+        "With the exact score and start p_T, the KL of a sampler's output law to p_tmin falls "
+        "like C N^(-2p), p its weak order (1/N^2 for Euler-Maruyama, exponential, DDPM and "
+        "ancestral; 1/N^4 for Heun), while the path-space KL on the grid, which Girsanov-type "
+        "discretization bounds control, falls like 1/N; the output KL is a sum over the data's "
+        "eigendirections, so it grows linearly in d for a fixed spectrum.",
+        "standard (weak-order expansion of the moments; the 1/N rate of the Girsanov bounds of "
+        "Chen et al. 2023, arXiv 2209.11215, and Benton et al. 2024, arXiv 2308.03686)",
+        "VP(0.1, 20), 2-D correlated Gaussian data, uniform grids of 100..800 steps (quick) to "
+        "t_min = 0.01; d = 1, 10, 100 with a log-uniform spectrum on [0.25, 4].",
+        compute=compute_scaling,
+        decide=decide_scaling,
+        present=present_scaling,
+        rung=2,
+        tolerance=f"|local slope at the finest pair of N - predicted| <= {SCALING_TOL}; KL per "
+        "dimension within 1.25x",
+        doc=f"{DOC}#kl-scaling",
     ),
 ]
