@@ -1,4 +1,4 @@
-"""EM for Gaussian mixtures: time per iteration vs scikit-learn (issue 6, initialization).
+"""EM for Gaussian mixtures: time per iteration vs scikit-learn (start laws of arXiv 2603.00772).
 
 In one run, on 10^5 points of the 25-mode 2-D grid GMM (``verify.theory.start_laws.grid_gmm``),
 K = 25 full-covariance components:

@@ -1,4 +1,4 @@
-"""Scaling of ``verify.solvers.chain_laws.exact_law`` with the dimension (issue: exact chain laws).
+"""Scaling of ``verify.solvers.chain_laws.exact_law`` with the dimension .
 
 Euler chain, 1000 steps, VP, gamma = 1, data ``N(m, Sigma)`` with a diagonal covariance
 (log-uniform variances in [0.01, 10]) and, for comparison, a full covariance with the same

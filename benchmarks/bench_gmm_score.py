@@ -1,4 +1,4 @@
-"""Throughput of the exact GMM score (issue: foundation).
+"""Throughput of the exact GMM score.
 
 Measures, in one run, for K = 25 isotropic components at 10^6 points (d = 2) and 10^5
 points (d = 100):

@@ -1,4 +1,4 @@
-"""Fokker-Planck grid solver against independent exact answers (notes §0, (G))."""
+"""Fokker-Planck grid solver against independent exact answers (the closed form (G))."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ class _Mixture1D:
 
 
 def _closed_form_G(data, mu0, v0, gamma, taus):
-    """(G) of notes §0 per axis: KL, mean and variance of q_tau (exact score)."""
+    """(G) (docs/theory.md) per axis: KL, mean and variance of q_tau (exact score)."""
     T = SDE.T
 
     def rate(u):
@@ -269,7 +269,7 @@ def test_quadrature_diagnostics_match_gaussian_closed_forms():
 
 
 def test_kl_decay_rate_is_minus_D_times_fisher():
-    """Identity (E) of notes §0 with the exact score: dH/dtau = -gamma g2/2 I."""
+    """The exact-score KL identity (docs/theory.md): dH/dtau = -gamma g2/2 I."""
     gamma = 1.0
     times = np.linspace(1.0, 0.3, 141)
     res = solve_reverse_fp(
@@ -344,7 +344,7 @@ def test_non_finite_score_raises_with_step_and_time():
     def bad_score(x, t):
         return np.full_like(x, np.nan) if t < 0.5 else GAUSS_1D.score(x, t)
 
-    with pytest.raises(FloatingPointError, match=r"step \d+ \(t="):
+    with pytest.raises(ValueError, match=r"score returned NaN or inf at step \d+ \(t="):
         solve_reverse_fp(
             SDE, bad_score, lambda x: GAUSS_1D.logp(x, 1.0), TIMES, 1.0, **_GOOD, log=True
         )

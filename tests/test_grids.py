@@ -10,8 +10,8 @@ from verify.solvers import grids
 
 SDES = [VP(), VE(0.01, 50.0), OU(T=3.0), SubVP(), EDM(80.0)]
 
-# NOTES §2.3 (GeneralizingDiffusionHeavytail): the 13 flow-grid sigmas are nodes of the
-# Karras grid sigma_max = 3, sigma_min = 2e-4, rho = 2, n = 40 nodes (i = 0..39)
+# The code of arXiv 2603.00772 (GeneralizingDiffusionHeavytail): the 13 flow-grid sigmas are
+# nodes of the Karras grid sigma_max = 3, sigma_min = 2e-4, rho = 2, n = 40 nodes (i = 0..39)
 FLOW_SIGMAS = [
     2.55969277,
     2.28555770,
@@ -134,3 +134,12 @@ def test_truncate_prepends_the_start_node_when_needed():
 def test_bad_grids_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call(VP())
+
+
+def test_karras_accepts_sigma_max_equal_to_the_ve_horizon_up_to_rounding():
+    """VE(0.01, 50): sigma(T) = sqrt(50^2 - 0.01^2) = 49.999999; sigma_max = 50 is that node."""
+    sde = VE(0.01, 50.0)
+    g = grids.karras(sde, 50, 0.01, 50.0)
+    assert g[0] == pytest.approx(sde.T, rel=1e-12) and g.shape == (51,)
+    with pytest.raises(ValueError, match="exceeds sde.sigma"):
+        grids.karras(sde, 50, 0.01, 50.01)

@@ -1,8 +1,10 @@
-r"""Exact law of a sampler for Gaussian data and affine score errors (rung 2, notes §0).
+r"""Exact law of a sampler for Gaussian data and affine score errors (rung 2).
+
+The mathematics: docs/theory.md, "Exact chain laws".
 
 Setting. Forward SDE ``dX = f(t) X dt + g(t) dW`` with ``X_t | X_0 ~ N(alpha X_0, sigma2 I)``
 and data ``p_0 = N(m_0, Sigma)``, so ``p_t = N(alpha m_0, S_t)``, ``S_t = alpha^2 Sigma +
-sigma2 I`` and the exact score is affine (notes §0, "Gaussian-mixture marginals", K = 1):
+sigma2 I`` and the exact score is affine (docs/analytic.md, "Gaussian mixtures", K = 1):
 
     s(x, t) = S_t^{-1} (alpha m_0 - x) = -P_t x + c_t,   P_t = S_t^{-1},  c_t = P_t alpha m_0.
 
@@ -28,8 +30,8 @@ records the particle sampler applies). With the affine score ``d(y) = -P y + c``
 Continuous time (``method=None``, grid ``(T_start, t_min)``). In ``tau = T_start - t`` the
 moments solve ``m' = F m + u``, ``C' = F C + C F^T + gamma g2 I`` with
 ``F = -f I - (1+gamma)/2 g2 P~_t`` and ``u = (1+gamma)/2 g2 c~_t``. For the exact score and a
-constant gamma this has a closed form, the per-eigendirection matrix version of notes §0 (G):
-with ``lambda_i`` the eigenvalues of ``Sigma``, ``sbar2 = sigma2/alpha^2`` and
+constant gamma this has a closed form, the per-eigendirection matrix version of (G)
+(docs/theory.md): with ``lambda_i`` the eigenvalues of ``Sigma``, ``sbar2 = sigma2/alpha^2`` and
 
     e^{-Gamma_i(t)} = ((lambda_i + sbar2(t)) / (lambda_i + sbar2(T_start)))^gamma
 
@@ -646,7 +648,7 @@ def exact_law(
     n_corrector=1,
     solver=None,
 ):
-    """The exact law of a sampler's output for Gaussian data (notes §0; module docstring).
+    """The exact law of a sampler's output for Gaussian data (module docstring).
 
     Parameters
     ----------
@@ -697,7 +699,9 @@ def kl_trajectory(sde, data, init, grid, gamma=1.0, method="euler", score_error=
 
 
 def continuous_kl_closed_form(sde, data, init, t, gamma, T_start=None):
-    """Formula (G) of notes §0: ``KL(law_tau || p_{T_start - tau})`` at forward times ``t``.
+    """``KL(law_tau || p_{T_start - tau})`` at forward times ``t`` by the closed form (G).
+
+    (docs/theory.md, "The reverse family".)
 
     Exact score, constant ``gamma``; ``init`` at ``T_start`` (default ``sde.T``) must have a
     covariance diagonal in the eigenbasis of the data covariance (always true in 1-D). Per

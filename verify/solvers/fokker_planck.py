@@ -1,9 +1,9 @@
 r"""Fokker-Planck grid solver for the law of the reverse-time family (1-D and 2-D).
 
-Rung 3 of the exactness ladder (DESIGN.md): ground truth for non-Gaussian targets and
-nonlinear score errors, with a grid-convergence error estimate.
+Rung 3 of the exactness ladder (docs/theory.md, "The Fokker-Planck grid"): ground truth for
+non-Gaussian targets and nonlinear score errors, with a grid-convergence error estimate.
 
-Equation (notes §0, "Reverse family"). Forward SDE ``dX = f(t) X dt + g(t) dW`` on
+Equation (docs/theory.md, "The reverse family"). Forward SDE ``dX = f(t) X dt + g(t) dW`` on
 ``[0, T]``; in reverse time ``tau = T - t`` the family
 
     dY = [-f(t) Y + (1 + gamma(t))/2 g2(t) s(Y, t)] dtau + sqrt(gamma(t) g2(t)) dW
@@ -14,8 +14,8 @@ has a density ``q_tau`` that solves the Fokker-Planck equation
                                      D(tau) = gamma g2 / 2.
 
 With the exact score and ``q_0 = p_T`` the solution is ``q_tau = p_{T-tau}`` for every
-``gamma >= 0`` (notes §1.2, Lemma 2.1); with a wrong Gaussian start and the exact score
-the Gaussian moments follow (G) of notes §0. Both are used as tests.
+``gamma >= 0``; with a wrong Gaussian start and the exact score the Gaussian moments follow
+the closed form (G) (docs/theory.md). Both are used as tests.
 
 Scheme.
 
@@ -65,7 +65,7 @@ scheme of order ``p`` it is about ``2^p - 1`` times the fine-grid error once the
 grid resolves the density (measured: ~3x for ``gamma > 0``, ~1x for ``gamma = 0``).
 
 Diagnostics are quadratures on the grid: ``kl_on_grid`` gives ``kl(q || p) =
-sum q log(q/p) dV`` (DESIGN.md KL direction: ``E_q log q/p``) and ``fisher_on_grid`` the
+sum q log(q/p) dV`` (KL direction ``E_q log q/p``, as everywhere) and ``fisher_on_grid`` the
 relative Fisher information ``int q |grad log q - grad log p|^2`` with ``grad log q`` by
 face differences of ``log q`` weighted by the geometric face mean of ``q``.
 
@@ -87,12 +87,18 @@ from scipy.linalg import lapack
 from .reverse import ReverseFamily
 
 __all__ = [
+    "NonFiniteDensityError",
     "Grid",
     "FPResult",
     "solve_reverse_fp",
     "kl_on_grid",
     "fisher_on_grid",
 ]
+
+
+class NonFiniteDensityError(ValueError, FloatingPointError):
+    """The score or the density became NaN or inf; the message names the step and time."""
+
 
 _KAPPA = 2.0 - math.sqrt(2.0)
 _W_STAGE = 1.0 / (_KAPPA * (2.0 - _KAPPA))
@@ -542,8 +548,8 @@ def solve_reverse_fp(
     estimate_error : also solve on the half-resolution grid with doubled freezing steps
         (``FPResult.coarse``) for the grid-error estimates.
 
-    Raises ``ValueError`` for bad input and ``FloatingPointError`` (naming the step and
-    time) if the density becomes non-finite.
+    Raises ``ValueError`` for bad input and :class:`NonFiniteDensityError` (a ``ValueError``,
+    naming the step and time) if the score or the density becomes non-finite.
     """
     grid = Grid.from_spec(bounds, n_cells)
     T = float(sde.T)
@@ -599,7 +605,10 @@ def solve_reverse_fp(
             if s.shape != all_faces.shape:
                 raise ValueError(f"score must return shape {all_faces.shape}, got {s.shape}")
             if not np.all(np.isfinite(s)):
-                raise FloatingPointError(f"score is non-finite at step {k + 1} (t={tm})")
+                raise NonFiniteDensityError(
+                    f"score returned NaN or inf at step {k + 1} (t={tm:g}); the argument "
+                    "score must be finite on the grid's cell faces"
+                )
             coeffs = []
             for axis in range(grid.dim):
                 pts = all_faces[offsets[axis] : offsets[axis + 1]]
@@ -621,7 +630,7 @@ def solve_reverse_fp(
             q *= before / q.sum()
 
         if not np.all(np.isfinite(q)):
-            raise FloatingPointError(
+            raise NonFiniteDensityError(
                 f"density became non-finite at step {k + 1} (t={t1}); refine the grid "
                 "or the time steps, or check the score"
             )

@@ -19,21 +19,38 @@ Step ``k`` goes from ``t_k`` to ``t_{k+1}``. ``t_min > 0`` is early stopping.
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 
-__all__ = ["uniform", "karras", "log_snr", "quadratic", "truncate", "validate"]
+__all__ = ["uniform", "karras", "log_snr", "quadratic", "truncate", "validate", "SIGMA_RTOL"]
+
+SIGMA_RTOL = 1e-6
+"""Relative slack when a requested noise level is compared with ``sde.sigma(T)``."""
 
 
 def _n_steps(n_steps) -> int:
-    n = int(n_steps)
-    if n != n_steps or n < 1:
+    if isinstance(n_steps, bool) or not isinstance(n_steps, Real):
+        raise TypeError(f"n_steps must be a positive integer, got {n_steps!r}")
+    if not (math.isfinite(n_steps) and n_steps >= 1 and int(n_steps) == n_steps):
         raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-    return n
+    return int(n_steps)
+
+
+def _number(value, name: str) -> float:
+    """``value`` as a finite float; ``TypeError`` for non-numbers, ``ValueError`` for NaN/inf."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
 
 
 def _endpoints(sde, t_min, T):
-    T = float(sde.T) if T is None else float(T)
-    t_min = float(t_min)
+    T = float(sde.T) if T is None else _number(T, "T")
+    t_min = _number(t_min, "t_min")
     if not (0.0 <= t_min < T <= sde.T * (1 + 1e-12)):
         raise ValueError(f"need 0 <= t_min < T <= sde.T = {sde.T:g}; got t_min={t_min:g}, T={T:g}")
     return t_min, min(T, float(sde.T))
@@ -85,19 +102,25 @@ def karras(
     last node (k-diffusion's convention: the last step then lands on the data).
     """
     n = _n_steps(n_steps)
-    sigma_min, sigma_max, rho = float(sigma_min), float(sigma_max), float(rho)
+    sigma_min, sigma_max = _number(sigma_min, "sigma_min"), _number(sigma_max, "sigma_max")
+    rho = _number(rho, "rho")
     if not (0 < sigma_min < sigma_max):
         raise ValueError(f"need 0 < sigma_min < sigma_max; got {sigma_min:g}, {sigma_max:g}")
     if not rho > 0:
         raise ValueError(f"rho must be positive, got {rho:g}")
     smax_sde = float(sde.sigma(sde.T))
-    if sigma_max > smax_sde * (1 + 1e-10):
+    if sigma_max > smax_sde * (1 + SIGMA_RTOL):
         raise ValueError(
-            f"sigma_max = {sigma_max:g} exceeds sde.sigma(T) = {smax_sde:g}; lower sigma_max "
+            f"sigma_max = {sigma_max:g} exceeds sde.sigma(T) = {smax_sde:.10g}; lower sigma_max "
             "or use an SDE with a larger horizon"
         )
-    a, b = sigma_max ** (1.0 / rho), sigma_min ** (1.0 / rho)
-    sig = (a + np.arange(n + 1) / n * (b - a)) ** rho
+    # VE(0.01, 50) has sigma(T) = sqrt(50^2 - 0.01^2) = 49.999999: a sigma_max of 50 is that node
+    sigma_max = min(sigma_max, smax_sde)
+    # sigma_i = smax (1 + i/n (r - 1))^rho with r = (smin/smax)^{1/rho}: the published formula
+    # divided through by smax^{1/rho}, which overflows for small rho
+    r = math.exp((math.log(sigma_min) - math.log(sigma_max)) / rho)
+    with np.errstate(divide="ignore"):  # r = 0 (sigma_min/sigma_max underflows): the last node
+        sig = sigma_max * np.exp(rho * np.log1p(np.arange(n + 1) / n * (r - 1.0)))
     sig[0], sig[-1] = sigma_max, sigma_min
     t = np.asarray(sde.t_of_sigma(sig), dtype=np.float64)
     if append_zero:
@@ -133,11 +156,12 @@ def truncate(grid, sde, sigma_T: float, *, rtol: float = 1e-8) -> np.ndarray:
     Keeps the nodes with ``sde.sigma(t) <= sigma_T (1 + rtol)``. If no kept node has
     ``sigma`` within ``rtol`` (relative) of ``sigma_T``, the node ``t_of_sigma(sigma_T)`` is
     prepended; otherwise the first kept node is the start. The default ``rtol = 1e-8``
-    accepts published values rounded to 8 digits (NOTES §2.3: ``sigma_T = 1.24404052`` is
-    node 14 of the 40-node Karras grid with ``sigma_max = 3``, ``rho = 2``).
+    accepts published values rounded to 8 digits (the code of arXiv 2603.00772:
+    ``sigma_T = 1.24404052`` is node 14 of the 40-node Karras grid with ``sigma_max = 3``,
+    ``rho = 2``).
     """
     g = validate(grid, sde)
-    sigma_T = float(sigma_T)
+    sigma_T = _number(sigma_T, "sigma_T")
     if not sigma_T > 0:
         raise ValueError(f"sigma_T must be positive, got {sigma_T:g}")
     sig = np.asarray(sde.sigma(g), dtype=np.float64)

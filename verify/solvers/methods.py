@@ -321,11 +321,28 @@ def step_tables(sde, grid: np.ndarray, g: np.ndarray, method: str, **options):
         if options:
             raise ValueError(f"method {method!r} takes no options, got {sorted(options)}")
         rec.check_gamma(g)
-        return rec.tables(sde, grid, g)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _finite_tables(rec.tables(sde, grid, g), grid, g, method)
     opts = pc_options(**options)
     pred = METHODS[opts["predictor"]]
     pred.check_gamma(g, "predictor")
     s2s = np.asarray(sde.sigma2(grid[1:]), dtype=np.float64) * np.ones(len(grid) - 1)
     eps = 2.0 * opts["snr"] ** 2 * s2s
     active = (eps > 0) & (opts["n_corrector"] > 0)
-    return PCSteps(pred.tables(sde, grid, g), pred.name, eps, active, opts["n_corrector"])
+    with np.errstate(over="ignore", invalid="ignore"):
+        tables = _finite_tables(pred.tables(sde, grid, g), grid, g, pred.name)
+    return PCSteps(tables, pred.name, eps, active, opts["n_corrector"])
+
+
+def _finite_tables(tables, grid, g, method):
+    """``tables`` if every coefficient is finite, else a ``ValueError`` naming the step."""
+    bad = np.zeros(len(grid) - 1, dtype=bool)
+    for value in vars(tables).values():
+        bad |= ~np.isfinite(np.asarray(value, dtype=np.float64))
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        raise ValueError(
+            f"method {method!r}: the step coefficients overflow at step {k} (t={grid[k]:g} -> "
+            f"{grid[k + 1]:g}, gamma={g[k]:g}); lower gamma or refine the grid"
+        )
+    return tables

@@ -1,7 +1,7 @@
 """Vectorised particle samplers for the reverse family of a linear forward SDE.
 
 Reverse family (Song et al. 2021, "Score-based generative modeling through SDEs", §4 and
-App. D; paper 1 of the notes), in reverse time ``tau`` (forward time ``t`` decreasing):
+App. D; arXiv 2506.11378 §2), in reverse time ``tau`` (forward time ``t`` decreasing):
 
     dY = [ -f(t) Y + (1 + gamma)/2 g2(t) s(Y, t) ] dtau + sqrt(gamma g2(t)) dW,
 
@@ -336,6 +336,11 @@ class _ChunkRun:
             y += xb
 
     def __call__(self, out, lo, hi):
+        # a diverging chain raises NonFiniteError (with its step and time), not warnings first
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._steps(out, lo, hi)
+
+    def _steps(self, out, lo, hi):
         y, record = out[lo:hi], self.record
         if record is not None and 0 in record:
             record[0][lo:hi] = y
