@@ -529,7 +529,6 @@ def _continuous_nodes(grid, sde):
 
 
 def _run_continuous(prob, nodes, gamma, solver, trajectory):
-    sde, d = prob.sde, prob.d
     const_gamma = not callable(gamma)
     if solver not in (None, "closed form", "ode"):
         raise ValueError(f"solver must be None, 'closed form' or 'ode', got {solver!r}")
@@ -540,76 +539,88 @@ def _run_continuous(prob, nodes, gamma, solver, trajectory):
     if solver is None:
         solver = "closed form" if closed_ok else "ode"
     if solver == "closed form":
-        g = float(gamma)
-        al = np.asarray(sde.alpha(nodes), dtype=np.float64) * np.ones(len(nodes))
-        s2 = np.asarray(sde.sigma2(nodes), dtype=np.float64) * np.ones(len(nodes))
-        S = al[:, None] ** 2 * prob.lam + s2[:, None]
-        m = al[:, None] * prob.m0
-        with np.errstate(divide="ignore"):
-            logS = np.log(S) - 2.0 * np.log(al)[:, None]
-        # sqrt(S(t)/S(T0)) * e^{-Gamma(t)/2}, Gamma = gamma log((lam+sbar2(T0))/(lam+sbar2(t)))
-        E = np.sqrt(S / S[0]) * np.exp(0.5 * g * (logS - logS[0]))
-        mus = m + E * (prob.mu0 - m[0])
-        # C = S + E D0 E  with D0 = C0 - S(T0)  (write as L C0 L + diag(q): L = E, q = S - E^2 S0)
-        Ls = list(E)
-        qs = list(S - E * E * S[0])
-        return _pack_diag(prob, nodes, list(mus), Ls, qs, "closed form", trajectory)
-    # ------------------------------------------------------------------- ODE
+        return _closed_form(prob, nodes, float(gamma), trajectory)
+    return _moment_ode(prob, nodes, gamma, trajectory)
+
+
+def _closed_form(prob, nodes, g, trajectory):
+    """Formula (G) per eigendirection (exact score, constant gamma)."""
+    sde = prob.sde
+    al = np.asarray(sde.alpha(nodes), dtype=np.float64) * np.ones(len(nodes))
+    s2 = np.asarray(sde.sigma2(nodes), dtype=np.float64) * np.ones(len(nodes))
+    S = al[:, None] ** 2 * prob.lam + s2[:, None]
+    m = al[:, None] * prob.m0
+    with np.errstate(divide="ignore"):
+        logS = np.log(S) - 2.0 * np.log(al)[:, None]
+    # sqrt(S(t)/S(T0)) * e^{-Gamma(t)/2}, Gamma = gamma log((lam+sbar2(T0))/(lam+sbar2(t)))
+    E = np.sqrt(S / S[0]) * np.exp(0.5 * g * (logS - logS[0]))
+    mus = m + E * (prob.mu0 - m[0])
+    # C = S + E D0 E  with D0 = C0 - S(T0)  (write as L C0 L + diag(q): L = E, q = S - E^2 S0)
+    Ls = list(E)
+    qs = list(S - E * E * S[0])
+    return _pack_diag(prob, nodes, list(mus), Ls, qs, "closed form", trajectory)
+
+
+def _moment_ode(prob, nodes, gamma, trajectory):
+    """The moment ODE (DOP853, rtol 1e-11): diagonal in the eigenbasis when the error is.
+
+    In ``tau``: ``m' = F m + u``, ``C' = F C + C F^T + 2 D I`` with ``F = -f - w P~``,
+    ``u = w c~`` and ``(f, w, D)`` the reverse family's drift coefficients.
+    """
+    family = ReverseFamily(prob.sde, None, gamma)
     err_diag = True
     if prob.error is not None:
         probe = np.linspace(nodes[0], nodes[-1], 17)
         err_diag = all(prob.diag_parts(prob.error_parts(tk)) is not None for tk in probe)
-    tau_end = nodes[0] - nodes[-1]
     taus = nodes[0] - nodes
-    taus[-1] = tau_end
+    taus[-1] = nodes[0] - nodes[-1]
 
     def coeffs(tau):
         t = min(max(nodes[0] - tau, nodes[-1]), nodes[0])
-        gm = float(gamma(t)) if callable(gamma) else float(gamma)
-        f, g2 = float(sde.f(t)), float(sde.g2(t))
-        return t, gm, f, g2
+        return (t, *(float(c) for c in family.drift_coefficients(t)))
 
     if err_diag:
+        return _moment_ode_diag(prob, nodes, taus, coeffs, trajectory)
+    return _moment_ode_full(prob, nodes, taus, coeffs, trajectory)
 
-        def rhs(tau, y):
-            t, gm, f, g2 = coeffs(tau)
-            P, c = prob.exact_diag(t)
-            P, c = P[0], c[0]
-            if prob.error is not None:
-                parts = prob.diag_parts(prob.error_parts(t))
-                if parts is None:
-                    raise ValueError("score_error stopped being diagonal in the data eigenbasis")
-                K, A, b = parts
-                P, c = K * P - A, K * c + b
-            F = -f - 0.5 * (1.0 + gm) * g2 * P
-            mu, L, q = y[:d], y[d : 2 * d], y[2 * d :]
-            return np.concatenate([F * mu + 0.5 * (1.0 + gm) * g2 * c, F * L, 2 * F * q + gm * g2])
 
-        y0 = np.concatenate([prob.mu0, np.ones(d), np.zeros(d)])
-        sol = _solve(rhs, tau_end, y0, taus)
-        Y = sol.y.T
-        return _pack_diag(
-            prob,
-            nodes,
-            list(Y[:, :d]),
-            list(Y[:, d : 2 * d]),
-            list(Y[:, 2 * d :]),
-            "ode",
-            trajectory,
-        )
+def _moment_ode_diag(prob, nodes, taus, coeffs, trajectory):
+    d = prob.d
 
-    def rhs_full(tau, y):
-        t, gm, f, g2 = coeffs(tau)
+    def rhs(tau, y):
+        t, f, w, D = coeffs(tau)
+        P, c = prob.exact_diag(t)
+        P, c = P[0], c[0]
+        if prob.error is not None:
+            parts = prob.diag_parts(prob.error_parts(t))
+            if parts is None:
+                raise ValueError("score_error stopped being diagonal in the data eigenbasis")
+            K, A, b = parts
+            P, c = K * P - A, K * c + b
+        F = -f - w * P
+        mu, L, q = y[:d], y[d : 2 * d], y[2 * d :]
+        return np.concatenate([F * mu + w * c, F * L, 2 * F * q + 2 * D])
+
+    y0 = np.concatenate([prob.mu0, np.ones(d), np.zeros(d)])
+    Y = _solve(rhs, taus[-1], y0, taus).y.T
+    mus, Ls, qs = list(Y[:, :d]), list(Y[:, d : 2 * d]), list(Y[:, 2 * d :])
+    return _pack_diag(prob, nodes, mus, Ls, qs, "ode", trajectory)
+
+
+def _moment_ode_full(prob, nodes, taus, coeffs, trajectory):
+    d = prob.d
+
+    def rhs(tau, y):
+        t, f, w, D = coeffs(tau)
         P, c = prob.exact_full(t)
         P, c = _perturb_full(P, c, *prob.error_parts(t))
-        F = -f * np.eye(d) - 0.5 * (1.0 + gm) * g2 * P
+        F = -f * np.eye(d) - w * P
         mu, C = y[:d], y[d:].reshape(d, d)
-        dC = F @ C + C @ F.T + gm * g2 * np.eye(d)
-        return np.concatenate([F @ mu + 0.5 * (1.0 + gm) * g2 * c, dC.ravel()])
+        dC = F @ C + C @ F.T + 2 * D * np.eye(d)
+        return np.concatenate([F @ mu + w * c, dC.ravel()])
 
     y0 = np.concatenate([prob.init.mean, prob.init.cov.ravel()])
-    sol = _solve(rhs_full, tau_end, y0, taus)
-    Y = sol.y.T
+    Y = _solve(rhs, taus[-1], y0, taus).y.T
     mus = [Y[k, :d] for k in range(len(nodes))]
     Cs = [0.5 * (Y[k, d:].reshape(d, d) + Y[k, d:].reshape(d, d).T) for k in range(len(nodes))]
     law = ExactLaw(mus[-1], Cs[-1], solver="ode", path="full", method=None)

@@ -555,92 +555,11 @@ def solve_reverse_fp(
     T = float(sde.T)
     times = _check_times(grid_times, T)
     family = ReverseFamily(sde, score, gamma)
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if solver not in _SOLVERS:
-        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
-    if int(substeps) != substeps or substeps < 1:
-        raise ValueError(f"substeps must be an int >= 1, got {substeps!r}")
-    substeps = int(substeps)
-    n_steps = times.size - 1
-    if record is None:
-        rec = np.arange(n_steps + 1)
-    else:
-        rec = np.asarray(record, dtype=int).reshape(-1)
-        if rec.size == 0 or np.any(rec < -(n_steps + 1)) or np.any(rec > n_steps):
-            raise ValueError(f"record must hold indices into grid_times (0..{n_steps})")
-        rec = np.unique(rec % (n_steps + 1))
+    substeps = _check_options(method, solver, substeps)
+    rec = _record_indices(record, times.size - 1)
     q = _initial(init_density, grid, log, normalize)
-
-    faces = [grid.face_points(axis) for axis in range(grid.dim)]
-    offsets = np.cumsum([0] + [f.shape[0] for f in faces])
-    all_faces = np.concatenate(faces, axis=0)
-    face_shapes = [
-        tuple(n - (k == axis) for k, n in enumerate(grid.shape)) for axis in range(grid.dim)
-    ]
-
-    dv = grid.cell_volume
-    mass = np.empty(n_steps + 1)
-    mass[0] = q.sum() * dv
-    min_q = float(q.min())
-    clipped = 0.0
-    recorded = [q.reshape(grid.shape).copy()] if rec[0] == 0 else []
-    key, pieces = None, []
-    for k in range(n_steps):
-        t0, t1 = times[k], times[k + 1]
-        dt = t0 - t1
-        # Freezing time: the midpoint of the step (of a block of `_freeze_every` steps in
-        # the coarse error-estimation run, which doubles the freezing error).
-        if _freeze_every == 1:
-            j0, j1 = k, k + 1
-        elif k < _freeze_offset:
-            j0, j1 = 0, _freeze_offset
-        else:
-            j0 = _freeze_offset + ((k - _freeze_offset) // 2) * 2
-            j1 = min(j0 + 2, n_steps)
-        tm = 0.5 * (times[j0] + times[j1])
-        if key is None or key[0] != tm:
-            f_t, c_score, diff = (float(c) for c in family.drift_coefficients(tm))
-            s = np.asarray(score(all_faces, tm), dtype=np.float64)
-            if s.shape != all_faces.shape:
-                raise ValueError(f"score must return shape {all_faces.shape}, got {s.shape}")
-            if not np.all(np.isfinite(s)):
-                raise NonFiniteDensityError(
-                    f"score returned NaN or inf at step {k + 1} (t={tm:g}); the argument "
-                    "score must be finite on the grid's cell faces"
-                )
-            coeffs = []
-            for axis in range(grid.dim):
-                pts = all_faces[offsets[axis] : offsets[axis + 1]]
-                b = -f_t * pts[:, axis] + c_score * s[offsets[axis] : offsets[axis + 1], axis]
-                aL, aR = _face_coefficients(b, diff, grid.h[axis])
-                coeffs.append((aL.reshape(face_shapes[axis]), aR.reshape(face_shapes[axis])))
-        if key != (tm, dt):
-            key = (tm, dt)
-            pieces = _pieces(grid, coeffs, dt / substeps, method, solver)
-        for _ in range(substeps):
-            for piece in pieces:
-                q = _substep(piece, q, method)
-        if method == "trbdf2" and q.min() < 0.0:
-            # Positivity limiter: drop the (tiny, tail) negative values, rescale to the
-            # pre-clip mass. Perturbation = size of the negatives; mass unchanged.
-            before = q.sum()
-            q = np.maximum(q, 0.0)
-            clipped += q.sum() - before
-            q *= before / q.sum()
-
-        if not np.all(np.isfinite(q)):
-            raise NonFiniteDensityError(
-                f"density became non-finite at step {k + 1} (t={t1}); refine the grid "
-                "or the time steps, or check the score"
-            )
-        mass[k + 1] = q.sum() * dv
-        min_q = min(min_q, float(q.min()))
-        if callback is not None:
-            callback(k + 1, float(t1), q.reshape(grid.shape))
-        if k + 1 in rec:
-            recorded.append(q.reshape(grid.shape).copy())
-
+    march = _March(grid, family, times, substeps, method, solver, (_freeze_every, _freeze_offset))
+    recorded, mass, min_q, clipped = march.run(q, rec, callback)
     result = FPResult(
         grid=grid,
         indices=rec,
@@ -649,50 +568,161 @@ def solve_reverse_fp(
         densities=np.stack(recorded),
         mass=mass,
         min_density=min_q,
-        clipped_mass=clipped * dv,
+        clipped_mass=clipped * grid.cell_volume,
         method=method,
         solver=solver,
         substeps=substeps,
     )
     if estimate_error:
-        coarse_grid = grid.coarsen()
-        init = init_density
-        if not callable(init_density):
-            init = _restrict(_as_grid_array(init_density, grid, "init_density"), grid)
-            if init is None:
-                raise ValueError("estimate_error with an array init_density needs even n_cells")
-        # Two coarse runs: half the cells, half the substeps, and the operator frozen
-        # over pairs of steps, pairs starting at even (run 0) or odd (run 1) indices, so
-        # that every grid time ends a doubled step in one of them.
-        runs = [
-            solve_reverse_fp(
-                sde,
-                score,
-                init,
-                times,
-                family.gamma,
-                bounds=grid.bounds,
-                n_cells=coarse_grid.shape,
-                substeps=max(1, substeps // 2),
-                method=method,
-                solver=solver,
-                log=log,
-                normalize=normalize,
-                record=rec,
-                _freeze_every=2,
-                _freeze_offset=offset,
-            )
-            for offset in (0, 1)
-        ]
-        result.coarse = runs[0]
-        result._coarse_alt = runs[1]
-        agg = _restrict(result.densities, grid, batch=True)
-        if agg is not None:
-            cdv = coarse_grid.cell_volume
-            result.density_error = result._pick(
-                *(np.abs(agg - r.densities).reshape(len(rec), -1).sum(axis=1) * cdv for r in runs)
-            )
+        kwargs = {"method": method, "solver": solver, "log": log, "normalize": normalize}
+        _estimate_error(result, sde, score, init_density, times, family.gamma, substeps, kwargs)
     return result
+
+
+def _check_options(method: str, solver: str, substeps) -> int:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    if solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+    if isinstance(substeps, bool) or int(substeps) != substeps or substeps < 1:
+        raise ValueError(f"substeps must be an int >= 1, got {substeps!r}")
+    return int(substeps)
+
+
+def _record_indices(record, n_steps: int) -> np.ndarray:
+    if record is None:
+        return np.arange(n_steps + 1)
+    rec = np.asarray(record, dtype=int).reshape(-1)
+    if rec.size == 0 or np.any(rec < -(n_steps + 1)) or np.any(rec > n_steps):
+        raise ValueError(f"record must hold indices into grid_times (0..{n_steps})")
+    return np.unique(rec % (n_steps + 1))
+
+
+class _March:
+    """The time loop of :func:`solve_reverse_fp`: freeze, assemble, step, limit, record."""
+
+    def __init__(self, grid, family, times, substeps, method, solver, freeze):
+        self.grid, self.family, self.times = grid, family, times
+        self.substeps, self.method, self.solver = substeps, method, solver
+        self.freeze_every, self.freeze_offset = freeze
+        faces = [grid.face_points(axis) for axis in range(grid.dim)]
+        self.offsets = np.cumsum([0] + [f.shape[0] for f in faces])
+        self.all_faces = np.concatenate(faces, axis=0)
+        self.face_shapes = [
+            tuple(n - (k == axis) for k, n in enumerate(grid.shape)) for axis in range(grid.dim)
+        ]
+
+    def freeze_time(self, k: int) -> float:
+        """The midpoint of step ``k`` (of a block of ``freeze_every`` steps in the coarse
+        error-estimation run, which doubles the freezing error)."""
+        n_steps, off = self.times.size - 1, self.freeze_offset
+        if self.freeze_every == 1:
+            j0, j1 = k, k + 1
+        elif k < off:
+            j0, j1 = 0, off
+        else:
+            j0 = off + ((k - off) // 2) * 2
+            j1 = min(j0 + 2, n_steps)
+        return 0.5 * (self.times[j0] + self.times[j1])
+
+    def coefficients(self, k: int, tm: float) -> list:
+        """Scharfetter-Gummel face coefficients of the operator frozen at ``tm``."""
+        f_t, c_score, diff = (float(c) for c in self.family.drift_coefficients(tm))
+        faces = self.all_faces
+        s = np.asarray(self.family.score(faces, tm), dtype=np.float64)
+        if s.shape != faces.shape:
+            raise ValueError(f"score must return shape {faces.shape}, got {s.shape}")
+        if not np.all(np.isfinite(s)):
+            raise NonFiniteDensityError(
+                f"score returned NaN or inf at step {k + 1} (t={tm:g}); the argument "
+                "score must be finite on the grid's cell faces"
+            )
+        coeffs = []
+        for axis in range(self.grid.dim):
+            lo, hi = self.offsets[axis], self.offsets[axis + 1]
+            b = -f_t * faces[lo:hi, axis] + c_score * s[lo:hi, axis]
+            aL, aR = _face_coefficients(b, diff, self.grid.h[axis])
+            shape = self.face_shapes[axis]
+            coeffs.append((aL.reshape(shape), aR.reshape(shape)))
+        return coeffs
+
+    def run(self, q, rec, callback):
+        grid, times, n_steps = self.grid, self.times, self.times.size - 1
+        dv = grid.cell_volume
+        mass = np.empty(n_steps + 1)
+        mass[0] = q.sum() * dv
+        min_q, clipped = float(q.min()), 0.0
+        recorded = [q.reshape(grid.shape).copy()] if rec[0] == 0 else []
+        key, pieces, coeffs = None, [], None
+        for k in range(n_steps):
+            t1, dt = times[k + 1], times[k] - times[k + 1]
+            tm = self.freeze_time(k)
+            if key is None or key[0] != tm:
+                coeffs = self.coefficients(k, tm)
+            if key != (tm, dt):
+                key = (tm, dt)
+                pieces = _pieces(grid, coeffs, dt / self.substeps, self.method, self.solver)
+            for _ in range(self.substeps):
+                for piece in pieces:
+                    q = _substep(piece, q, self.method)
+            if self.method == "trbdf2" and q.min() < 0.0:
+                # Positivity limiter: drop the (tiny, tail) negative values, rescale to the
+                # pre-clip mass. Perturbation = size of the negatives; mass unchanged.
+                before = q.sum()
+                q = np.maximum(q, 0.0)
+                clipped += q.sum() - before
+                q *= before / q.sum()
+            if not np.all(np.isfinite(q)):
+                raise NonFiniteDensityError(
+                    f"density became non-finite at step {k + 1} (t={t1}); refine the grid "
+                    "or the time steps, or check the score"
+                )
+            mass[k + 1] = q.sum() * dv
+            min_q = min(min_q, float(q.min()))
+            if callback is not None:
+                callback(k + 1, float(t1), q.reshape(grid.shape))
+            if k + 1 in rec:
+                recorded.append(q.reshape(grid.shape).copy())
+        return recorded, mass, min_q, clipped
+
+
+def _estimate_error(result, sde, score, init_density, times, gamma, substeps, kwargs) -> None:
+    """Two coarse runs: half the cells, half the substeps, and the operator frozen over pairs
+    of steps, pairs starting at even (run 0) or odd (run 1) indices, so that every grid time
+    ends a doubled step in one of them."""
+    grid = result.grid
+    coarse_grid = grid.coarsen()
+    init = init_density
+    if not callable(init_density):
+        init = _restrict(_as_grid_array(init_density, grid, "init_density"), grid)
+        if init is None:
+            raise ValueError("estimate_error with an array init_density needs even n_cells")
+    runs = [
+        solve_reverse_fp(
+            sde,
+            score,
+            init,
+            times,
+            gamma,
+            bounds=grid.bounds,
+            n_cells=coarse_grid.shape,
+            substeps=max(1, substeps // 2),
+            record=result.indices,
+            _freeze_every=2,
+            _freeze_offset=offset,
+            **kwargs,
+        )
+        for offset in (0, 1)
+    ]
+    result.coarse = runs[0]
+    result._coarse_alt = runs[1]
+    agg = _restrict(result.densities, grid, batch=True)
+    if agg is not None:
+        cdv = coarse_grid.cell_volume
+        n = len(result.indices)
+        result.density_error = result._pick(
+            *(np.abs(agg - r.densities).reshape(n, -1).sum(axis=1) * cdv for r in runs)
+        )
 
 
 def _restrict(q: np.ndarray, grid: Grid, batch: bool = False) -> np.ndarray | None:
