@@ -87,6 +87,34 @@ def table() -> str:
                 f"{em['speedup']:.1f}x scikit-learn per iteration",
             ]
         )
+    rep = _load("report")
+    if rep:
+        d = rep["default_jobs"]
+        rows.append(
+            [
+                f"`diffusion-verify report` (quick, {d['claims']} claims, models cached)",
+                f"{d['seconds']:.0f} s wall on {rep['cpus']} CPUs",
+                "target <= 60 s"
+                + (
+                    f"; cold model cache {rep['cold_cache']['seconds']:.0f} s"
+                    if "cold_cache" in rep
+                    else ""
+                ),
+                f"{rep['speedup_default_over_jobs1']:.2f}x `--jobs 1` "
+                f"({rep['jobs_1']['seconds']:.0f} s)",
+            ]
+        )
+    full = _load("report_full")
+    if full:
+        rows.append(
+            [
+                "`diffusion-verify report --budget full` "
+                f"({full['default_jobs']['claims']} claims)",
+                f"{full['default_jobs']['seconds'] / 60:.1f} min wall on {full['cpus']} CPUs",
+                "",
+                "",
+            ]
+        )
     head = "| benchmark | ours | against the floor / target | against a peer (same run) |\n"
     head += "|---|---|---|---|\n"
     return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
