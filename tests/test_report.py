@@ -120,8 +120,9 @@ def test_markdown_has_summary_sections_and_formatted_tables(report):
     index, _ = report
     md = (index.parent / "report.md").read_text()
     assert md.index("## Findings") < md.index("## Summary") < md.index("## Standard theory")
-    # one format per column: KL in 0.0125..0.1 gets 4 significant digits of its smallest value
-    assert "| 10 | 0.10000 | 2.000 |" in md and "| 80 | 0.01250 | 2.000 |" in md
+    # one format per column: the decimals that 4 significant digits of 0.0125 need; the
+    # ratio column (2.0 in every row) needs none
+    assert "| 10 | 0.1000 | 2 |" in md and "| 80 | 0.0125 | 2 |" in md
     assert (
         "![stochasticity.kl-order-kl-vs-steps](figures/stochasticity.kl-order-kl-vs-steps.png)"
         in md
@@ -176,13 +177,7 @@ def test_meta_records_versions_without_importing_optional_packages():
     assert meta["machine"]["cpu_count"] >= 1
 
 
-@pytest.mark.slow
-def test_html_renders_in_headless_chromium(report, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed")
-    index, _ = report
-    png = tmp_path / "shot.png"
+def _chromium_screenshot(chromium, page, png, size=(1280, 2000)):
     cmd = [
         chromium,
         "--headless",
@@ -193,18 +188,36 @@ def test_html_renders_in_headless_chromium(report, tmp_path):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--user-data-dir={png.parent / 'profile'}",
         f"--screenshot={png}",
-        "--window-size=1280,2000",
-        index.resolve().as_uri(),
+        f"--window-size={size[0]},{size[1]}",
+        page.resolve().as_uri(),
     ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=False)
-    assert png.is_file() and png.stat().st_size > 30_000
+
+
+@pytest.mark.slow
+def test_html_renders_in_headless_chromium_with_the_findings_first(report, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
     from matplotlib.image import imread
 
+    index, _ = report
+    png = tmp_path / "shot.png"
+    _chromium_screenshot(chromium, index, png)
+    assert png.is_file() and png.stat().st_size > 30_000
     pixels = imread(png)
     assert pixels.shape[:2] == (2000, 1280)
     assert pixels[..., :3].std() > 0.05  # not a blank page
+    # the findings box (red left border #cf222e) is in the first screen of the page
+    top = (pixels[:900, :, :3] * 255).round().astype(int)
+    red = np.all(np.abs(top - [207, 34, 46]) <= 8, axis=-1)
+    assert red.sum() > 200, "no findings box at the top of the page"
+    rows = np.nonzero(red.any(axis=1))[0]
+    text = index.read_text()
+    assert text.index('id="findings"') < text.index('id="summary"')
+    assert rows.min() < 700
 
 
 def test_findings_come_first_with_the_true_statement_beside_the_refuted_one(tmp_path):

@@ -153,6 +153,9 @@ class ReportTarget:
             self.staging = Path(
                 tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.parent)
             )
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.staging, 0o777 & ~umask)  # mkdtemp makes 0700; a report is for sharing
         except BaseException:
             self._unlock()
             raise

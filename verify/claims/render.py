@@ -9,8 +9,8 @@ Presentation rules:
 * numbers in one format per column (:func:`column_format`): integers as integers; a float
   column whose magnitudes span more than three decades, or whose largest value is below
   ``1e-3`` or at least ``1e5``, in scientific notation with four significant digits; otherwise
-  fixed-point with enough decimals for four significant digits of the smallest non-zero value
-  (at most six);
+  fixed-point with the decimals its values need for four significant digits (no more than the
+  digits they have, at most six);
 * tables longer than :data:`FOLD_ROWS` rows show their deciding rows (``key_rows`` of the
   table, else the first rows) and fold the rest into ``<details>``; long verdict texts fold
   after their first sentence;
@@ -122,8 +122,15 @@ def column_format(values) -> Any:
     lo, hi = min(finite), max(finite)
     if hi / lo > 1e3 or hi < 1e-3 or hi >= 1e5:
         return lambda v: _sci(v) if _is_num(v) else _other(v)
-    decimals = min(6, max(0, 3 - math.floor(math.log10(lo))))
+    decimals = min(6, max(_decimals(abs(float(v))) for v in nums if math.isfinite(v) and v != 0))
     return lambda v: _fixed(v, decimals) if _is_num(v) else _other(v)
+
+
+def _decimals(v: float) -> int:
+    """Decimals that show ``v`` to four significant digits, fewer if they add only zeros."""
+    most = max(0, 3 - math.floor(math.log10(v)))
+    full = round(v, most)
+    return next(k for k in range(most + 1) if round(v, k) == full)
 
 
 def _sci(v) -> str:
