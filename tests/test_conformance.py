@@ -278,6 +278,6 @@ def test_conformance_claims_at_quick_budget(tmp_path):
 
     for claim in CLAIMS:
         ctx = RunContext("quick", 0, tmp_path, stream=None).for_claim(claim.id)
-        res = claim.run(ctx)
+        res = claim.evaluate(ctx)
         assert res.verdict == "holds", (claim.id, res.reason)
         assert res.figures

@@ -1,4 +1,4 @@
-"""Conformance kit claims (issue 9): our samplers and re-implemented public ones pass
+"""Conformance kit claims: our samplers and re-implemented public ones pass
 ``verify.kit.conformance.check_sampler``; deliberate mutants fail, and the table says which check
 caught each.
 
@@ -13,13 +13,14 @@ actually applied vs ``verify.kit.conventions``' map.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 import numpy as np
 
-from verify.claims.base import Claim, ClaimResult, Table
+from verify.claims.base import Claim, Decision, Presentation, Table
 from verify.runtime.sweep import task_seed
 
+DOC = "docs/claims/conformance.md"
 CHECKS = ("consistency", "weak-order", "step-law", "gamma")
 
 OWN = {
@@ -54,7 +55,6 @@ def _check_one(task):
     from verify.kit.conformance import check_sampler
 
     sampler, conv, method, knobs, sde = _sampler_for(task["group"], task["name"])
-    t0 = time.perf_counter()
     rep = check_sampler(
         sampler,
         conv,
@@ -79,7 +79,6 @@ def _check_one(task):
         "n": order.get("n", []),
         "err": order.get("err", []),
         "step_gap": rep.checks["step-law"].data.get("worst"),
-        "seconds": time.perf_counter() - t0,
     }
 
 
@@ -138,7 +137,6 @@ def _table(results):
                 _fmt(r["slope"]),
                 "-" if r["expected"] is None else r["expected"],
                 _fmt(r["step_gap"], ".1e"),
-                f"{r['seconds']:.2f}",
             ]
         )
     return Table(
@@ -152,76 +150,111 @@ def _table(results):
             "weak order",
             "stated order",
             "max step-law gap",
-            "seconds",
         ],
         rows,
     )
 
 
-def _passing_claim(group, names, title):
-    def run(ctx):
-        results, seeds = _run_group(ctx, group, names)
-        bad = [r["name"] for r in results if r["verdict"] != "holds"]
-        fails = [r["name"] for r in results if r["verdict"] == "fails"]
-        verdict = "fails" if fails else ("inconclusive" if bad else "holds")
-        worst_gap = max(r["step_gap"] for r in results)
-        reason = (
-            f"{len(results) - len(bad)}/{len(results)} samplers conform (every check holds "
-            f"or is n/a); max step-law gap {worst_gap:.1e} <= 1e-6"
-        )
-        if bad:
-            reason += "; not conforming: " + "; ".join(
-                f"{r['name']} ({', '.join(k for k in CHECKS if r['checks'][k][0] != 'holds')})"
-                for r in results
-                if r["name"] in bad
-            )
-        details = Table(
-            ["sampler", "check", "verdict", "reason"],
-            [[r["name"], k, *r["checks"][k]] for r in results for k in CHECKS],
-        )
-        return ClaimResult(
-            verdict,
-            reason,
-            rung=2,
-            tolerance="step-law rel 1e-6; gamma 1e-6 (exact map) / 0.02 (small-step); "
-            "|order - stated| <= 0.3; consistency: 99% CIs family-wise over all "
-            "samplers and moments (Bonferroni)",
-            key_number=f"{len(results) - len(bad)}/{len(results)} conform",
-            tables={"samplers": _table(results), "checks": details},
-            figures=[_order_figure(ctx, results, "weak-order", title)],
-            seeds=seeds,
-        )
+# ----------------------------------------------------------------- conforming samplers
+@dataclass
+class GroupResult:
+    """One dict per sampler (plain data from ``_check_one``), the task seeds, a figure title."""
 
-    return run
+    samplers: list
+    seeds: list
+    title: str = ""
 
 
-def _run_mutants(ctx):
+def _compute_group(group, names_fn, title):
+    def compute(ctx) -> GroupResult:
+        results, seeds = _run_group(ctx, group, names_fn())
+        return GroupResult(results, seeds, title)
+
+    return compute
+
+
+def decide_conforming(r: GroupResult) -> Decision:
+    """``holds`` iff every sampler's kit verdict is ``holds``; ``fails`` if one ``fails``."""
+    results = r.samplers
+    bad = [x["name"] for x in results if x["verdict"] != "holds"]
+    fails = [x["name"] for x in results if x["verdict"] == "fails"]
+    verdict = "fails" if fails else ("inconclusive" if bad else "holds")
+    worst_gap = max(x["step_gap"] for x in results)
+    reason = (
+        f"{len(results) - len(bad)}/{len(results)} samplers conform (every check holds "
+        f"or is n/a); max step-law gap {worst_gap:.1e} <= 1e-6"
+    )
+    if bad:
+        reason += "; not conforming: " + "; ".join(
+            f"{x['name']} ({', '.join(k for k in CHECKS if x['checks'][k][0] != 'holds')})"
+            for x in results
+            if x["name"] in bad
+        )
+    return Decision(verdict, reason, f"{len(results) - len(bad)}/{len(results)} conform")
+
+
+def present_conforming(r: GroupResult, ctx) -> Presentation:
+    details = Table(
+        ["sampler", "check", "verdict", "reason"],
+        [[x["name"], k, *x["checks"][k]] for x in r.samplers for k in CHECKS],
+    )
+    return Presentation(
+        {"samplers": _table(r.samplers), "checks": details},
+        [_order_figure(ctx, r.samplers, "weak-order", r.title)],
+    )
+
+
+CONFORMING_TOLERANCE = (
+    "step-law rel 1e-6; gamma 1e-6 (exact map) / 0.02 (small-step); "
+    "|order - stated| <= 0.3; consistency: 99% CIs family-wise over all "
+    "samplers and moments (Bonferroni)"
+)
+
+
+# ----------------------------------------------------------------------------- mutants
+def _mutant_names():
     from verify.kit import references as R
 
-    names = list(R.MUTANTS)
-    results, seeds = _run_group(ctx, "mutants", names)
-    caught = [r for r in results if r["verdict"] == "fails"]
+    return list(R.MUTANTS)
+
+
+def decide_mutants(r: GroupResult) -> Decision:
+    """``holds`` iff every mutant's kit verdict is ``fails`` (each bug is caught)."""
+    results = r.samplers
+    n = len(results)
+    caught = [x for x in results if x["verdict"] == "fails"]
+    reason = f"{len(caught)}/{n} mutants reported 'fails'"
+    if len(caught) != n:
+        reason += "; missed: " + ", ".join(x["name"] for x in results if x["verdict"] != "fails")
+    verdict = "holds" if len(caught) == n else "fails"
+    return Decision(verdict, reason, f"{len(caught)}/{n} mutants caught")
+
+
+def present_mutants(r: GroupResult, ctx) -> Presentation:
+    from matplotlib.colors import ListedColormap
+
+    from verify.kit import references as R
+
+    results = r.samplers
     rows = []
-    for r in results:
-        by = [k for k in CHECKS if r["checks"][k][0] == "fails"]
+    for x in results:
+        by = [k for k in CHECKS if x["checks"][k][0] == "fails"]
         rows.append(
             [
-                r["name"],
-                R.MUTANTS[r["name"]][4],
-                *("caught" if r["checks"][k][0] == "fails" else "not caught" for k in CHECKS),
+                x["name"],
+                R.MUTANTS[x["name"]][4],
+                *("caught" if x["checks"][k][0] == "fails" else "not caught" for k in CHECKS),
                 ", ".join(by) or "NONE",
             ]
         )
     fig = ctx.figure(figsize=(6.5, 3.2))
     ax = fig.add_subplot()
     grid = np.array(
-        [[1.0 if r["checks"][k][0] == "fails" else 0.0 for k in CHECKS] for r in results]
+        [[1.0 if x["checks"][k][0] == "fails" else 0.0 for k in CHECKS] for x in results]
     )
-    from matplotlib.colors import ListedColormap
-
     ax.imshow(grid, cmap=ListedColormap(["#dddddd", "#4caf50"]), vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(CHECKS)), CHECKS, fontsize=8)
-    ax.set_yticks(range(len(results)), [r["name"] for r in results], fontsize=7)
+    ax.set_yticks(range(len(results)), [x["name"] for x in results], fontsize=7)
     for i in range(grid.shape[0]):
         for j in range(grid.shape[1]):
             ax.text(
@@ -229,26 +262,9 @@ def _run_mutants(ctx):
             )
     ax.set_xlabel("check of verify.kit.conformance (green: the check reported 'fails')")
     ax.set_title("deliberate mutants: which check caught each", fontsize=9)
-    n = len(results)
-    return ClaimResult(
-        "holds" if len(caught) == n else "fails",
-        f"{len(caught)}/{n} mutants reported 'fails'"
-        + (
-            ""
-            if len(caught) == n
-            else "; missed: " + ", ".join(r["name"] for r in results if r["verdict"] != "fails")
-        ),
-        rung=2,
-        tolerance="a mutant is caught when check_sampler's verdict is 'fails' (tolerances as for "
-        "conforming samplers)",
-        key_number=f"{len(caught)}/{n} mutants caught",
-        tables={
-            "mutants (caught / not caught per check)": Table(
-                ["mutant", "bug", *CHECKS, "caught by"], rows
-            )
-        },
-        figures=[ctx.savefig(fig, "mutants")],
-        seeds=seeds,
+    table = Table(["mutant", "bug", *CHECKS, "caught by"], rows)
+    return Presentation(
+        {"mutants (caught / not caught per check)": table}, [ctx.savefig(fig, "mutants")]
     )
 
 
@@ -265,9 +281,14 @@ CLAIMS = [
         "in our convention sampler(score, x, grid, rng), pass every check of the conformance "
         "kit: consistent, observed weak order within 0.3 of the method records' orders, "
         "each step equal to the exact chain law, gamma equal to the knob.",
-        "standard (Song et al. 2021 §4, App. D; Karras et al. 2022 Alg. 1; issue 9)",
+        "standard (Song et al. 2021 §4, App. D; Karras et al. 2022 Alg. 1)",
         "2-D correlated Gaussian; EDM sigma in [0.02, 20] Karras rho=7 (ddpm: VP(0.1, 20))",
-        _passing_claim("own", list(OWN), "our samplers through the conformance kit"),
+        compute=_compute_group("own", lambda: list(OWN), "our samplers through the kit"),
+        decide=decide_conforming,
+        present=present_conforming,
+        rung=2,
+        tolerance=CONFORMING_TOLERANCE,
+        doc=f"{DOC}#own-samplers",
     ),
     Claim(
         "conformance.public-samplers",
@@ -280,16 +301,27 @@ CLAIMS = [
         "Karras et al. 2022 Alg. 1-2; Song, Meng, Ermon 2021 eq. 12; Lu et al. 2022 "
         "(DPM-Solver++) §4; k-diffusion sampling.py (rules reconstructed from memory)",
         "2-D correlated Gaussian; EDM sigma in [0.02, 20]; DDIM: 1000 linear betas 1e-4..0.02",
-        _passing_claim("public", _public_names(), "re-implemented public samplers"),
+        compute=_compute_group("public", _public_names, "re-implemented public samplers"),
+        decide=decide_conforming,
+        present=present_conforming,
+        rung=2,
+        tolerance=CONFORMING_TOLERANCE,
+        doc=f"{DOC}#public-samplers",
     ),
     Claim(
         "conformance.mutants-caught",
         "Each deliberate bug (noise scale x sqrt 2, denoiser at sigma_{k+1}, missing "
         "(1+gamma)/2, sigma^2 passed as sigma, loop one step short, DDIM noise eta^2 instead of "
         "eta) makes the kit report 'fails', naming the check(s) that caught it.",
-        "issue 9 (conformance kit acceptance)",
+        "standard (a conformance check must catch the bugs it exists for)",
         "2-D correlated Gaussian; EDM sigma in [0.02, 20] (k-diffusion, ours); DDIM: 1000 linear "
         "betas 1e-4..0.02; each mutant checked against the method it claims to be",
-        _run_mutants,
+        compute=_compute_group("mutants", _mutant_names, "deliberate mutants"),
+        decide=decide_mutants,
+        present=present_mutants,
+        rung=2,
+        tolerance="a mutant is caught when check_sampler's verdict is 'fails' (tolerances as for "
+        "conforming samplers)",
+        doc=f"{DOC}#mutants-caught",
     ),
 ]
