@@ -276,7 +276,8 @@ def test_conformance_claims_at_quick_budget(tmp_path):
     from verify.claims.base import RunContext
     from verify.claims.conformance import CLAIMS
 
-    for claim in CLAIMS:
+    own = ("conformance.own-samplers", "conformance.public-samplers", "conformance.mutants-caught")
+    for claim in [c for c in CLAIMS if c.id in own]:
         ctx = RunContext("quick", 0, tmp_path, stream=None).for_claim(claim.id)
         res = claim.evaluate(ctx)
         assert res.verdict == "holds", (claim.id, res.reason)

@@ -918,7 +918,7 @@ def _check_steps(ad, spec, knobs, n_steps, d, rng):
     if spec.step_law is None and spec.chain_law is None:
         na = "no reference implementation of this rule (verify.kit.references)"
         return CheckResult("step-law", "n/a", na), []
-    if spec.multistep or getattr(ad, "two_stage", False):
+    if spec.multistep or getattr(ad, "chains", False):
         return _check_chains(ad, spec, knobs, n_steps, d, rng), []
     rows, worst, probes = [], 0.0, []
     for k, (t, s, seg) in enumerate(ad.steps(n_steps)):
@@ -952,7 +952,8 @@ def _check_chains(ad, spec, knobs, n_steps, d, rng):
     init = _shifted(ad.marginal(nodes[0]))
     for k in range(1, n_steps + 1):
         user = _push(_probe(ad, ad.prefix(n_steps, k), d, rng), init)
-        ref = spec.chain_law(ad.data, init, ad.ref_nodes(n_steps, k), knobs)
+        rk = ad.ref_knobs(n_steps) if hasattr(ad, "ref_knobs") else knobs
+        ref = spec.chain_law(ad.data, init, ad.ref_nodes(n_steps, k), rk)
         mg, cg = _gaps(user, ref)
         worst = max(worst, mg, cg)
         rows.append([k, nodes[0], nodes[k], mg, cg, _safe_kl(user, ref)])

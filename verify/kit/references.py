@@ -72,10 +72,11 @@ def get_ancestral_step(sigma_from, sigma_to, eta=1.0):
     return sigma_down, sigma_up
 
 
-def _churn(x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler):
+def _churn(x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler, churn_steps=None):
     """Karras et al. 2022 Alg. 2 churn: ``sigma_hat = (1 + gamma_i) sigma_i`` and the noise added
-    to reach it, ``gamma_i = min(S_churn / N, sqrt 2 - 1)`` on ``[S_tmin, S_tmax]``."""
-    n = len(sigmas) - 1
+    to reach it, ``gamma_i = min(S_churn / N, sqrt 2 - 1)`` on ``[S_tmin, S_tmax]``; ``N`` is
+    ``len(sigmas) - 1`` unless ``churn_steps`` says otherwise (a prefix of a longer chain)."""
+    n = len(sigmas) - 1 if churn_steps is None else int(churn_steps)
     gam = min(s_churn / n, 2**0.5 - 1) if s_tmin <= sigmas[i] <= s_tmax else 0.0
     sigma_hat = sigmas[i] * (gam + 1)
     if gam > 0:
@@ -94,12 +95,15 @@ def sample_euler(
     s_tmax=math.inf,
     s_noise=1.0,
     noise_sampler=None,
+    churn_steps=None,
 ):
     """k-diffusion ``sample_euler``: Euler on the probability-flow ODE, after the optional
     churn of Karras et al. 2022 Alg. 2 (``s_churn = 0``: plain Euler)."""
     x = np.array(x, dtype=np.float64)
     for i in range(len(sigmas) - 1):
-        x, sigma_hat = _churn(x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler)
+        x, sigma_hat = _churn(
+            x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler, churn_steps
+        )
         denoised = model(x, sigma_hat * _s_in(x))
         d = (x - denoised) / sigma_hat
         x = x + d * (sigmas[i + 1] - sigma_hat)

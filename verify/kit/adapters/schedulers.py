@@ -96,7 +96,7 @@ DIFFUSERS = {
     ),
     "DPMSolverMultistep dpmsolver": (
         "DPMSolverMultistepScheduler",
-        {"algorithm_type": "dpmsolver"},
+        {"algorithm_type": "dpmsolver", "final_sigmas_type": "sigma_min"},
         "dpmsolver_multistep",
         {},
     ),
@@ -116,6 +116,22 @@ DIFFUSERS = {
 """name -> (diffusers class name, config overrides, stated method, step knobs)."""
 
 
+STATED_ORDERS = {
+    "DPMSolverMultistep order 3": 3,
+    "DPMSolverMultistep dpmsolver": 2,
+    "DPMSolverSinglestep": 2,
+    "UniPC": 3,
+    "DEIS": 2,
+}
+"""Stated weak orders of the rows whose rule has no reference in the kit (diffusers
+documentation: ``solver_order``; UniPC: "the effective order of accuracy is solver_order + 1
+due to the UniC")."""
+
+QUICK_SKIP = ("LMS",)
+"""Rows run at the full budget only: diffusers' LMS integrates its coefficients with
+``scipy.integrate.quad`` on every call (about 20 s for the kit's probes)."""
+
+
 def scheduler(name):
     """``(scheduler instance, stated method, knobs)`` of the table row ``name``."""
     import diffusers
@@ -127,7 +143,11 @@ def scheduler(name):
 
 
 def is_torch_scheduler(obj) -> bool:
-    """True for a scheduler whose ``alphas_cumprod`` is a torch tensor (real diffusers)."""
+    """True for a real diffusers scheduler (a class of the ``diffusers`` package, or one whose
+    ``alphas_cumprod`` is a torch tensor)."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    if any(c.__module__.startswith("diffusers.") for c in cls.__mro__):
+        return True
     ac = getattr(obj, "alphas_cumprod", None)
     return ac is not None and type(ac).__module__.startswith("torch")
 
@@ -155,9 +175,14 @@ class SchedulerAdapter:
             raise ValueError(f"unsupported prediction_type {self.ptype!r}")
         self.edm = hasattr(self.proto, "precondition_inputs")
         self.ve = float(self.proto.init_noise_sigma) > 1.0 + 1e-9
-        ac = _f64(self.proto.alphas_cumprod)
-        self.log_sigmas = 0.5 * np.log((1.0 - ac) / ac)
+        if self.edm:
+            self.log_sigmas = None
+        else:
+            ac = _f64(self.proto.alphas_cumprod)
+            self.log_sigmas = 0.5 * np.log((1.0 - ac) / ac)
         self.two_stage = int(getattr(self.proto, "order", 1)) == 2
+        # churn depends on the chain's length (S_churn / N): whole chains, not single steps
+        self.chains = self.two_stage or float(self.knobs.get("s_churn", 0.0)) > 0
         self._cache = {}
         top = float(cfg.get("sigma_max") or 0.0) if self.edm else float(np.exp(self.log_sigmas[-1]))
         self.sde = EDM(1.05 * max(top, 1.0))
@@ -217,6 +242,11 @@ class SchedulerAdapter:
         """Step calls that complete the first ``k`` steps (two per step for Heun-type
         schedulers, whose ``order`` is 2), capped at the whole chain."""
         return (n, 0, min(2 * k if self.two_stage else k, self._calls(n)))
+
+    def ref_knobs(self, n):
+        """Knobs of the reference rule for prefixes of an ``n``-step chain."""
+        extra = {"churn_steps": n} if float(self.knobs.get("s_churn", 0.0)) > 0 else {}
+        return {**self.knobs, **extra}
 
     def ref_nodes(self, n, k):
         return self.nodes(n)[: k + 1]
@@ -307,16 +337,17 @@ def _stochastic_step(sched, kw):
 
 @contextlib.contextmanager
 def _patched_randn(sched, noise):
-    """``randn_tensor`` of the scheduler's module returns the kit's noise within the block."""
-    mod = sys.modules.get(type(sched).__module__)
-    real = getattr(mod, "randn_tensor", None)
-    if real is not None:
-        mod.randn_tensor = noise
+    """``randn_tensor`` of the scheduler's modules (its class and the classes it derives
+    from) returns the kit's noise within the block."""
+    mods = {sys.modules.get(c.__module__) for c in type(sched).__mro__}
+    saved = [(m, m.randn_tensor) for m in mods if m is not None and hasattr(m, "randn_tensor")]
+    for m, _ in saved:
+        m.randn_tensor = noise
     try:
         yield
     finally:
-        if real is not None:
-            mod.randn_tensor = real
+        for m, real in saved:
+            m.randn_tensor = real
 
 
 @contextlib.contextmanager
