@@ -48,7 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="array type handed to a k-diffusion-style sampler (auto: torch if its module "
         "imports torch)",
     )
-    parser.add_argument("--convention", choices=CONVENTIONS, default="k-diffusion")
+    parser.add_argument(
+        "--convention",
+        choices=CONVENTIONS,
+        default="k-diffusion",
+        help="how the sampler is called: k-diffusion sampler(model, x, sigmas, ...), a "
+        "diffusers scheduler, or ours sampler(score, x, grid, rng) (default k-diffusion)",
+    )
     parser.add_argument("--method", default=None, help="stated method, e.g. euler_ancestral")
     parser.add_argument("--order", type=float, default=None, help="stated weak order")
     parser.add_argument(
@@ -59,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a sampler knob, e.g. --knob eta=1.0 (repeatable)",
     )
     parser.add_argument("--full", action="store_true", help="larger step counts and samples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the checks (default 0)")
 
 
 def _all_known(args) -> int:
