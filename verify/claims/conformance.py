@@ -453,6 +453,60 @@ def decide_torchsde(r: TableResult) -> Decision:
     return Decision(bad.verdict, bad.reason, bad.key_number)
 
 
+def local_order(row):
+    """The weak order between the two finest grids of a row: ``log(e_{N/2} / e_N) / log 2``
+    for the errors at the last two step counts (``None`` if unavailable or non-positive)."""
+    n, e = row.get("n") or [], row.get("err") or []
+    if len(n) < 2 or len(e) < 2 or min(e[-2:]) <= 0:
+        return None
+    return float(np.log(e[-2] / e[-1]) / np.log(n[-1] / n[-2]))
+
+
+STARTUP_CAP = 2.0
+
+
+def decide_startup_orders(r: TableResult) -> Decision:
+    """``holds`` iff every row with a stated order ``p`` has a local order (finest two grids)
+    of at least ``min(p, 2) - 0.3``."""
+    checks = []
+    for x in _drivable(r):
+        if x["expected"] is None:
+            continue
+        q = local_order(x)
+        need = min(float(x["expected"]), STARTUP_CAP) - 0.3
+        what = f"{x['name']}: local order {'-' if q is None else f'{q:.2f}'} (need >= {need:.1f})"
+        checks.append(Check(None if q is None else q >= need, what))
+    worst = min(
+        (local_order(x) or 0.0) - min(float(x["expected"]), STARTUP_CAP)
+        for x in _drivable(r)
+        if x["expected"] is not None
+    )
+    return decide_checks(
+        checks,
+        f"every stated order p is met at least as min(p, 2) between the two finest grids "
+        f"(worst margin {worst:+.2f})",
+        f"worst margin {worst:+.2f}",
+    )
+
+
+KARRAS_ROWS = ("Euler karras", "EDMEuler", "EDMDPMSolverMultistep")
+
+
+def decide_karras_orders(r: TableResult) -> Decision:
+    """``holds`` iff the rows on Karras sigmas meet their stated order within 0.3."""
+    rows = [x for x in r.rows if x["name"] in KARRAS_ROWS]
+    checks = [
+        Check(
+            x["checks"]["weak-order"][0] == "holds", f"{x['name']}: {x['checks']['weak-order'][1]}"
+        )
+        for x in rows
+    ]
+    if not rows:
+        return Decision("inconclusive", "no row on Karras sigmas in the table", "")
+    slopes = ", ".join(f"{x['name']} {_fmt(x['slope'])}" for x in rows)
+    return decide_checks(checks, f"on Karras sigmas the stated orders hold: {slopes}", slopes)
+
+
 def _fmt_g(x, spec=".3g"):
     return "-" if x is None else format(x, spec)
 
@@ -616,6 +670,22 @@ CLAIMS = [
         "lower-order steps; every other stated order is met within 0.3 (see the table).",
     ),
     Claim(
+        "conformance.k-diffusion-startup-orders",
+        "Every k-diffusion sampler with a stated order p converges at least at order min(p, 2) "
+        "between the two finest grids (N = 64 and 128): a multistep sampler whose start-up "
+        "steps are of lower order keeps at least the second order a first-order start allows.",
+        "standard (a fixed number of start-up steps with local error O(h^2) contributes O(h^2) "
+        "to the global error; Hairer, Norsett, Wanner, Solving ODEs I, §III.2)",
+        "as conformance.k-diffusion-orders; local order log(e_64 / e_128) / log 2",
+        requires=("torch", "k_diffusion.sampling"),
+        compute=_compute_table("k-diffusion"),
+        decide=decide_startup_orders,
+        present=present_table,
+        rung=2,
+        tolerance="local order >= min(p, 2) - 0.3",
+        doc=f"{DOC}#k-diffusion-startup-orders",
+    ),
+    Claim(
         "conformance.diffusers",
         "The main diffusers schedulers (DDPM, DDIM eta 0 / 1, PNDM, Euler, EulerAncestral, "
         "Heun, LMS, KDPM2, KDPM2Ancestral, DPMSolverMultistep with its algorithm types and "
@@ -640,8 +710,10 @@ CLAIMS = [
         "model output is computed before step() adds the churn noise, at the old noise level, "
         "and then used with sigma_hat (chain-law gap 80 relative); DPMSolverMultistep casts the "
         "sample to float32, and with squaredcos_cap_v2 (alpha_T = 4.9e-5) its first step loses "
-        "three digits (gap 1.4e-3; KL stalls near 5e-5 from N = 25). Every other scheduler "
-        "implements its rule on its own levels to 1e-5.",
+        "three digits (gap 1.4e-3; KL stalls near 5e-5 from N = 25); with use_karras_sigmas "
+        "DPMSolverMultistep hands the model timesteps rounded to integers while its update uses "
+        "the unrounded Karras sigmas (gap about 2e-3). Every other scheduler implements its rule "
+        "on its own levels to 1e-5.",
     ),
     Claim(
         "conformance.diffusers-orders",
@@ -666,6 +738,21 @@ CLAIMS = [
         "order 3: 1.9; the grid does not refine in log-sigma near t = 0 (sigma(t) ~ sqrt(beta_0 "
         "t): the last log-sigma steps stay O(1)), while the same rules on Karras sigmas "
         "(EDMDPMSolverMultistep 2.15, k-diffusion dpmpp_2m 2.07) keep their order.",
+    ),
+    Claim(
+        "conformance.diffusers-karras-orders",
+        "On Karras sigmas (EulerDiscreteScheduler with use_karras_sigmas, EDMEulerScheduler, "
+        "EDMDPMSolverMultistepScheduler) the diffusers schedulers converge at the weak order of "
+        "their method (1, 1, 2).",
+        "Karras et al. 2022 §3 (the rho = 7 schedule); Lu et al. 2022 (DPM-Solver++(2M))",
+        "as conformance.diffusers-orders, the Karras-sigma rows",
+        requires=("torch", "diffusers"),
+        compute=_compute_table("diffusers"),
+        decide=decide_karras_orders,
+        present=present_table,
+        rung=2,
+        tolerance="|fitted slope - stated order| <= 0.3",
+        doc=f"{DOC}#diffusers-karras-orders",
     ),
     Claim(
         "conformance.torchsde",

@@ -467,31 +467,49 @@ class _DiffusersAdapter:
 
 
 # ----------------------------------------------------------------------------- probing
-def _probe(adapter, seg, d, rng):
-    """``(M, u, Q)`` of the map ``x -> x'`` (``Q = sum_c L_c L_c^T``), verified on random rows.
+def _n_steps(seg):
+    if isinstance(seg, tuple):  # diffusers: (n, first call, last call)
+        return seg[2] - seg[1]
+    return len(seg) - 1
 
-    Two runs: 4 random rows with recorded random noise (which also counts the draws ``nc``),
-    then the probe batch of ``1 + d + nc d`` rows; the recovered map must reproduce the first
-    run (a sampler whose rows interact, e.g. through batch-wide step-size control, fails this).
+
+def _probe(adapter, seg, d, rng, verify=True):
+    """``(M, u, Q)`` of the map ``x -> x'`` (``Q = sum_c L_c L_c^T``).
+
+    One run on a probe batch of ``1 + d + n_c d`` rows (zero input and noise; unit inputs;
+    a unit vector in one noise draw), with room for ``3 (steps + 2)`` draws (rerun with more
+    room if the sampler drew more). With ``verify``, a second run on 4 random rows with random
+    noise must be reproduced by the recovered map (a sampler whose rows interact, e.g. through
+    batch-wide step-size control, fails this); the checks verify every single step and the
+    longest chain of each sweep.
     """
-    xr = 2.0 * rng.standard_normal((4, d))
-    rec = _Source("record", rng=rng)
-    outr = adapter.run(xr, seg, rec)
-    zs, nc = rec.arrays or [], rec.calls
-    X = np.zeros((1 + d + nc * d, d))
-    X[1 : 1 + d] = np.eye(d)
-    src = _Source("probe", d=d, base=1 + d)
-    out = adapter.run(X, seg, src)
-    if src.calls != nc:
-        raise NotAffineError(f"the sampler drew noise {nc} times, then {src.calls} times")
+    room = 3 * (_n_steps(seg) + 2)
+    while True:
+        X = np.zeros((1 + d + room * d, d))
+        X[1 : 1 + d] = np.eye(d)
+        src = _Source("probe", d=d, base=1 + d)
+        out = adapter.run(X, seg, src)
+        nc = src.calls
+        if nc <= room:
+            break
+        room = nc
     u = out[0]
     M = (out[1 : 1 + d] - u).T
     L = [(out[1 + d + c * d : 1 + d + (c + 1) * d] - u).T for c in range(nc)]
     Q = sum((Lc @ Lc.T for Lc in L), np.zeros((d, d)))
-    pred = xr @ M.T + u + sum((z @ Lc.T for z, Lc in zip(zs, L, strict=True)), 0.0)
-    err = float(np.max(np.abs(outr - pred)) / (1.0 + np.max(np.abs(outr))))
-    if not np.isfinite(err) or err > getattr(adapter, "affine_rtol", AFFINE_RTOL):
-        raise NotAffineError(f"output is not affine in (input, noise): relative residual {err:.1e}")
+    if verify:
+        xr = 2.0 * rng.standard_normal((4, d))
+        rec = _Source("record", rng=rng)
+        outr = adapter.run(xr, seg, rec)
+        zs = rec.arrays or []
+        if rec.calls != nc:
+            raise NotAffineError(f"the sampler drew noise {nc} times, then {rec.calls} times")
+        pred = xr @ M.T + u + sum((z @ Lc.T for z, Lc in zip(zs, L, strict=True)), 0.0)
+        err = float(np.max(np.abs(outr - pred)) / (1.0 + np.max(np.abs(outr))))
+        if not np.isfinite(err) or err > getattr(adapter, "affine_rtol", AFFINE_RTOL):
+            raise NotAffineError(
+                f"output is not affine in (input, noise): relative residual {err:.1e}"
+            )
     return M, u, Q
 
 
@@ -542,7 +560,8 @@ def _reference_chain(name):
         from verify.kit import references as R
 
         ad = _SigmaAdapter(getattr(R, name), "k-diffusion", data, dict(knobs), backend="numpy")
-        return _push(_probe(ad, np.asarray(nodes, dtype=np.float64), data.dim, _REF_RNG()), init)
+        grid = np.asarray(nodes, dtype=np.float64)
+        return _push(_probe(ad, grid, data.dim, _REF_RNG(), verify=False), init)
 
     return law
 
@@ -866,7 +885,7 @@ def _check_order(ad, spec_order, stated, n_list, d, rng):
     rows, errs = [], []
     for n in n_list:
         nodes, seg = ad.order_seg(n) if hasattr(ad, "order_seg") else ad.full(n)
-        law = _push(_probe(ad, seg, d, rng), ad.marginal(nodes[0]))
+        law = _push(_probe(ad, seg, d, rng, verify=n == max(n_list)), ad.marginal(nodes[0]))
         tgt = ad.marginal(nodes[-1])
         err = float(
             np.linalg.norm(law.mean - tgt.mean)
@@ -951,7 +970,8 @@ def _check_chains(ad, spec, knobs, n_steps, d, rng):
     nodes = ad.nodes(n_steps)
     init = _shifted(ad.marginal(nodes[0]))
     for k in range(1, n_steps + 1):
-        user = _push(_probe(ad, ad.prefix(n_steps, k), d, rng), init)
+        maps = _probe(ad, ad.prefix(n_steps, k), d, rng, verify=k == n_steps)
+        user = _push(maps, init)
         rk = ad.ref_knobs(n_steps) if hasattr(ad, "ref_knobs") else knobs
         ref = spec.chain_law(ad.data, init, ad.ref_nodes(n_steps, k), rk)
         mg, cg = _gaps(user, ref)
@@ -979,7 +999,8 @@ def _check_output_kl(ad, d, rng):
     rows, kls = [], []
     for n in OUTPUT_KL_STEPS:
         nodes, seg = ad.full(n, zero=True)
-        law = _push(_probe(ad, seg, d, rng), ad.marginal(nodes[0]))
+        maps = _probe(ad, seg, d, rng, verify=n == OUTPUT_KL_STEPS[-1])
+        law = _push(maps, ad.marginal(nodes[0]))
         k = _safe_kl(law, ad.data)
         kls.append(k)
         rows.append([n, float(nodes[-1]), k])

@@ -88,6 +88,12 @@ DIFFUSERS = {
         "dpmpp_2m",
         {},
     ),
+    "DPMSolverMultistep karras": (
+        "DPMSolverMultistepScheduler",
+        {"use_karras_sigmas": True},
+        "dpmpp_2m",
+        {},
+    ),
     "DPMSolverMultistep order 3": (
         "DPMSolverMultistepScheduler",
         {"solver_order": 3},

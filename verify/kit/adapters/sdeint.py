@@ -214,7 +214,8 @@ def _output_kl(ad, d, rng):
     rows, kls = [], []
     for n in C.OUTPUT_KL_STEPS:
         nodes, seg = ad.full(n)
-        law = C._push(C._probe(ad, seg, d, rng), ad.marginal(nodes[0]))
+        maps = C._probe(ad, seg, d, rng, verify=n == C.OUTPUT_KL_STEPS[-1])
+        law = C._push(maps, ad.marginal(nodes[0]))
         k = C._safe_kl(law, ad.marginal(nodes[-1]))
         kls.append(k)
         rows.append([n, float(nodes[-1]), k])
