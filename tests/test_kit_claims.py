@@ -128,3 +128,37 @@ def test_own_sampler_mutants_are_caught_only_off_the_old_setting(monkeypatch, ki
         )
         assert rep.verdict == "fails", (name, rep.summary())
     assert any(k == ("euler", 0.5, "VP") for k in CC.OWN.values())
+
+
+def test_local_order_and_startup_rule_both_sides():
+    row = _row("m3")
+    row.update(expected=3, n=[64, 128], err=[4e-4, 1e-4])  # local order 2
+    assert abs(CC.local_order(row) - 2.0) < 1e-12
+    assert CC.decide_startup_orders(CC.TableResult("k", [row], [1])).verdict == "holds"
+    row["err"] = [2e-4, 1e-4]  # local order 1 < min(3, 2) - 0.3
+    assert CC.decide_startup_orders(CC.TableResult("k", [row], [1])).verdict == "fails"
+    row["err"] = [0.0, 1e-4]
+    assert CC.decide_startup_orders(CC.TableResult("k", [row], [1])).verdict == "inconclusive"
+
+
+def test_karras_orders_rule_both_sides():
+    rows = [_row(n) for n in CC.KARRAS_ROWS]
+    assert CC.decide_karras_orders(CC.TableResult("diffusers", rows, [1])).verdict == "holds"
+    rows[1]["checks"]["weak-order"] = ["fails", "slope 0.5 vs 1"]
+    assert CC.decide_karras_orders(CC.TableResult("diffusers", rows, [1])).verdict == "fails"
+    none = CC.TableResult("diffusers", [_row("DDIM")], [1])
+    assert CC.decide_karras_orders(none).verdict == "inconclusive"
+
+
+def test_present_tables_have_one_row_per_sampler(tmp_path):
+    from verify.claims.base import RunContext
+
+    rows = [_row("a"), _row("b")]
+    rows[1].update(n=[64, 128], err=[4e-4, 1e-4])
+    r = CC.TableResult("k-diffusion", rows, [1, 2])
+    ctx = RunContext("quick", 0, tmp_path, stream=None).for_claim("conformance.k-diffusion")
+    shown = CC.present_order_table(r, ctx)
+    (table,) = shown.tables.values()
+    assert [row[0] for row in table.rows] == ["a", "b"] and table.rows[1][6] == "2.00"
+    full = CC.present_table(r, ctx)
+    assert len(full.figures) == 1 and len(next(iter(full.tables.values())).rows) == 2

@@ -477,9 +477,12 @@ def decide_startup_orders(r: TableResult) -> Decision:
         what = f"{x['name']}: local order {'-' if q is None else f'{q:.2f}'} (need >= {need:.1f})"
         checks.append(Check(None if q is None else q >= need, what))
     worst = min(
-        (local_order(x) or 0.0) - min(float(x["expected"]), STARTUP_CAP)
-        for x in _drivable(r)
-        if x["expected"] is not None
+        (
+            (local_order(x) or 0.0) - min(float(x["expected"]), STARTUP_CAP)
+            for x in _drivable(r)
+            if x["expected"] is not None
+        ),
+        default=0.0,
     )
     return decide_checks(
         checks,
@@ -505,6 +508,27 @@ def decide_karras_orders(r: TableResult) -> Decision:
         return Decision("inconclusive", "no row on Karras sigmas in the table", "")
     slopes = ", ".join(f"{x['name']} {_fmt(x['slope'])}" for x in rows)
     return decide_checks(checks, f"on Karras sigmas the stated orders hold: {slopes}", slopes)
+
+
+def present_order_table(r: TableResult, ctx) -> Presentation:
+    """The table of ``present_table`` with the weak-order columns and no figure (the figure
+    is shown once per package, by its rules claim)."""
+    cols = ["sampler", "stated method", "knobs", "weak-order", "weak order", "stated order"]
+    cols += ["local order (finest two grids)", "weak error at finest N"]
+    rows = [
+        [
+            x["name"],
+            x["method"],
+            x["knobs"],
+            x["checks"]["weak-order"][0],
+            _fmt(x["slope"]),
+            "-" if x["expected"] is None else x["expected"],
+            _fmt(local_order(x)),
+            _fmt(x["err"][-1] if x["err"] else None, ".2e"),
+        ]
+        for x in r.rows
+    ]
+    return Presentation({f"{r.package}: weak orders (rung 2)": Table(cols, rows)}, [])
 
 
 def _fmt_g(x, spec=".3g"):
@@ -661,7 +685,7 @@ CLAIMS = [
         requires=("torch", "k_diffusion.sampling"),
         compute=_compute_table("k-diffusion"),
         decide=decide_orders,
-        present=present_table,
+        present=present_order_table,
         rung=2,
         tolerance="|fitted slope - stated order| <= 0.3",
         doc=f"{DOC}#k-diffusion-orders",
@@ -680,7 +704,7 @@ CLAIMS = [
         requires=("torch", "k_diffusion.sampling"),
         compute=_compute_table("k-diffusion"),
         decide=decide_startup_orders,
-        present=present_table,
+        present=present_order_table,
         rung=2,
         tolerance="local order >= min(p, 2) - 0.3",
         doc=f"{DOC}#k-diffusion-startup-orders",
@@ -728,7 +752,7 @@ CLAIMS = [
         requires=("torch", "diffusers"),
         compute=_compute_table("diffusers"),
         decide=decide_orders,
-        present=present_table,
+        present=present_order_table,
         rung=2,
         tolerance="|fitted slope - stated order| <= 0.3",
         doc=f"{DOC}#diffusers-orders",
@@ -749,7 +773,7 @@ CLAIMS = [
         requires=("torch", "diffusers"),
         compute=_compute_table("diffusers"),
         decide=decide_karras_orders,
-        present=present_table,
+        present=present_order_table,
         rung=2,
         tolerance="|fitted slope - stated order| <= 0.3",
         doc=f"{DOC}#diffusers-karras-orders",

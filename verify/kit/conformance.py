@@ -1,31 +1,33 @@
-r"""Conformance kit: is a user's sampler the sampler it claims to be? (issue 9)
+r"""Conformance kit: is a user's sampler the sampler it claims to be?
 
-A user's sampler is wrapped in one of three conventions and fed the **exact** denoiser / score
-of a Gaussian (or Gaussian-mixture) target:
+The mathematics and the decision rules are in docs/claims/conformance.md. A user's sampler is
+wrapped in one of three conventions and fed the **exact** denoiser / score of a Gaussian (or
+Gaussian-mixture) target:
 
 * ``"k-diffusion"``: ``sampler(model, x, sigmas, *, noise_sampler=None, **knobs)`` with a
   denoiser ``model(x, sigma)`` in the EDM parameterisation (Karras et al. 2022, §2): ``x`` has
   noise level ``sigma``, ``D(x, sigma) = x + sigma^2 grad log p_sigma(x)``, ``p_sigma = p_0 *
   N(0, sigma^2 I)`` (``analytic.EDM``, ``t = sigma``). ``sigma`` may be a scalar or an array
   of shape ``(n,)`` (k-diffusion passes ``sigmas[i] * s_in``). ``noise_sampler(sigma,
-  sigma_next)`` returns standard normals shaped like ``x`` (k-diffusion's hook).
-* ``"diffusers"``: a scheduler object (duck-typed, no dependency on diffusers) with
+  sigma_next)`` returns standard normals shaped like ``x`` (k-diffusion's hook). ``backend``:
+  NumPy arrays, or float64 torch tensors for torch samplers (the real ``k_diffusion.sampling``;
+  ``"auto"`` detects it), with ``torch.randn_like`` probed for samplers without a
+  ``noise_sampler``; samplers taking ``(sigma_min, sigma_max, n)`` (``sample_dpm_fast``) are
+  called with the grid's ends and step count.
+* ``"diffusers"``: a real diffusers scheduler (``verify.kit.adapters.schedulers``: its own
+  discrete levels, ``scale_model_input``, ``prediction_type``, noise through
+  ``variance_noise`` / ``randn_tensor``), or a duck-typed NumPy scheduler with
   ``set_timesteps(n)``, ``timesteps``, ``alphas_cumprod``, ``step(model_output, timestep,
-  sample, generator=..., **knobs)`` returning ``(prev_sample,)`` or an object with
-  ``prev_sample``; its ``prediction_type`` (``"epsilon"``, ``"sample"``, ``"v_prediction"``)
-  selects the model output. VP alpha-bar: ``x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps``, i.e.
-  EDM coordinates ``x / sqrt(abar)`` at ``sigma = sqrt((1 - abar)/abar)``. The last step goes
-  to ``final_alpha_cumprod`` (default ``alphas_cumprod[0]``). Noise comes from ``generator``
-  (``generator.standard_normal(shape)``). Arrays are NumPy: a torch-based scheduler (real
-  diffusers) needs a thin wrapper converting tensors and its ``generator``. Each step is run on
-  its own for the step-law check (true for DDIM/DDPM-type schedulers; a multistep scheduler
-  would run its first-order start).
+  sample, generator=..., **knobs)`` (VP alpha-bar: EDM coordinates ``x / sqrt(abar)`` at
+  ``sigma = sqrt((1 - abar)/abar)``; last step to ``final_alpha_cumprod``; noise from
+  ``generator.standard_normal``). Multistep and two-call-per-step schedulers are checked on
+  whole chain prefixes; single steps only where a step is self-contained.
 * ``"ours"``: ``sampler(score, x, grid, rng)`` with forward times ``grid`` of ``sde``
   (default ``EDM(30)``) and ``score(x, t)`` (``verify.solvers.particles`` convention); ``rng`` is a
   ``numpy.random.Generator`` (the kit passes a subclass whose normals it controls).
 
-Probing needs the noise to come through the convention's hook (``noise_sampler``,
-``generator``, ``rng``). Reported in EDM coordinates (sigma) for k-diffusion and diffusers.
+torchsde's ``sdeint`` is checked by ``verify.kit.adapters.sdeint.check_sdeint``. Reported in EDM
+coordinates (sigma) for k-diffusion and diffusers.
 
 **Exact probing.** For a Gaussian target the denoiser is affine, ``D(x, sigma) = m + Sigma
 (Sigma + sigma^2 I)^{-1} (x - m)``, so every sampler built from denoiser calls, linear
@@ -66,6 +68,14 @@ Checks (each ``holds`` / ``fails`` / ``inconclusive`` / ``n/a``, with numbers):
    (``step_coefficients``), against ``verify.kit.conventions``' map of the knob:
    per step to ``1e-6`` when the map is exact; Richardson-extrapolated to zero step size
    (``delta = 2%, 1%`` relative steps) within ``0.02 max(1, gamma)`` when it is small-step.
+
+5. ``output-kl`` (rung 2, exact consistency): ``KL(output law || data)`` of the full
+   discretisation ending at 0 for ``N = 10, 25, 50``; holds iff ``KL(50) <= max(KL(10)/4,
+   1e-12)``.
+
+Multistep methods (``MethodSpec.multistep``) carry state: their step law is checked on the
+chain after ``k = 1..5`` steps against the exact law of the published rule's re-implementation
+(``verify.kit.references``), probed the same way.
 
 ``check_sampler(...)`` runs them and returns a :class:`ConformanceReport` (``.verdict``,
 ``.failed`` names the checks that caught a problem, ``.assert_ok()`` for a test).
