@@ -6,18 +6,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate
 
-from analytic import OU, VP, Gaussian, GaussianMixture
+from analytic import OU, VP, Gaussian, GaussianMixture, kl
 from verify.errors import Offset, Scale
 from verify.solvers.chain_laws import continuous_kl_closed_form, exact_law
 from verify.theory.kl_dynamics import (
     fd_derivative,
+    fp_decay,
+    gaussian_decay,
     gaussian_identity_terms,
     gaussian_kl_rate,
     gaussian_lsi_decay,
+    marginal_logp,
     mixture_laplacian_log,
     moment_velocity,
     ode_particles_logq,
+    particles_vs_fp,
+    reverse_fp,
     score_error_sq,
+    young_bound_along,
     young_lsi_bound,
 )
 
@@ -205,3 +211,84 @@ def test_claims_quick_budget_verdicts(claim_id, expected, tmp_path):
     out = run_claim(claim, RunContext("quick", seed=0, figure_dir=tmp_path, stream=None))
     assert out["verdict"] == expected, out["reason"]
     assert out["figures"]
+
+
+# ------------------------------------------------------------ trajectory-level numerics
+def test_gaussian_decay_matches_the_closed_form_and_is_tight_for_a_mean_offset():
+    sde, data = SETTINGS[0][0], SETTINGS[0][1]
+    pT = sde.marginal(data, sde.T)
+    init = Gaussian(pT.mean + 1.0, pT.cov)
+    rec = gaussian_decay(sde, data, init, 1.5, 21)
+    t = sde.T - np.array(rec.tau)
+    ref = continuous_kl_closed_form(sde, data, init, t, 1.5)
+    np.testing.assert_allclose(rec.H, ref, rtol=1e-10)
+    assert rec.err_id < 1e-10 and rec.err_fd < 1e-5
+    assert abs(rec.max_ratio - 1) < 1e-12 and abs(rec.min_ratio - 1) < 1e-12
+    assert rec.max_rate < 0 and rec.min_fisher > 0
+    ode = gaussian_decay(sde, data, sde.prior(1), 0.0, 21)
+    assert ode.const_dev < 1e-12 and ode.err_id < 1e-12
+
+
+def test_fp_decay_on_gaussian_data_agrees_with_the_closed_form():
+    """One-component mixture: the FP KL must match (G) within its grid error, and the
+    integrated identity must hold within its tolerance."""
+    sde = OU(1.0)
+    mix = GaussianMixture([1.0], [[0.5]], [0.6])
+    gdata = Gaussian(np.array([0.5]), 0.6)
+    init = sde.prior(1)
+    res = reverse_fp(sde, sde.score(mix), init, 1.0, ((-7.0, 7.0),), 400, 100)
+    rec = fp_decay(res, sde, mix, 1.0, "gauss-1d")
+    exact = continuous_kl_closed_form(sde, gdata, init, res.times, 1.0)
+    assert np.all(np.abs(np.array(rec.H) - exact) <= 3 * np.array(rec.eH) + 1e-6)
+    assert rec.max_excess <= 0
+    assert rec.max_increase_excess <= 0
+    assert rec.H[-1] < rec.H[0]
+
+
+def test_marginal_logp_is_the_forward_marginal():
+    sde = OU(1.0)
+    mix = GaussianMixture([0.4, 0.6], [[-1.0], [1.0]], [0.3, 0.5])
+    logp = marginal_logp(sde, mix)
+    x = np.linspace(-2, 2, 5)[:, None]
+    np.testing.assert_allclose(logp(x, 0.0), mix.log_prob(x))
+    np.testing.assert_allclose(logp(x, 0.7), sde.marginal(mix, 0.7).log_prob(x))
+
+
+@pytest.mark.parametrize("kind", ["offset", "scale"])
+def test_young_bound_along_bounds_the_exact_law(kind):
+    sde, data, init = SETTINGS[0]
+    score = sde.score(data)
+    err = Offset(score, 0.5) if kind == "offset" else Scale(score, 0.8)
+    rec = young_bound_along(sde, data, init, err, 1.0, 201, [0.2, 0.5, 0.8])
+    law = exact_law(sde, data, init, (sde.T, 0.0), gamma=1.0, method=None, score_error=err)
+    assert rec.H_final == pytest.approx(kl(law, data), rel=1e-8)
+    assert rec.min_ratio_all >= 1.0
+    assert rec.lam in (0.2, 0.5, 0.8)
+    assert rec.B_final == pytest.approx(rec.B[-1]) and rec.ratio_final >= 1.0
+
+
+@pytest.mark.parametrize("gamma", [0.0, 1.0])
+def test_particles_vs_fp_agree_on_a_1d_mixture(gamma):
+    sde = OU(1.0)
+    mix = GaussianMixture([0.4, 0.6], [[-1.5], [1.0]], [0.3, 0.3])
+    rec = particles_vs_fp(
+        sde,
+        mix,
+        sde.prior(1),
+        gamma,
+        bounds=((-6.0, 6.0),),
+        n_cells=400,
+        n_fp=60,
+        mult=2,
+        n=4000,
+        n_rec=4,
+        level=0.999,
+        rng=np.random.default_rng(1),
+    )
+    assert len(rec.tau) == 4 and rec.tau[0] == 0.0
+    for k in range(4):
+        assert rec.lo[k] - rec.fp_err[k] <= rec.fp[k] <= rec.hi[k] + rec.fp_err[k]
+    if gamma == 0:  # KL is preserved by the ODE
+        assert abs(rec.fp_kl[-1] - rec.fp_kl[0]) < 3 * max(rec.fp_err)
+    else:
+        assert np.all(np.diff(rec.fp_kl) < 0)

@@ -42,12 +42,14 @@ integrated by Gronwall (:func:`young_lsi_bound`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from scipy import integrate, linalg
 
 from analytic import Gaussian
 from analytic.covariance import Covariance
-from analytic.lsi import relative_fisher_gaussian
+from analytic.lsi import gaussian_lsi, relative_fisher_gaussian
 
 __all__ = [
     "affine_score",
@@ -60,6 +62,16 @@ __all__ = [
     "fd_derivative",
     "mixture_laplacian_log",
     "ode_particles_logq",
+    "marginal_logp",
+    "reverse_fp",
+    "GaussianDecay",
+    "gaussian_decay",
+    "FPDecay",
+    "fp_decay",
+    "YoungBound",
+    "young_bound_along",
+    "ParticlesVsFP",
+    "particles_vs_fp",
 ]
 
 
@@ -230,3 +242,343 @@ def ode_particles_logq(sde, data, init, grid, n: int, rng, record):
         if k + 1 in rec:
             out[k + 1] = (y.copy(), lq.copy())
     return out
+
+
+# ---------------------------------------------------------------- trajectories and checks
+def marginal_logp(sde, data):
+    """``log p_t(x)`` as a function ``(x, t)``: ``data.log_prob`` at ``t <= 0``."""
+
+    def logp(x, t):
+        return data.log_prob(x) if t <= 0 else sde.marginal(data, t).log_prob(x)
+
+    return logp
+
+
+def reverse_fp(sde, score, init, gamma, bounds, n_cells, n_steps, record=None):
+    """The reverse family's density on the Fokker-Planck grid (``verify.solvers.fokker_planck``)
+    from ``init`` at ``T`` down to ``t = 0`` on ``n_steps`` uniform steps, with the grid-error
+    estimate; the 2-D solve uses dimension splitting."""
+    from verify.solvers import grids
+    from verify.solvers.fokker_planck import solve_reverse_fp
+
+    times = grids.uniform(sde, n_steps, t_min=0.0)
+    return solve_reverse_fp(
+        sde,
+        score,
+        init.log_prob,
+        times,
+        gamma,
+        bounds=bounds,
+        n_cells=n_cells,
+        log=True,
+        estimate_error=True,
+        record=record,
+        solver="split" if len(bounds) == 2 else "direct",
+    )
+
+
+@dataclass
+class GaussianDecay:
+    """Exact-score KL dynamics along one Gaussian trajectory (see :func:`gaussian_decay`).
+
+    ``tau``, ``H`` (``KL(q_tau || p_{T-tau})``), ``bound`` (LSI rate bound), ``rate`` (exact
+    ``dH/dtau`` from the moment velocities) and ``rhs`` (``-(gamma g2/2) I``) per node;
+    ``err_id`` / ``err_fd``: max relative deviation of ``rate`` / of a 5-point finite
+    difference of the closed form from ``rhs`` (for ``gamma = 0``: max ``|rate|`` / ``|FD|``);
+    ``const_dev`` max relative change of ``H``; ``max_rate`` max ``dH/dtau`` over the scale
+    ``max |rhs|``; ``min_fisher`` min ``I(q | p)``; ``min_ratio`` / ``max_ratio`` of
+    bound / ``H``.
+    """
+
+    setting: str
+    gamma: float
+    tau: list
+    H: list
+    bound: list
+    rate: list
+    rhs: list
+    err_id: float
+    err_fd: float
+    const_dev: float
+    max_rate: float
+    min_fisher: float
+    min_ratio: float
+    max_ratio: float
+
+
+def gaussian_decay(sde, data, init, gamma: float, n_nodes: int, setting: str = "") -> GaussianDecay:
+    """Identity (E) with the exact score, its finite-difference check, and the LSI rate bound
+    along the closed-form trajectory from ``sde.T`` to ``0.02 T`` (``n_nodes`` nodes)."""
+    from verify.solvers.chain_laws import continuous_kl_closed_form, exact_law
+
+    gam, T = gamma, float(sde.T)
+    nodes = np.linspace(T, 0.02 * T, n_nodes)
+    _, tr = exact_law(sde, data, init, nodes, gamma=gam, method=None, trajectory=True)
+    H = tr.kl
+    rate, rhs, fishers = [], [], []
+    for k, t in enumerate(tr.t):
+        q = tr.law(k)
+        p = sde.marginal(data, t)
+        rate.append(gaussian_kl_rate(q, p, *moment_velocity(sde, data, q, t, gam)))
+        diss, _, fisher = gaussian_identity_terms(sde, data, q, t, gam)
+        rhs.append(diss)
+        fishers.append(fisher)
+    h = 1e-3 * T
+    inner = slice(1, -1)  # the FD stencil needs t +- 2h inside [0, T]
+
+    def kl_of_t(x):
+        return continuous_kl_closed_form(sde, data, init, x, gam, T_start=T)
+
+    fd = -fd_derivative(kl_of_t, tr.t[inner], h)  # d/dtau = -d/dt
+    rate, rhs = np.array(rate), np.array(rhs)
+    scale = max(np.max(np.abs(rhs)), 1e-300)
+    if gam > 0:
+        err_id = float(np.max(np.abs(rate - rhs)) / scale)
+        err_fd = float(np.max(np.abs(fd - rhs[inner])) / scale)
+    else:
+        err_id, err_fd = float(np.max(np.abs(rate))), float(np.max(np.abs(fd)))
+    bound = H[0] * gaussian_lsi_decay(sde, data, tr.t, gam, T)
+    ratio = bound / np.maximum(H, 1e-300)
+    return GaussianDecay(
+        setting=setting,
+        gamma=gam,
+        tau=(T - tr.t).tolist(),
+        H=H.tolist(),
+        bound=bound.tolist(),
+        rate=rate.tolist(),
+        rhs=rhs.tolist(),
+        err_id=err_id,
+        err_fd=err_fd,
+        const_dev=float(np.max(np.abs(H - H[0])) / H[0]),
+        # strict decrease: dH/dtau = -(gamma g2/2) I with I > 0 (q != p); where H has decayed
+        # to round-off (~1e-20) the computed rate may be +1e-17, so compare relative to scale
+        max_rate=float(np.max(rate) / scale),
+        min_fisher=float(np.min(fishers)),
+        min_ratio=float(np.min(ratio)),
+        max_ratio=float(np.max(ratio)),
+    )
+
+
+@dataclass
+class FPDecay:
+    """Exact-score KL dynamics on the Fokker-Planck grid (see :func:`fp_decay`).
+
+    ``tau``, ``H`` and its grid-error estimate ``eH`` per recorded node; ``max_resid`` the
+    largest residual of the integrated identity ``H - H_0 + int (gamma g2/2) I``,
+    ``max_tol`` its largest tolerance and ``max_excess = max(|resid| - tol)``;
+    ``max_increase_excess`` the largest increase of ``H`` beyond its grid error (``nan`` for
+    ``gamma = 0``); ``const_dev`` / ``const_tol`` the change of ``H`` for ``gamma = 0`` and its
+    tolerance.
+    """
+
+    setting: str
+    gamma: float
+    tau: list
+    H: list
+    eH: list
+    max_resid: float
+    max_excess: float
+    max_tol: float
+    max_increase_excess: float
+    const_dev: float
+    const_tol: float
+    seeds: list = field(default_factory=list)
+
+
+def _running_quad_error(w, fisher, taus, integ):
+    """Trapezoid on every node vs on every other node: the quadrature error estimate."""
+    coarse = integrate.cumulative_trapezoid(-w[::2] * fisher[::2], taus[::2], initial=0.0)
+    quad_err = np.zeros_like(integ)
+    quad_err[::2] = np.abs(integ[::2] - coarse)
+    quad_err[1::2] = quad_err[::2][: quad_err[1::2].size]
+    return quad_err
+
+
+def fp_decay(res, sde, data, gamma: float, setting: str = "") -> FPDecay:
+    r"""Integrated identity ``H_tau - H_0 = -int_0^tau (gamma g2/2) I du`` on an FP solve
+    ``res`` (exact score, every node recorded), with its tolerance.
+
+    Grid errors accumulate along tau (numerical diffusion does not un-happen), while the
+    fine-vs-coarse estimate can dip where the coarse grid leaves its asymptotic regime (near
+    t = 0): the tolerance is twice the running maximum of the KL's grid-error estimate (the
+    estimate is ~1x the fine error for gamma = 0, ~3x for gamma > 0) plus twice the
+    integrated Fisher error, plus the quadrature error.
+    """
+    score = sde.score(data)
+    H, eH = res.kl_trajectory(marginal_logp(sde, data), return_error=True)
+    # Fisher information at t = 0 needs grad log p_0: fine for a mixture (smooth)
+    fisher, eI = res.fisher_trajectory(lambda x, t: score(x, t), return_error=True)
+    g2 = np.asarray(sde.g2(res.times), dtype=np.float64) * np.ones_like(res.times)
+    w = 0.5 * gamma * g2
+    integ = integrate.cumulative_trapezoid(-w * fisher, res.taus, initial=0.0)
+    quad_err = _running_quad_error(w, fisher, res.taus, integ)
+    resid = H - H[0] - integ
+    eH_run = np.maximum.accumulate(eH)
+    tol = 2.0 * (eH_run + integrate.cumulative_trapezoid(w * eI, res.taus, initial=0.0))
+    tol = tol + quad_err
+    dH = np.diff(H)
+    incr_tol = 2.0 * (eH[1:] + eH[:-1])
+    return FPDecay(
+        setting=setting,
+        gamma=gamma,
+        tau=res.taus.tolist(),
+        H=H.tolist(),
+        eH=eH.tolist(),
+        max_resid=float(np.max(np.abs(resid))),
+        max_excess=float(np.max(np.abs(resid) - tol)),
+        max_tol=float(np.max(tol)),
+        max_increase_excess=float(np.max(dH - incr_tol)) if gamma > 0 else float("nan"),
+        const_dev=float(np.max(np.abs(H - H[0]))),
+        const_tol=float(2.0 * eH_run[-1]),
+    )
+
+
+@dataclass
+class YoungBound:
+    """The Young + LSI bound along one trajectory, best ``lambda`` (see
+    :func:`young_bound_along`): final truth ``H_final``, bound ``B_final``, their ratio,
+    the smallest bound/truth over all nodes and all ``lambda``, and the curves."""
+
+    setting: str
+    kind: str
+    gamma: float
+    lam: float
+    H_final: float
+    B_final: float
+    ratio_final: float
+    min_ratio_all: float
+    tau: list
+    H: list
+    B: list
+
+
+def young_bound_along(
+    sde, data, init, score_error, gamma: float, n_nodes: int, lams, setting="", kind=""
+) -> YoungBound:
+    """Exact ``KL(q_tau || p_{T-tau})`` (moment ODE) for an affine score error against the
+    Young + LSI bound (:func:`young_lsi_bound`) for each ``lambda`` in ``lams``; the exact
+    ``E_q |e|^2`` and ``C_LSI(p_t) = lambda_max(S_t)`` at every node."""
+    from verify.solvers.chain_laws import exact_law
+
+    T = float(sde.T)
+    nodes = np.linspace(T, 0.0, n_nodes)
+    _, tr = exact_law(
+        sde, data, init, nodes, gamma=gamma, method=None, score_error=score_error, trajectory=True
+    )
+    e2 = np.array(
+        [score_error_sq(sde, data, tr.law(k), t, score_error) for k, t in enumerate(tr.t)]
+    )
+    cbar = np.array([gaussian_lsi(sde.marginal(data, t)) for t in tr.t])
+    g2 = np.asarray(sde.g2(tr.t), dtype=np.float64) * np.ones_like(tr.t)
+    best, min_ratio = None, np.inf
+    for lam in lams:
+        B = young_lsi_bound(tr.tau, tr.kl[0], gamma, g2, cbar, e2, lam)
+        min_ratio = min(min_ratio, float(np.min(B[1:] / np.maximum(tr.kl[1:], 1e-300))))
+        if best is None or B[-1] < best[1][-1]:
+            best = (lam, B)
+    lam, B = best
+    return YoungBound(
+        setting=setting,
+        kind=kind,
+        gamma=gamma,
+        lam=lam,
+        H_final=float(tr.kl[-1]),
+        B_final=float(B[-1]),
+        ratio_final=float(B[-1] / tr.kl[-1]),
+        min_ratio_all=min_ratio,
+        tau=tr.tau.tolist(),
+        H=tr.kl.tolist(),
+        B=B.tolist(),
+    )
+
+
+@dataclass
+class ParticlesVsFP:
+    """Particles (rung 4) next to the Fokker-Planck density (rung 3) at recorded nodes.
+
+    For ``gamma = 0`` the compared quantity is ``KL(q_tau || p_{T-tau})`` (ODE particles with
+    their exact log-density), otherwise the cross-entropy ``E_q[-log p_{T-tau}]``: ``fp`` the FP
+    value, ``fp_err`` twice the running maximum of its grid-error estimate, ``mc`` / ``lo`` /
+    ``hi`` the particle mean and CI at ``level``; ``fp_kl`` the FP ``KL(q_tau || p_{T-tau})``;
+    ``final`` (at most 2000) output particles.
+    """
+
+    gamma: float
+    tau: list
+    fp: list
+    fp_err: list
+    fp_kl: list
+    mc: list
+    lo: list
+    hi: list
+    z: float
+    final: list
+
+
+def _fp_cross_entropy(res, logp):
+    """``E_q[-log p_t]`` on the grid at every recorded time of the FP solve ``res``."""
+    dv = res.grid.cell_volume
+    pts = res.grid.points()
+    return np.array(
+        [
+            -np.sum(q.ravel() * logp(pts, t)) * dv
+            for q, t in zip(res.densities, res.times, strict=True)
+        ]
+    )
+
+
+def particles_vs_fp(
+    sde, data, init, gamma, *, bounds, n_cells, n_fp, mult, n, n_rec, level, rng
+) -> ParticlesVsFP:
+    """Particles against the FP grid along the reverse family with the exact mixture score.
+
+    The FP solve uses ``n_fp`` uniform steps and records ``n_rec`` evenly spaced nodes; the
+    particles use a grid ``mult`` times finer (RK4 with exact log q for ``gamma = 0``,
+    Euler-Maruyama otherwise), ``n`` of them from ``init``, CIs at ``level``.
+    """
+    from scipy import stats
+
+    from verify.estimators import mean_ci
+    from verify.solvers import grids
+    from verify.solvers.particles import reverse_sample
+
+    logp = marginal_logp(sde, data)
+    fp_idx = list(np.linspace(0, n_fp, n_rec).astype(int))
+    part_grid = grids.uniform(sde, n_fp * mult, t_min=0.0)
+    part_idx = [i * mult for i in fp_idx]
+    res = reverse_fp(sde, sde.score(data), init, gamma, bounds, n_cells, n_fp, record=fp_idx)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    if gamma == 0:
+        fp_val, fp_err = res.kl_trajectory(logp, return_error=True)
+        traj = ode_particles_logq(sde, data, init, part_grid, n, rng, part_idx)
+        ests = [mean_ci(traj[i][1] - logp(traj[i][0], part_grid[i]), level) for i in part_idx]
+        final = traj[part_idx[-1]][0]
+    else:
+        fp_val = _fp_cross_entropy(res, logp)
+        fp_err = res.error_estimate(lambda r: _fp_cross_entropy(r, logp))
+        x_T = init.sample(n, rng)
+        out = reverse_sample(
+            sde,
+            sde.score(data),
+            x_T,
+            part_grid,
+            gamma=gamma,
+            method="euler",
+            rng=rng,
+            return_trajectory=part_idx,
+        )
+        ests = [mean_ci(-logp(out.trajectory[i], part_grid[i]), level) for i in part_idx]
+        final = out.final
+    fp_err_run = np.maximum.accumulate(np.asarray(fp_err))
+    return ParticlesVsFP(
+        gamma=gamma,
+        tau=res.taus.tolist(),
+        fp=np.asarray(fp_val).tolist(),
+        fp_err=(2.0 * fp_err_run).tolist(),
+        fp_kl=res.kl_trajectory(logp).tolist(),
+        mc=[e.value for e in ests],
+        lo=[e.lo for e in ests],
+        hi=[e.hi for e in ests],
+        z=z,
+        final=final[:2000].tolist(),
+    )
