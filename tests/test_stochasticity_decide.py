@@ -3,23 +3,45 @@ every threshold (the claims are not run here)."""
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from verify.claims.stochasticity import (
+    MIX_SWEEP,
+    STRUCTURE_SETTINGS,
+    ApproxResult,
     DecayResult,
+    DirectionResult,
     DiscretizationResult,
     ErrorStructureResult,
-    MixtureStructureResult,
+    LimitResult,
+    MixtureDirectionResult,
+    MixtureLsiRecord,
+    MixtureLsiResult,
+    OdeBoundResult,
+    ScheduleResult,
     SimpleDatasetsResult,
     YoungResult,
+    decide_approx,
     decide_decay,
+    decide_direction,
     decide_discretization,
+    decide_limit,
+    decide_mixture_direction,
+    decide_mixture_lsi,
+    decide_ode,
+    decide_schedule,
     decide_simple,
     decide_structure,
-    decide_structure_mixtures,
     decide_young,
 )
-from verify.theory.kl_dynamics import FPDecay, GaussianDecay, ParticlesVsFP, YoungBound
+from verify.theory.kl_dynamics import (
+    FPDecay,
+    GaussianDecay,
+    OdeW2Bound,
+    ParticlesVsFP,
+    YoungBound,
+)
 
 
 def _gauss(setting="1d-prior", gamma=1.0, **kw):
@@ -95,38 +117,6 @@ def test_decide_decay_holds_and_fails_on_each_condition():
     assert decide_decay(_decay(gauss=(2, {"max_ratio": 1 + 1e-10}))).verdict == "holds"
 
 
-def test_decide_structure_both_sides():
-    gammas = [0.0, 0.5, 1.0]
-    rows = [["offset", 0.0, 0.3], ["offset", 0.5, 0.35], ["offset", 1.0, 0.4]]
-    rows += [["scale", 0.0, 0.1], ["scale", 0.5, 0.05], ["scale", 1.0, 0.03]]
-    assert decide_structure(ErrorStructureResult(rows, gammas)).verdict == "holds"
-    corrected = [r if r[0] != "offset" or r[1] != 1.0 else ["offset", 1.0, 0.29] for r in rows]
-    assert decide_structure(ErrorStructureResult(corrected, gammas)).verdict == "fails"
-    bump = [r if r[0] != "scale" or r[1] != 1.0 else ["scale", 1.0, 0.06] for r in rows]
-    assert decide_structure(ErrorStructureResult(bump, gammas)).verdict == "fails"
-
-
-def test_decide_structure_mixtures_both_sides():
-    def rows(off1, sc):
-        out = []
-        for s in ("gmm-1d", "gmm-2d"):
-            out += [[s, "offset", 0.0, 0.30, 0.01], [s, "offset", 1.0, off1, 0.01]]
-            out += [[s, "scale", g, v, 0.01] for g, v in zip((0.0, 1.0), sc, strict=True)]
-        return out
-
-    assert decide_structure_mixtures(MixtureStructureResult(rows(0.40, (0.3, 0.1)))).verdict == (
-        "holds"
-    )
-    # offset corrected (or amplified by less than the grid errors)
-    assert decide_structure_mixtures(MixtureStructureResult(rows(0.31, (0.3, 0.1)))).verdict == (
-        "fails"
-    )
-    # scale error not corrected beyond the grid errors
-    assert decide_structure_mixtures(MixtureStructureResult(rows(0.40, (0.3, 0.29)))).verdict == (
-        "fails"
-    )
-
-
 def _young(min_ratio):
     rec = YoungBound("1d-prior", "offset", 1.0, 0.5, 0.3, 0.33, 1.1, min_ratio, [0], [0], [0])
     return YoungResult([rec], [("1d-prior", "offset")], [1.0], 401)
@@ -184,3 +174,217 @@ def _pvf(gamma, fp, fp_kl):
 def test_decide_simple_both_sides(fp, fp_kl, verdict):
     r = SimpleDatasetsResult([_pvf(0.0, [1.0] * 3, [0.3] * 3), _pvf(1.0, fp, fp_kl)], 6)
     assert decide_simple(r).verdict == verdict
+
+
+# ------------------------------------------------------------ error structure / direction
+def _structure(off1=0.4, sc=(0.1, 0.05, 0.03)):
+    gammas = [0.0, 0.5, 1.0]
+    rows = []
+    for name, _, _ in STRUCTURE_SETTINGS:
+        rows += [[name, "offset", g, v] for g, v in zip(gammas, (0.3, 0.35, off1), strict=True)]
+        rows += [[name, "scale", g, v] for g, v in zip(gammas, sc, strict=True)]
+    return ErrorStructureResult(rows, gammas)
+
+
+def test_decide_structure_both_sides():
+    assert decide_structure(_structure()).verdict == "holds"
+    assert decide_structure(_structure(off1=0.29)).verdict == "fails"  # offset corrected
+    assert decide_structure(_structure(sc=(0.1, 0.05, 0.06))).verdict == "fails"  # not monotone
+
+
+def _drow(kind, limit_helps, small_helps, **kw):
+    """A direction row whose exact numbers agree with the given criteria outcomes."""
+    K0 = 0.2
+    row = {
+        "sde": "OU T=2",
+        "kind": kind,
+        "size": 0.5 if kind == "offset" else 0.8,
+        "s0": 1.0,
+        "ell": 2.0,
+        "limit_margin": 0.3 if limit_helps else -0.3,
+        "small_margin": 0.2 if small_helps else -0.2,
+        "K0": K0,
+        "Kdelta": K0 * (1 - 1e-4) if small_helps else K0 * (1 + 1e-4),
+        "form_K0": K0,
+        "form_Kdelta": K0 * (1 - 1e-4) if small_helps else K0 * (1 + 1e-4),
+        "Kinf": 0.1 if limit_helps else 0.3,
+    }
+    # a scale curve consistent with its regime: hurts / hurts-then-helps / helps
+    if not limit_helps:
+        row.update(changes=0, first=1.0, last=1.0)
+    elif small_helps:
+        row.update(changes=0, first=-1.0, last=-1.0)
+    else:
+        row.update(changes=1, first=1.0, last=-1.0)
+    row.update(kw)
+    return row
+
+
+def _direction(**kw):
+    rows = [
+        _drow(k, lh, sh)
+        for k in ("offset", "scale")
+        for lh, sh in ((True, True), (False, False), (True, False))
+    ]
+    rows += [_drow("offset", False, True)]  # the offset's fourth regime (small helps, large hurts)
+    for i, changes in kw.items():
+        rows[int(i[1:])].update(changes)
+    return DirectionResult(rows, [1.0])
+
+
+def test_decide_direction_both_sides():
+    assert decide_direction(_direction()).verdict == "holds"
+    # a wrong limit prediction: the criterion says helps, the exact law says hurts
+    assert decide_direction(_direction(r0={"Kinf": 0.3})).verdict == "fails"
+    # a wrong small-gamma prediction
+    assert decide_direction(_direction(r1={"Kdelta": 0.2 * (1 - 1e-4)})).verdict == "fails"
+    # closed form off the exact law
+    assert decide_direction(_direction(r2={"form_K0": 0.2 * (1 + 1e-6)})).verdict == "fails"
+    # a scale curve with two sign changes
+    assert decide_direction(_direction(r3={"changes": 2})).verdict == "fails"
+    # too many undecided points (the exact differences at the numerical tolerance)
+    undecided = {f"r{i}": {"Kinf": 0.2, "Kdelta": 0.2} for i in range(7)}
+    assert decide_direction(_direction(**undecided)).verdict == "fails"
+
+
+def _mrow(margin, K0, Kinf, gauss=float("nan"), mass_err=1e-8):
+    return {
+        "mixture": "m",
+        "T": 1.0,
+        "kind": "offset",
+        "size": 0.5,
+        "s0": 1.0,
+        "K0": K0,
+        "mass_err": mass_err,
+        "Kinf": Kinf,
+        "margin": margin,
+        "gauss_K0": gauss,
+    }
+
+
+def test_decide_mixture_direction_both_sides():
+    good = [_mrow(0.2, 0.3, 0.1, gauss=0.3), _mrow(-0.2, 0.3, 0.4)]
+    assert decide_mixture_direction(MixtureDirectionResult(good, [])).verdict == "holds"
+    wrong = good + [_mrow(-0.2, 0.3, 0.1)]  # criterion says hurts, the mixture is corrected
+    assert decide_mixture_direction(MixtureDirectionResult(wrong, [])).verdict == "fails"
+    # a difference below the characteristics' accuracy is not counted
+    tiny = good + [_mrow(-0.2, 0.3, 0.3 - 5e-7)]
+    assert decide_mixture_direction(MixtureDirectionResult(tiny, [])).verdict == "holds"
+    off = [_mrow(0.2, 0.3, 0.1, gauss=0.3 + 1e-5)]  # characteristics off the closed form
+    assert decide_mixture_direction(MixtureDirectionResult(off, [])).verdict == "fails"
+
+
+def _limit(last=0.105, gauss_fp=0.437):
+    sweep, limits = [], {}
+    for m, k, z in MIX_SWEEP:
+        for g, v in zip((0.5, 4.0, 16.0, 64.0), (0.4, 0.2, 0.12, last), strict=True):
+            sweep.append([m, k, z, g, v, 1e-4])
+        limits[f"{m}|{k}|{z:g}"] = (0.1, 0.5)
+    return LimitResult(sweep, limits, [[16.0, gauss_fp, 1e-3, 0.437]])
+
+
+def test_decide_limit_both_sides():
+    assert decide_limit(_limit()).verdict == "holds"
+    assert decide_limit(_limit(last=0.13)).verdict == "fails"  # moved away from the limit
+    assert decide_limit(_limit(last=0.6)).verdict == "fails"  # on the other side of the ODE
+    assert decide_limit(_limit(gauss_fp=0.45)).verdict == "fails"  # FP off the closed form
+
+
+def _schedule(**kw):
+    base = {"sde": "OU T=2", "s0": 0.5, "size": 1.0, "S0": 0.25, "ST": 1.0}
+    rows = [
+        {
+            **base,
+            "kind": "start",
+            "measure": "clock",
+            "budget": 2.0,
+            **{n: 0.5 * np.exp(-2.0) for n in ("early", "constant", "late")},
+        },
+        {
+            **base,
+            "kind": "start",
+            "measure": "g2",
+            "budget": 1.0,
+            "early": 0.3,
+            "constant": 0.2,
+            "late": 0.1,
+        },
+        {
+            **base,
+            "kind": "scale",
+            "size": 0.8,
+            "measure": "clock",
+            "budget": 2.0,
+            "early": 0.3,
+            "constant": 0.2,
+            "late": 0.1,
+        },
+    ]
+    bumps = [
+        ["OU T=2", 0.5, "offset", 0.5, 1.0, -1e-6, True],
+        ["OU T=2", 0.5, "scale", 0.8, 0.5, 1e-6, False],
+    ]
+    spot = [["OU T=2", "offset", "early", 1e-9]]
+    r = ScheduleResult(rows, bumps, spot)
+    for key, (i, change) in kw.items():
+        getattr(r, key)[i].update(change) if key == "rows" else getattr(r, key)[i].__setitem__(
+            *change
+        )
+    return r
+
+
+def test_decide_schedule_both_sides():
+    assert decide_schedule(_schedule()).verdict == "holds"
+    assert decide_schedule(_schedule(rows=(0, {"late": 0.5 * np.exp(-2.0) * 1.01}))).verdict == (
+        "fails"
+    )  # a start error whose KL depends on the schedule at equal clock budget
+    assert decide_schedule(_schedule(rows=(1, {"late": 0.4}))).verdict == "fails"  # S-rule
+    assert decide_schedule(_schedule(rows=(2, {"late": 0.25}))).verdict == "fails"  # order
+    assert decide_schedule(_schedule(bumps=(0, (5, 1e-6)))).verdict == "fails"  # bump sign
+    assert decide_schedule(_schedule(spot=(0, (3, 1e-5)))).verdict == "fails"  # quadrature off
+
+
+def _ode(min1=1.0 - 1e-7, max1=1.0 + 1e-7, min2=1.001):
+    def rec(setting, lo, hi):
+        return OdeW2Bound(setting, "offset", [0, 1], [0, 1], [0, 1], [0, 0], [0, 0], lo, hi, hi)
+
+    return OdeBoundResult([rec("1d-ou", min1, max1), rec("2d-vp-diag", min2, 1.27)])
+
+
+def test_decide_ode_both_sides():
+    assert decide_ode(_ode()).verdict == "holds"
+    assert decide_ode(_ode(min2=1 - 2e-5)).verdict == "fails"  # bound below the truth
+    assert decide_ode(_ode(max1=1.001)).verdict == "fails"  # not an equality in 1-D
+
+
+def _lsi(bound_end):
+    rec = MixtureLsiRecord(
+        "gmm-1d",
+        1.0,
+        [0.0, 1.0],
+        [0.5, 0.1],
+        [1e-3, 1e-3],
+        {"Bakry-Emery": [0.5, bound_end]},
+        {"Bakry-Emery": [1.0, 2.0]},
+    )
+    return MixtureLsiResult([rec])
+
+
+def test_decide_mixture_lsi_both_sides():
+    assert decide_mixture_lsi(_lsi(0.2)).verdict == "holds"
+    assert decide_mixture_lsi(_lsi(0.0995)).verdict == "holds"  # within the grid error
+    assert decide_mixture_lsi(_lsi(0.09)).verdict == "fails"
+
+
+def _approx(scale_kl=0.09, fp=(1.0, 1.01, 0.99)):
+    ode = {"offset": (0.17, 1e-7), "scale": (0.15, 1e-7)}
+    rows = [["offset", 1.0, 0.22, 0.005], ["scale", 1.0, scale_kl, 0.005]]
+    parts = {"offset": _pvf(1.0, list(fp), [0.3, 0.2, 0.1])}
+    return ApproxResult(ode, rows, parts, 3)
+
+
+def test_decide_approx_both_sides():
+    assert decide_approx(_approx()).verdict == "holds"
+    assert decide_approx(_approx(scale_kl=0.155)).verdict == "fails"  # within the grid error
+    assert decide_approx(_approx(scale_kl=0.25)).verdict == "fails"  # both amplified
+    assert decide_approx(_approx(fp=(1.0, 1.05, 0.99))).verdict == "fails"  # FP outside the CI
