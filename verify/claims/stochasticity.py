@@ -795,11 +795,9 @@ def decide_structure(r: ErrorStructureResult) -> Decision:
             f"{name}: offset {off[0]:.4f} -> {off[i1]:.4f}, scale {sc[0]:.4f} -> {sc[i1]:.4f}"
         )
     d = decide_checks(checks, "; ".join(parts), parts[0])
-    return Decision(
-        d.verdict,
-        d.reason + ("" if d.verdict == "holds" else " (gamma 0 -> 1)"),
-        "; ".join(c.detail for c in checks if c.ok is False)[:120] or parts[0],
-    )
+    bad = [c.detail for c in checks if c.ok is False]
+    key = f"{len(bad)} of {len(checks)} rules broken, e.g. {bad[0]}" if bad else parts[0]
+    return Decision(d.verdict, d.reason + ("" if d.verdict == "holds" else " (gamma 0 -> 1)"), key)
 
 
 def present_structure(r: ErrorStructureResult, ctx) -> Presentation:
@@ -992,7 +990,7 @@ def decide_mixture_direction(r: MixtureDirectionResult) -> Decision:
     return d
 
 
-def present_mixture_direction(r: MixtureDirectionResult, ctx) -> Presentation:
+def _mixture_direction_figure(r: MixtureDirectionResult, ctx) -> str:
     fig = ctx.figure(figsize=(11, 3.8))
     ax1, ax2 = fig.subplots(1, 2)
     for x in r.rows:
@@ -1041,6 +1039,10 @@ def present_mixture_direction(r: MixtureDirectionResult, ctx) -> Presentation:
     ax2.set_ylabel("KL(q_T || p_0) (nats)")
     ax2.set_title("OU T=2, start p_T: FP grid (rung 3), dotted: gamma -> inf limit", fontsize=8)
     ax2.legend(fontsize=6)
+    return _save(ctx, fig, "mixture-direction")
+
+
+def present_mixture_direction(r: MixtureDirectionResult, ctx) -> Presentation:
     cols = [
         "mixture",
         "T",
@@ -1075,7 +1077,7 @@ def present_mixture_direction(r: MixtureDirectionResult, ctx) -> Presentation:
             "Gaussian criterion vs the exact direction on mixtures": Table(cols, rows),
             "FP gamma sweep, OU T=2": Table(scols, r.sweep),
         },
-        [_save(ctx, fig, "mixture-direction")],
+        [_mixture_direction_figure(r, ctx)],
     )
 
 

@@ -1,11 +1,12 @@
-r"""Relative-entropy dynamics of the reverse family (paper 1, arXiv 2506.11378; notes §0-§1).
+r"""Relative-entropy dynamics of the reverse family (paper 1, arXiv 2506.11378;
+docs/claims/stochasticity.md, docs/theory.md#the-reverse-family).
 
-Reverse family in ``tau = T - t`` (notes §0): ``dY = [-f Y + (1+gamma)/2 g2 s(Y, t)] dtau +
+Reverse family in ``tau = T - t``: ``dY = [-f Y + (1+gamma)/2 g2 s(Y, t)] dtau +
 sqrt(gamma g2) dW``; ``q_tau`` its law, ``pbar_tau = p_{T - tau}`` the forward marginal,
 ``H_tau = KL(q_tau || pbar_tau)`` (direction: sampler || exact, throughout).
 
-Identity (E) of notes §0: with drifts differing by ``delta_b = (1+gamma)/2 g2 e``,
-``e = s_tilde - grad log p``,
+The relative-entropy identity (docs/theory.md): with drifts differing by
+``delta_b = (1+gamma)/2 g2 e``, ``e = s_tilde - grad log p``,
 
     dH/dtau = -(gamma g2 / 2) I(q_tau | pbar_tau) + E_q[delta_b . grad log(q_tau / pbar_tau)].
 
@@ -27,17 +28,34 @@ The right side of (E) is closed form too (:func:`gaussian_identity_terms`):
 (``P = S^{-1}``, ``P m = c``), ``e(x) = A x + b`` with ``A = P - P~``, ``b = c~ - c``, so for
 ``x ~ N(mu, C)``: ``E[(A x + b) . (N x + v)] = tr(A C N^T) + (A mu + b) . (N mu + v)``.
 
-LSI rate bound (notes §1.3a): ``H_tau <= H_0 exp(-int_0^tau gamma g2 / Cbar_u du)``,
+LSI rate bound (reconstructed, docs/claims/stochasticity.md#exact-score-decay):
+``H_tau <= H_0 exp(-int_0^tau gamma g2 / Cbar_u du)``,
 ``Cbar_u = C_LSI(p_{T-u})``. For Gaussian data ``Cbar = alpha^2 lam_max + sigma2`` and, because
 ``g2 / S = d/dt log(S / alpha^2)``, the exponent is closed form
 (:func:`gaussian_lsi_decay`): ``exp(-gamma log((lam_max + sbar2(t0)) / (lam_max + sbar2(t))))``
 with ``sbar2 = sigma2 / alpha^2`` and ``t0`` the start time.
 
-Young + LSI bound (notes §1.3b, reconstructed): for ``lambda in (0, 1)`` and ``gamma > 0``
+Young + LSI bound (reconstructed, docs/claims/stochasticity.md#young-lsi-bound): for
+``lambda in (0, 1)`` and ``gamma > 0``
 
     H' <= -(1 - lambda) gamma g2 / Cbar H + (1 + gamma)^2 g2 / (8 lambda gamma) E_q |e|^2,
 
-integrated by Gronwall (:func:`young_lsi_bound`).
+integrated by Gronwall (:func:`young_lsi_bound`, along exact trajectories
+:func:`young_bound_along`).
+
+Trajectory-level checks: :func:`gaussian_decay` (identity, finite differences and the LSI rate
+bound along a closed-form Gaussian trajectory), :func:`fp_decay` (the integrated identity on an
+FP solve, :func:`reverse_fp`), :func:`particles_vs_fp`.
+
+The probability-flow ODE with an approximate score (docs/claims/stochasticity.md): the
+instantaneous change of variables ``d/dtau log q(Y_tau) = d f - g2/2 div s~(Y_tau)`` along
+characteristics, forwards from Gauss-Hermite or grid nodes of the start law (:func:`flow_kl`)
+or backwards from a grid of output points (:func:`flow_output_kl`, a quadrature in the output
+variable that stays smooth across a multimodal flow's separatrix); ``div s~`` for offset, scale,
+affine and random-Fourier errors (:func:`score_divergence`); :class:`MixtureMarginals` evaluates
+``log p_t``, its gradient and Laplacian for mixtures without building mixture objects. The
+synchronous-coupling W2 bound of the ODE (:func:`ode_w2_bound`):
+``W2 <= int exp(int Lam) g2/2 sqrt(E_q|e|^2)``, ``Lam = -f - g2 / (2 lambda_max(S_t))``.
 """
 
 from __future__ import annotations
