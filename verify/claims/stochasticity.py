@@ -168,7 +168,7 @@ def compute_decay(ctx) -> DecayResult:
     quick = ctx.quick
     gammas = [0.0, 0.5, 1.0, 2.0] if quick else [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
     settings = ["1d-prior", "1d-mean-offset", "2d-vp"] + ([] if quick else ["2d-ou"])
-    n_nodes = 41 if quick else 161
+    n_nodes = 21 if quick else 161
     tasks = [
         {"setting": s, "gamma": g, "n_nodes": n_nodes, "seed": task_seed(ctx.seed, "c1", s, g)}
         for s in settings
