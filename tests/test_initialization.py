@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from analytic import EDM, VP, Gaussian, GaussianMixture, kl
-from verify.claims.base import RunContext
-from verify.claims.initialization import CLAIMS, expected_kl_gaussian_mle
+from verify.claims.base import RunContext, run_claim
+from verify.claims.initialization import CLAIMS
 from verify.errors import Offset, Scale
 from verify.estimators import kl_to_known, mean_ci
 from verify.solvers import grids
@@ -15,8 +15,7 @@ from verify.solvers.chain_laws import exact_law
 from verify.solvers.particles import reverse_sample
 from verify.theory.start_laws import (
     StudentTMixture,
-    _estep,
-    _features,
+    expected_kl_gaussian_mle,
     fit_gmm,
     gmm_score_and_laplacian,
     grid_gmm,
@@ -38,11 +37,12 @@ def _three_modes():
 
 
 # ------------------------------------------------------------------------------ EM
-def test_em_estep_loglik_matches_mixture_log_prob():
+def test_em_log_likelihood_is_that_of_the_returned_law_at_every_iteration_count():
     p = _three_modes()
     x = p.sample(2000, np.random.default_rng(0))
-    _, ll = _estep(_features(x), p.weights, p.means, np.linalg.inv(p.covs))
-    assert ll == pytest.approx(float(np.mean(p.log_prob(x))), rel=1e-12)
+    for it in (1, 3, 50):
+        fit = fit_gmm(x, 3, np.random.default_rng(1), n_init=1, max_iter=it)
+        assert fit.log_likelihood == pytest.approx(float(np.mean(fit.law.log_prob(x))), rel=1e-12)
 
 
 def test_em_log_likelihood_never_decreases_and_beats_truth():
@@ -324,8 +324,6 @@ def test_every_claim_has_an_expected_verdict():
 @pytest.mark.slow
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
 def test_claims_quick_verdicts(claim, tmp_path):
-    res = claim.run(
-        RunContext("quick", seed=0, figure_dir=tmp_path, stream=None).for_claim(claim.id)
-    )
-    assert res.verdict == _EXPECTED[claim.id], res.reason
-    assert res.figures
+    res = run_claim(claim, RunContext("quick", seed=0, figure_dir=tmp_path, stream=None))
+    assert res["verdict"] == _EXPECTED[claim.id], res["reason"]
+    assert res["figures"]

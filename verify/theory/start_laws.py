@@ -78,6 +78,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
+from scipy.special import digamma
 
 from analytic import Gaussian, GaussianMixture, kl
 from analytic.covariance import Covariance
@@ -85,6 +86,7 @@ from analytic.covariance import Covariance
 __all__ = [
     "START_KINDS",
     "GMMFit",
+    "expected_kl_gaussian_mle",
     "BoundTerms",
     "start_law",
     "moment_matched",
@@ -112,6 +114,25 @@ def moment_matched(samples) -> Gaussian:
     xc = x - m
     cov = xc.T @ xc / x.shape[0]
     return Gaussian(m, 0.5 * (cov + cov.T))
+
+
+def expected_kl_gaussian_mle(d: int, n: int) -> float:
+    r"""``E KL(p || p_hat)``, ``p = N(m, S)`` in ``d`` dims, ``p_hat`` its ML fit to ``n`` draws.
+
+    ``S_hat = W/n``, ``W ~ Wishart_d(n - 1, S)``, ``m_hat ~ N(m, S/n)`` independent, so with
+    ``E[W^{-1}] = S^{-1}/(n - d - 2)`` and
+    ``E log det(S^{-1} W) = sum_{i=1}^d psi((n-i)/2) + d log 2``:
+
+        E KL = 1/2 [ d (n + 1)/(n - d - 2) - d + sum_{i=1}^d psi((n - i)/2) + d log(2/n) ].
+
+    Independent of ``m``, ``S``; ~ ``d(d + 3)/(4n)`` for large ``n``.
+    """
+    if n <= d + 2:
+        raise ValueError(f"n must exceed d + 2 = {d + 2}, got n = {n}")
+    i = np.arange(1, d + 1)
+    return 0.5 * (
+        d * (n + 1) / (n - d - 2) - d + float(np.sum(digamma((n - i) / 2.0))) + d * np.log(2.0 / n)
+    )
 
 
 def start_law(
