@@ -50,6 +50,10 @@ __all__ = [
     "per_t_quantities",
     "bound_along_T",
     "coupled_be_slack",
+    "ElboTerms",
+    "gaussian_elbo",
+    "aux_models_1d",
+    "kl_1d",
 ]
 
 N_FINE = 6001
@@ -101,22 +105,37 @@ class PerT:
     rel_fisher_prior: float
 
 
-def per_t_quantities(sde, data: GaussianMixture, t: float, n: int = N_FINE) -> PerT:
-    """:class:`PerT` of ``p_t`` (``data`` itself at ``t = 0``) by :func:`expect_1d`."""
+def _prior_var(prior_var, t: float) -> float:
+    v = 1.0 if prior_var is None else (prior_var(t) if callable(prior_var) else prior_var)
+    v = float(v)
+    if not v > 0:
+        raise ValueError(f"prior variance must be positive, got {v!r} at t = {t!r}")
+    return v
+
+
+def per_t_quantities(sde, data: GaussianMixture, t: float, n: int = N_FINE, prior_var=None) -> PerT:
+    """:class:`PerT` of ``p_t`` (``data`` itself at ``t = 0``) by :func:`expect_1d`.
+
+    The prior is ``N(0, prior_var)`` (a number, a callable of ``t``, or ``None`` for 1: the VP
+    prior; for VE pass ``sde.sigma2``). All expectations share one evaluation of the
+    mixture's log-density and score on the nodes.
+    """
     p = sde.marginal(data, t) if t > 0 else _check_1d(data)
     m, v = moments_1d(p)
-
-    def delta(x):
-        return (p.score(x)[:, 0] + (x[:, 0] - m) / v) ** 2
-
+    pv = _prior_var(prior_var, t)
+    sd = np.sqrt(p.covs.reshape(-1))
+    mu = p.means[:, 0]
+    x = np.linspace(float(np.min(mu - 14 * sd)), float(np.max(mu + 14 * sd)), int(n))[:, None]
+    lp = p.log_prob(x)
+    w = np.exp(lp) * (x[1, 0] - x[0, 0])
+    sc, y = p.score(x)[:, 0], x[:, 0]
+    log_pi = -0.5 * y * y / pv - 0.5 * np.log(2 * np.pi * pv)
     return PerT(
-        delta=expect_1d(p, delta, n),
-        fisher=expect_1d(p, lambda x: p.score(x)[:, 0] ** 2, n),
+        delta=float(w @ (sc + (y - m) / v) ** 2),
+        fisher=float(w @ sc**2),
         var=v,
-        kl_prior=expect_1d(
-            p, lambda x: p.log_prob(x) + 0.5 * x[:, 0] ** 2 + 0.5 * np.log(2 * np.pi), n
-        ),
-        rel_fisher_prior=expect_1d(p, lambda x: (p.score(x)[:, 0] + x[:, 0]) ** 2, n),
+        kl_prior=float(w @ (lp - log_pi)),
+        rel_fisher_prior=float(w @ (sc + y / pv) ** 2),
     )
 
 
@@ -146,7 +165,7 @@ class BoundRow:
         return 0.5 * self.g2 * (self.delta - self.rel_fisher)
 
 
-def _cumulative(sde, data, Ts, n_quad):
+def _cumulative(sde, data, Ts, n_quad, prior_var=None):
     """Cumulative ``int_0^{T_j}`` of ``g^2 Delta``, ``g^2 I``, ``g^2``, ``g^2 Var``."""
     xq, wq = np.polynomial.legendre.leggauss(int(n_quad))
     cum = {k: [0.0] for k in ("d", "i", "b", "bv")}
@@ -154,7 +173,7 @@ def _cumulative(sde, data, Ts, n_quad):
         acc = dict.fromkeys(cum, 0.0)
         for x, w in zip(xq, wq, strict=True):
             t = a + 0.5 * (b - a) * (x + 1.0)
-            q = per_t_quantities(sde, data, t)
+            q = per_t_quantities(sde, data, t, prior_var=prior_var)
             beta = float(sde.g2(t)) * 0.5 * (b - a) * w
             acc["d"] += beta * q.delta
             acc["i"] += beta * q.fisher
@@ -165,20 +184,22 @@ def _cumulative(sde, data, Ts, n_quad):
     return cum
 
 
-def bound_along_T(sde, data: GaussianMixture, Ts, n_quad: int = 6) -> list[BoundRow]:
+def bound_along_T(
+    sde, data: GaussianMixture, Ts, n_quad: int = 6, prior_var=None
+) -> list[BoundRow]:
     """:class:`BoundRow` at each ``T`` of the increasing grid ``Ts`` (``Ts[0] = 0``).
 
     The t-integrals are composite Gauss-Legendre with ``n_quad`` nodes per interval of ``Ts``;
-    the expectations at each node are :func:`per_t_quantities`.
+    the expectations at each node are :func:`per_t_quantities` (prior ``N(0, prior_var)``).
     """
     Ts = np.asarray(Ts, dtype=np.float64)
     if Ts.ndim != 1 or Ts.size < 2 or Ts[0] != 0.0 or np.any(np.diff(Ts) <= 0):
         raise ValueError("Ts must be an increasing 1-D grid starting at 0")
-    cum = _cumulative(sde, _check_1d(data), Ts, n_quad)
+    cum = _cumulative(sde, _check_1d(data), Ts, n_quad, prior_var)
     rows = []
     for j, T in enumerate(Ts[1:], start=1):
-        q = per_t_quantities(sde, data, T)
-        qc = per_t_quantities(sde, data, T, N_COARSE)
+        q = per_t_quantities(sde, data, T, prior_var=prior_var)
+        qc = per_t_quantities(sde, data, T, N_COARSE, prior_var)
         inv_v = cum["b"][j] / cum["bv"][j]  # optimal 1/v of the time-shared family
         rows.append(
             BoundRow(
@@ -223,3 +244,68 @@ def coupled_be_slack(sde, data, Ts, n: int, rng: np.random.Generator) -> list[li
         rows.append([T, kl_T.value, kl_T.lo, kl_T.hi, step.lo, step.hi, from0.lo, from0.hi, bound])
         L_prev, t_prev = L, T
     return rows
+
+
+@dataclass(frozen=True)
+class ElboTerms:
+    """:func:`gaussian_elbo` at one horizon: ``kl_prior = KL(p_T || pi)``, ``J`` the score
+    term, ``bound = kl_prior + J``, ``kl_sde`` / ``kl_ode`` = ``KL(p_tmin || law)`` of the
+    continuous reverse SDE (gamma = 1) / probability-flow ODE (gamma = 0) from ``pi`` with the
+    erroneous score (exact laws)."""
+
+    T: float
+    kl_prior: float
+    J: float
+    kl_sde: float
+    kl_ode: float
+
+    @property
+    def bound(self) -> float:
+        return self.kl_prior + self.J
+
+
+def gaussian_elbo(
+    sde, data, prior, T: float, score_error, *, t_min: float = 1e-3, n_steps=32, with_ode=True
+) -> ElboTerms:
+    """The ELBO bound ``KL(p_tmin || model) <= KL(p_T || pi) + 1/2 int g^2 E|s~ - grad log
+    p_t|^2 dt`` (Song et al. 2021, Thm 1) term by term for Gaussian data and an affine score
+    error (``verify.errors``), with the true KL of the continuous reverse SDE and ODE
+    (``verify.solvers.chain_laws.exact_law``, ``method=None``). ``J`` by Gauss-Legendre on
+    ``n_steps`` geometric intervals of ``[t_min, T]``; ``kl_ode`` is ``nan`` unless
+    ``with_ode``."""
+    from analytic import kl
+    from verify.solvers.chain_laws import exact_law
+    from verify.theory.start_laws import score_error_integral
+
+    grid = np.geomspace(T, t_min, int(n_steps) + 1)
+    J = score_error_integral(sde, data, grid, score_error)
+    target = sde.marginal(data, t_min)
+
+    def true_kl(gamma):
+        law = exact_law(sde, data, prior, [T, t_min], gamma, method=None, score_error=score_error)
+        return float(kl(target, law))
+
+    return ElboTerms(
+        float(T),
+        float(kl(sde.marginal(data, T), prior)),
+        J,
+        true_kl(1.0),
+        true_kl(0.0) if with_ode else float("nan"),
+    )
+
+
+def aux_models_1d(samples, rng: np.random.Generator) -> dict:
+    """Auxiliary models fitted to 1-D ``samples`` (maximum likelihood): ``"gaussian"`` (the
+    moment-matched Gaussian, K = 1) and ``"gmm2"`` (EM, K = 2), as ``GaussianMixture``."""
+    from verify.theory.start_laws import fit_gmm, moment_matched
+
+    g = moment_matched(samples)
+    return {
+        "gaussian": GaussianMixture([1.0], g.mean[None], np.asarray(g.cov).reshape(1, 1, 1)),
+        "gmm2": fit_gmm(samples, 2, rng, n_init=1, tol=1e-5).law,
+    }
+
+
+def kl_1d(p: GaussianMixture, q, n: int = N_FINE) -> float:
+    """``KL(p || q)`` for a 1-D mixture ``p``, any ``q`` with ``log_prob`` (:func:`expect_1d`)."""
+    return expect_1d(p, lambda x: p.log_prob(x) - q.log_prob(x), n)
