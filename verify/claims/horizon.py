@@ -29,6 +29,13 @@ from verify.theory.elbo import (
 from verify.theory.start_laws import grid_gmm, pf_ode_log_likelihood
 
 DOC = "docs/claims/horizon.md"
+
+
+def _check(ok, detail: str) -> Check:
+    """A :class:`Check` with ``ok`` as a Python bool (numpy bools are not ``True``/``False``)."""
+    return Check(None if ok is None else bool(ok), detail)
+
+
 _RECON = (
     "(reconstructed: the paper's statement was not available; this is the standard result it "
     "rests on)"
@@ -256,10 +263,10 @@ def decide_monotone(r: BoundResult) -> Decision:
         slope = max(x.slope_aff for x in rows)
         worst_inc, worst_slope = max(worst_inc, inc), max(worst_slope, slope)
         checks.append(
-            Check(inc <= tol, f"{name}: max B(T_j+1) - B(T_j) = {inc:.2e} (<= {tol:.0e})")
+            _check(inc <= tol, f"{name}: max B(T_j+1) - B(T_j) = {inc:.2e} (<= {tol:.0e})")
         )
         checks.append(
-            Check(slope <= MONOTONE_TOL, f"{name}: max B'(T) = g^2/2 (Delta - I) = {slope:.2e}")
+            _check(slope <= MONOTONE_TOL, f"{name}: max B'(T) = g^2/2 (Delta - I) = {slope:.2e}")
         )
     return decide_checks(
         checks,
@@ -380,7 +387,7 @@ def decide_aux(r: AuxResult) -> Decision:
     pr = opt[("J_sh", "prior")]
     T0 = r.rows[0].T
     checks = [
-        Check(
+        _check(
             bool(np.isfinite(pr[4]) and np.isfinite(pr[5]) and pr[3] < min(pr[4], pr[5])),
             f"prior: T* = {pr[2]:.2f} bracketed (B {pr[4]:.4f} > {pr[3]:.4f} < {pr[5]:.4f})",
         )
@@ -388,7 +395,7 @@ def decide_aux(r: AuxResult) -> Decision:
     for k in _AUX:
         o = opt[("J_sh", k)]
         checks.append(
-            Check(
+            _check(
                 o[2] < pr[2] and o[3] < pr[3],
                 f"{_AUX_LABEL[k]}: T* {pr[2]:.2f} -> {o[2]:.4g}, bound {pr[3]:.4f} -> {o[3]:.4f}",
             )
@@ -545,7 +552,7 @@ def decide_elbo(r: ElboResult) -> Decision:
     ode_over = sum(1 for x in ode if x[7] > x[5])
     tight = [x[8] for x in r.rows]
     checks = [
-        Check(
+        _check(
             not over,
             f"KL of the reverse SDE above KL(p_T||pi) + J in {len(over)} of {len(r.rows)} cases"
             + (f" (worst {max(x[6] / x[5] for x in over):.3g}x)" if over else ""),
@@ -638,7 +645,7 @@ def decide_aux_lik(r: AuxLikResult) -> Decision:
     for x in r.rows:
         T, k = x[0], x[1]
         checks.append(
-            Check(
+            _check(
                 x[3] <= x[5] <= x[4],
                 f"T={T:g}, {k}: NLL gap {x[2]:.4f} [{x[3]:.4f}, {x[4]:.4f}] vs KL(p_T||end) "
                 f"{x[5]:.4f}",
@@ -646,7 +653,7 @@ def decide_aux_lik(r: AuxLikResult) -> Decision:
         )
         if k != "prior":
             checks.append(
-                Check(
+                _check(
                     x[7] > 0,
                     f"T={T:g}, {k}: log-likelihood gain over the prior [{x[7]:.4f}, {x[8]:.4f}]",
                 )

@@ -56,6 +56,13 @@ from verify.theory.tails import (
 __all__ = ["CLAIMS", "expected_kl_gaussian_mle"]  # the latter re-exported for one release
 
 DOC = "docs/claims/initialization.md"
+
+
+def _check(ok, detail: str) -> Check:
+    """A :class:`Check` with ``ok`` as a Python bool (numpy bools are not ``True``/``False``)."""
+    return Check(None if ok is None else bool(ok), detail)
+
+
 _RECON = "(reconstructed: the paper's statement was not available; this is the standard result "
 _RECON += "it rests on)"
 _SRC = f"arXiv 2603.00772 v1 §3 {_RECON}"
@@ -173,11 +180,11 @@ def compute_prior_decay(ctx) -> PriorDecayResult:
 def decide_prior_decay(r: PriorDecayResult) -> Decision:
     s7, s80 = r.rows[1], r.rows[-1]
     checks = [
-        Check(abs(s80[2] + 4) < 0.01, f"local slope at 80 = {s80[2]:.4f} (-4 +- 0.01)"),
-        Check(abs(s7[2] + 4) < 0.1, f"local slope at 7 = {s7[2]:.3f} (-4 +- 0.1)"),
-        Check(abs(s80[3] - 1) < 1e-3, f"KL s^4/(sum lambda^2/4) at 80 = {s80[3]:.5f} (1 +- 1e-3)"),
-        Check(abs(s80[5] + 2) < 0.01, f"offset-mean slope at 80 = {s80[5]:.4f} (-2 +- 0.01)"),
-        Check(
+        _check(abs(s80[2] + 4) < 0.01, f"local slope at 80 = {s80[2]:.4f} (-4 +- 0.01)"),
+        _check(abs(s7[2] + 4) < 0.1, f"local slope at 7 = {s7[2]:.3f} (-4 +- 0.1)"),
+        _check(abs(s80[3] - 1) < 1e-3, f"KL s^4/(sum lambda^2/4) at 80 = {s80[3]:.5f} (1 +- 1e-3)"),
+        _check(abs(s80[5] + 2) < 0.01, f"offset-mean slope at 80 = {s80[5]:.4f} (-2 +- 0.01)"),
+        _check(
             r.pooled[1] <= r.eps <= r.pooled[2],
             f"fitted-start term {r.pooled[0]:.4f} [{r.pooled[1]:.4f}, {r.pooled[2]:.4f}] vs "
             f"its expectation {r.eps:.4f}",
@@ -189,7 +196,7 @@ def decide_prior_decay(r: PriorDecayResult) -> Decision:
         ok = hi < kp if wins else lo > kp
         side = "<" if wins else ">"
         checks.append(
-            Check(ok, f"sigma_T={s:g}: fit term [{lo:.3g}, {hi:.3g}] {side} prior term {kp:.3g}")
+            _check(ok, f"sigma_T={s:g}: fit term [{lo:.3g}, {hi:.3g}] {side} prior term {kp:.3g}")
         )
     return decide_checks(
         checks,
@@ -294,12 +301,12 @@ def decide_disc(r: DiscResult) -> Decision:
     w = _worst(r.rows, 7)
     authors = [row[7] for row in r.rows if row[1].startswith("authors")]
     checks = [
-        Check(
+        _check(
             not exp_bad,
             f"the exponential chain (the one the bound is proved for) exceeds E_disc in "
             f"{len(exp_bad)} cases",
         ),
-        Check(
+        _check(
             not bad,
             f"the ancestral chain's KL exceeds E_disc in {len(bad)}/{len(r.rows)} settings, at "
             f"most {w[7]:.3g} x E_disc ({w[0]}, {w[1]}, N={w[2]}, sigma_T={w[3]:.3g}); the "
@@ -317,14 +324,14 @@ def decide_disc(r: DiscResult) -> Decision:
 def decide_fine(r: DiscResult) -> Decision:
     fine = [row for row in r.rows if row[2] >= FINE_STEPS]
     w = _worst(fine, 7)
-    checks = [Check(w[7] <= 1.0, f"max KL_ancestral/E_disc on N >= {FINE_STEPS}: {w[7]:.3f}")]
+    checks = [_check(w[7] <= 1.0, f"max KL_ancestral/E_disc on N >= {FINE_STEPS}: {w[7]:.3f}")]
     series = {}
     for row in r.rows:
         if row[1].startswith("Karras") and row[2] >= FINE_STEPS:
             series.setdefault((row[0], row[1], row[3]), []).append((row[2], row[7]))
     rising = [k for k, v in series.items() if np.any(np.diff([x[1] for x in sorted(v)]) > 0)]
     checks.append(
-        Check(not rising, f"ratio not decreasing in N for {len(rising)} of {len(series)} series")
+        _check(not rising, f"ratio not decreasing in N for {len(rising)} of {len(series)} series")
     )
     return decide_checks(
         checks,
@@ -478,14 +485,14 @@ def _gauss_short_check(key, rows) -> Check:
     name, method, sT = key
     if method == "heun":
         e = rows[0][13]
-        return Check(
+        return _check(
             e <= thr,
             f"{name} heun sigma_T={sT:.3g}: E KL_out = {e:.3g} (exact) vs full {full:.3g} "
             f"({e / full:.2g}x)",
         )
     m, lo, hi = _t_interval([x[7] for x in rows])
     c = interval_check(lo, hi, thr, above=False, what=f"{name} {method} sigma_T={sT:.3g}")
-    return Check(c.ok, f"{c.detail}; mean {m:.3g} = {m / full:.2g}x full")
+    return _check(c.ok, f"{c.detail}; mean {m:.3g} = {m / full:.2g}x full")
 
 
 def _gmm_short_check(full, row) -> Check:
@@ -498,7 +505,7 @@ def _gmm_short_check(full, row) -> Check:
         above=False,
         what=f"GMM heun sigma_T={row[0]:.3g}: KL_short - {_MATCH} KL_full",
     )
-    return Check(c.ok, f"{c.detail} ({row[2]:.4f} vs {full[2]:.4f})")
+    return _check(c.ok, f"{c.detail} ({row[2]:.4f} vs {full[2]:.4f})")
 
 
 def decide_short(r: ShortResult) -> Decision:
@@ -509,12 +516,21 @@ def decide_short(r: ShortResult) -> Decision:
         (v[0][13] / v[0][5], k) for k, v in _gauss_cases(r.gauss).items() if k[1] == "heun"
     )
     gm = max(row[2] / full[2] for row in r.gmm[1:])
-    return decide_checks(
+    anc = [
+        np.mean([x[7] for x in v]) / v[0][5]
+        for k, v in _gauss_cases(r.gauss).items()
+        if k[1] == "ancestral"
+    ]
+    dec = decide_checks(
         checks,
         "every fitted short-horizon start matches or beats the full horizon",
         f"Heun worst {worst_h[0]:.2g}x ({worst_h[1][0]}); GMM Heun EM start up to {gm:.2g}x "
-        f"full ({full[2]:.4f})",
+        f"full ({full[2]:.4f}); ancestral <= {max(anc):.2g}x",
     )
+    note = (
+        f". Ancestral (Gaussian, mean over fits): {min(anc):.2g}-{max(anc):.2g}x the full horizon"
+    )
+    return Decision(dec.verdict, dec.reason + note, dec.key_number)
 
 
 def _short_gauss_axis(ax, r: ShortResult):
@@ -601,7 +617,7 @@ def _additivity_check(rows, name) -> Check:
     """Heun: the mean over fits of KL_out - E KL_out is 0 (99% t-interval), pooled over sigma_T."""
     res = [x[7] - x[13] for x in rows if x[0] == name and x[1] == "heun"]
     m, lo, hi = _t_interval(res, 0.99)
-    return Check(
+    return _check(
         lo <= 0.0 <= hi,
         f"{name}: Heun KL_out - (KL(p'||p) + E KL(fit||p_T)) over {len(res)} fits = {m:.2e} "
         f"[{lo:.2e}, {hi:.2e}] (99%)",
@@ -615,9 +631,9 @@ def decide_carried(r: CarriedResult) -> Decision:
     dp = max(x[9] / x[8] for x in anc)
     cs = max(abs(x[11]) / x[12] if x[12] > 0 else np.inf * abs(x[11]) for x in r.rows)
     checks = [
-        Check(inv <= 1e-8, f"Heun: max |KL(q||p') - KL(start||p_T)| / KL = {inv:.1e} (1e-8)"),
-        Check(dp <= 1.0 + 1e-9, f"ancestral: max KL(q||p') / KL(start||p_T) = {dp:.3g} (<= 1)"),
-        Check(cs <= 1.0 + 1e-9, f"max |r| / Cauchy-Schwarz bound = {cs:.3g} (<= 1)"),
+        _check(inv <= 1e-8, f"Heun: max |KL(q||p') - KL(start||p_T)| / KL = {inv:.1e} (1e-8)"),
+        _check(dp <= 1.0 + 1e-9, f"ancestral: max KL(q||p') / KL(start||p_T) = {dp:.3g} (<= 1)"),
+        _check(cs <= 1.0 + 1e-9, f"max |r| / Cauchy-Schwarz bound = {cs:.3g} (<= 1)"),
     ]
     checks += [_additivity_check(r.rows, name) for name in dict.fromkeys(x[0] for x in r.rows)]
     return decide_checks(
@@ -929,8 +945,8 @@ def decide_bound_terms(r: BoundTermsResult) -> Decision:
     tight = [x[11] for x in r.rows]
     anc_over = sum(1 for x in r.rows if x[10] > x[8])
     checks = [
-        Check(not over, f"KL of the exponential chain above the bound in {len(over)} cases"),
-        Check(split <= 1e-9, f"offset errors: max |path - disc - score|/path = {split:.1e}"),
+        _check(not over, f"KL of the exponential chain above the bound in {len(over)} cases"),
+        _check(split <= 1e-9, f"offset errors: max |path - disc - score|/path = {split:.1e}"),
     ]
     return decide_checks(
         checks,
