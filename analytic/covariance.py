@@ -161,11 +161,12 @@ class Covariance:
 
     def affine(self, a: float, b: float) -> Covariance:
         """``a Sigma + b I`` in the same compact form (``a, b >= 0``)."""
-        if self.kind == "full":
-            v = a * self.value
-            v[np.diag_indices(self.dim)] += b
-        else:
-            v = a * self.value + b
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.kind == "full":
+                v = a * self.value
+                v[np.diag_indices(self.dim)] += b
+            else:
+                v = a * self.value + b
         if not np.all(np.isfinite(v)):
             raise ValueError(f"a Sigma + b I overflows float64 (a = {a:g}, b = {b:g})")
         return Covariance(v, self.dim, _checked=True)

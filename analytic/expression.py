@@ -20,6 +20,9 @@ multiplication (``2t`` is an error) and no bitwise or comparison operator. Numbe
 as the exact rationals they denote (``0.1`` is 1/10). Functions (one argument each):
 ``exp log sqrt sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh erf erfc abs``.
 
+Numeric exponents are limited to ``|p| <= 1024`` (rationals with a denominator above 1e4 are
+rounded to 15-digit floats) and no rational built by the parser may exceed ~420 digits.
+
 Anything else -- another name (``__import__``, ``os``, ``x``), a string, a comma, ``[``,
 ``.``-attribute access, ``;``, a newline, ``=``, ``:``, ``lambda``, an f-string -- raises a
 ``ValueError`` that names the offending token, its position and the argument (``f``, ``g``
@@ -50,6 +53,8 @@ MAX_LENGTH = 1000
 MAX_DEPTH = 40
 _MAX_EXPONENT_DIGITS = 400  # |e| in "1e<e>"
 _MAX_POWER_LOG10 = 400.0  # |log10| of a number ** number
+_MAX_EXPONENT = 1024  # |p| of a numeric exponent t**p
+_MAX_BITS = 1400  # ~420 decimal digits in any rational the parser builds
 
 FUNCTIONS = {
     "exp": sp.exp,
@@ -206,13 +211,24 @@ class _Parser:
         return base
 
     def _pow(self, base, ex, tok):
-        if isinstance(base, sp.Number) and isinstance(ex, sp.Number):
-            b, x = float(base), float(ex)
-            if b == 0 and x < 0:
-                raise self.error(tok, "zero to a negative power")
-            if b != 0 and abs(x) * abs(math.log10(abs(b))) > _MAX_POWER_LOG10:
-                raise self.error(tok, f"power {base}**{ex} out of range")
-        return sp.Pow(base, ex)
+        if isinstance(ex, sp.Number):
+            x = float(ex)
+            if abs(x) > _MAX_EXPONENT:
+                raise self.error(
+                    tok, f"exponent {x:g} out of range (|exponent| <= {_MAX_EXPONENT})"
+                )
+            if isinstance(ex, sp.Rational) and ex.q > 10**4:
+                ex = sp.Float(x, 15)  # no exact roots of huge order (2**(1/10**300))
+            if isinstance(base, sp.Number):
+                b = float(base)
+                if b == 0 and x < 0:
+                    raise self.error(tok, "zero to a negative power")
+                if b != 0 and abs(x) * abs(math.log10(abs(b))) > _MAX_POWER_LOG10:
+                    raise self.error(tok, f"power {base}**{ex} out of range")
+        out = sp.Pow(base, ex)
+        if any(max(abs(r.p), r.q).bit_length() > _MAX_BITS for r in out.atoms(sp.Rational)):
+            raise self.error(tok, "a number in the expanded power is out of range")
+        return out
 
     def atom(self):
         tok = self.take()

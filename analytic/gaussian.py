@@ -78,8 +78,9 @@ class Gaussian:
     def log_prob(self, x) -> np.ndarray:
         """``log N(x; m, Sigma)`` for each row of ``x`` (shape ``(n,)``)."""
         x = as_points(x, self.dim)
-        q = self._cov.mahalanobis2(x - self._mean)
-        return -0.5 * (q + self.dim * _LOG_2PI + self._cov.logdet)
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = self._cov.mahalanobis2(x - self._mean)
+            return -0.5 * (q + self.dim * _LOG_2PI + self._cov.logdet)
 
     def score(self, x) -> np.ndarray:
         """``grad log p(x) = Sigma^{-1} (m - x)``, shape ``(n, d)``."""

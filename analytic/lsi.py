@@ -123,11 +123,12 @@ def relative_fisher_gaussian(q: Gaussian, p: Gaussian) -> float:
     except linalg.LinAlgError:
         raise ValueError("q and p need positive-definite covariances") from None
     # M = (P2 - P1) = C2^{-1} D C1^{-1};  tr(M C1 M^T) = tr(C2^{-1} D C1^{-1} D C2^{-1})
-    X = linalg.cho_solve(L2, D)  # C2^{-1} D
-    Y = linalg.cho_solve(L1, X.T)  # C1^{-1} D C2^{-1}  (D symmetric)
-    term1 = float(np.trace(X @ Y))  # tr(C2^{-1} D C1^{-1} D C2^{-1})
-    v = linalg.cho_solve(L2, q.mean - p.mean)
-    out = max(term1, 0.0) + float(v @ v)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = linalg.cho_solve(L2, D, check_finite=False)  # C2^{-1} D
+        Y = linalg.cho_solve(L1, X.T, check_finite=False)  # C1^{-1} D C2^{-1}  (D symmetric)
+        term1 = float(np.trace(X @ Y))  # tr(C2^{-1} D C1^{-1} D C2^{-1})
+        v = linalg.cho_solve(L2, q.mean - p.mean, check_finite=False)
+        out = max(term1, 0.0) + float(v @ v)
     if not np.isfinite(out):
         raise ValueError("I(q | p) overflows float64 (or the covariances are too ill-conditioned)")
     return out
@@ -188,7 +189,10 @@ def mixture_lsi_bakry_emery(mix: GaussianMixture) -> float:
     if lam[0] <= 0:
         raise ValueError("the common covariance must be positive definite")
     D2 = _diameter(np.asarray(mix.means, dtype=np.float64)) ** 2
-    kappa = float(np.min(1.0 / lam - D2 / (4.0 * lam * lam)))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        kappa = float(np.min(1.0 / lam - D2 / (4.0 * lam * lam)))
+    if np.isnan(kappa):
+        raise ValueError("the Bakry-Emery constant overflows float64 (extreme covariance or means)")
     return 1.0 / kappa if kappa > 0 else float("inf")
 
 
@@ -229,6 +233,8 @@ def _grid_weights(logp, bounds, n):
         raise ValueError("logp must return n finite values for points of shape (n, 1)")
     w = np.exp(lp - lp.max())
     pi = w / w.sum()
+    if not np.all(pi > 0):
+        raise ValueError("p underflows to 0 on part of the grid: narrow the bounds")
     face = np.sqrt(pi[:-1] * pi[1:]) / (h * h)
     return x, pi, face
 

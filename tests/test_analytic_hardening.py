@@ -1,0 +1,557 @@
+"""Hardening of ``analytic`` (issue 12): safe expressions, validated SDEs, time limits,
+log-space KL, clear errors. Expected values come from closed forms or mpmath, never from the
+code under test."""
+
+import math
+import os
+import time
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from analytic import (
+    EDM,
+    OU,
+    VE,
+    VP,
+    Covariance,
+    Gaussian,
+    GaussianMixture,
+    LinearSDE,
+    SubVP,
+    kl,
+    kl_mp,
+)
+from analytic.expression import MAX_DEPTH, parse_expression, t_sym
+
+MARKER_ENV = "DV_HOSTILE_MARKER"
+
+
+def _hostile(marker):
+    """``(string, offending token)``: each string has a side effect if Python evaluated it."""
+    m = repr(str(marker))
+    return [
+        (f"__import__('os').system('touch {marker}')", "__import__"),
+        (f"__import__('os').environ.__setitem__('{MARKER_ENV}', '1')", "__import__"),
+        (f"open({m}, 'w')", "open"),
+        (f"exec(\"open({m}, 'w')\")", "exec"),
+        (f"eval(\"open({m}, 'w')\")", "eval"),
+        (f"compile('open({m})', 'x', 'eval')", "compile"),
+        (f"(lambda: open({m}, 'w'))()", "lambda"),
+        (f"[open({m}, 'w') for _ in 'a']", "["),
+        (f"getattr(__builtins__, 'open')({m}, 'w')", "getattr"),
+        ("().__class__.__bases__[0].__subclasses__()", "."),
+        ("t.__class__", "."),
+        ("exp.__globals__", "."),
+        (f"f\"{{open({m}, 'w')}}\"", '"'),
+        (f"(x := open({m}, 'w'))", ":"),
+        (f"t; open({m}, 'w')", ";"),
+        (f"t\nopen({m}, 'w')", "newline"),
+        ("import os", "import"),
+        ("os.system('echo hi')", "os"),
+        ("Symbol('x')", "Symbol"),
+        ("x + t", "x"),
+        ("t if 1 else t", "if"),
+        ("t[0]", "["),
+        ("exp(x=t)", "x"),
+        ("exp(t, t)", ","),
+        ("'t'", "'"),
+        ("t @ t", "@"),
+        ("~t", "~"),
+        ("t == t", "="),
+        ("t < 1", "<"),
+        ("not t", "not"),
+        ("1j", "1j"),
+        ("0x10", "0x10"),
+        ("2t", "2t"),
+        ("exp", "exp"),
+        ("t(1)", "t"),
+        ("__builtins__", "__builtins__"),
+        ("9**9**9**9", "**"),
+        ("1e999999999", "1e999999999"),
+        ("(" * (MAX_DEPTH + 5) + "t" + ")" * (MAX_DEPTH + 5), "nested"),
+        ("t+" * 600 + "t", "longer than"),
+        ("", "empty"),
+        ("nan", "nan"),
+        ("oo", "oo"),
+        ("zoo", "zoo"),
+        ("I", "I"),
+    ]
+
+
+@pytest.mark.parametrize("where", ["f", "g", "g2"])
+def test_hostile_strings_raise_naming_token_and_argument_without_side_effects(
+    tmp_path, monkeypatch, where
+):
+    marker = tmp_path / "executed"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(MARKER_ENV, raising=False)
+
+    def never(*a, **k):  # user strings must never reach sympy's Python-evaluating parsers
+        raise AssertionError("sympify/parse_expr called on a user string")
+
+    monkeypatch.setattr(sp, "sympify", never)
+    monkeypatch.setattr("sympy.parsing.sympy_parser.parse_expr", never)
+    for text, token in _hostile(marker):
+        kwargs = {"f": "-1", "g": None, "g2": None}
+        kwargs[where] = text
+        if where == "f":
+            kwargs["g"] = "1"
+        with pytest.raises(ValueError) as err:
+            LinearSDE(kwargs["f"], kwargs["g"], g2=kwargs["g2"])
+        msg = str(err.value)
+        assert msg.startswith(f"{where}:"), (text, msg)
+        assert token in msg, (text, token, msg)
+    assert not marker.exists()
+    assert MARKER_ENV not in os.environ
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "-0.5*(0.1 + 19.9*t)",
+            -sp.Rational(1, 2) * (sp.Rational(1, 10) + sp.Rational(199, 10) * t_sym),
+        ),
+        ("-t**2", -(t_sym**2)),
+        ("2**-1", sp.Rational(1, 2)),
+        ("2^3^2", sp.Integer(512)),
+        ("2**3**2", sp.Integer(512)),
+        ("--t", t_sym),
+        ("+t", t_sym),
+        ("1e-3 * t", t_sym / 1000),
+        (".5 + 2. + 3E2", sp.Rational(605, 2)),
+        ("exp(-t)*sin(pi*t) + e - E", sp.exp(-t_sym) * sp.sin(sp.pi * t_sym)),
+        ("abs(t - 1) / sqrt(2)", sp.Abs(t_sym - 1) / sp.sqrt(2)),
+        ("erf(t) + erfc(t)", sp.erf(t_sym) + sp.erfc(t_sym)),
+        ("log(1 + t) - atan(t)", sp.log(1 + t_sym) - sp.atan(t_sym)),
+        ("t / 2 / 2", t_sym / 4),
+        ("t - 1 - 1", t_sym - 2),
+    ],
+)
+def test_grammar_builds_the_intended_expression(text, expected):
+    assert sp.simplify(parse_expression(text, "f") - expected) == 0
+
+
+def test_sympy_expressions_and_numbers_still_work():
+    t = sp.Symbol("t")  # no assumptions: identified with the parser's t
+    sde = LinearSDE(-1 + 0 * t, g2=2 * sp.exp(0 * t))
+    np.testing.assert_allclose(sde.sigma2(0.5), -math.expm1(-1.0), rtol=1e-14)
+    sde = LinearSDE(-1, g2=2.0)
+    np.testing.assert_allclose(sde.alpha(0.5), math.exp(-0.5), rtol=1e-14)
+    with pytest.raises(ValueError, match="free symbols"):
+        LinearSDE(sp.Symbol("a") * t, "1")
+    with pytest.raises(ValueError, match="undefined functions"):
+        LinearSDE(sp.Function("h")(t), "1")
+    with pytest.raises(TypeError, match="f"):
+        LinearSDE(True, "1")
+    with pytest.raises(TypeError, match="complex"):
+        LinearSDE(1j, "1")
+    with pytest.raises(TypeError, match="g"):
+        LinearSDE("-1", [1.0])
+
+
+# ----------------------------------------------------------------- SDE validation
+@pytest.mark.parametrize(
+    "args, kwargs, match",
+    [
+        (("-1",), {"g2": "-1"}, r"g\^2 = -1 is negative at t = 0"),
+        (("-1",), {"g2": "t - 0.5"}, "negative at t = 0"),
+        (("1/t", "1"), {}, r"f = 1/t is not finite at t = 0"),
+        (("-1", "sqrt(t - 0.5)"), {}, "g = .* is complex at t = 0"),
+        (("sqrt(-1)", "1"), {}, "complex"),
+        (("log(-1)", "1"), {}, "complex"),
+        (("asin(2)", "1"), {}, "complex at t = 0"),
+        (("-1", "sqrt(t - 0.5)"), {"T": 0.4}, "complex"),
+        (("1/(t - 1/3)", "1"), {}, "integral of f does not converge near t = 0.333"),
+        (("tan(2*t)", "1"), {}, "integral of f does not converge near t = 0.785"),
+        (("-1",), {"g2": "1/abs(t - 1/3)"}, "integral of g2 does not converge near t = 0.333"),
+        (("-1000", "1"), {}, "alpha.* underflows"),
+        (("1000", "1"), {}, "alpha.* overflows"),
+        (("-1",), {"g2": "0"}, "no noise"),
+        (("-1",), {"g2": "1e300*exp(1000*t)"}, "not finite"),
+        (("-1", "1"), {"T": float("nan")}, "T"),
+        (("-1", "1"), {"T": -1.0}, "T"),
+    ],
+)
+def test_invalid_sdes_raise_naming_the_argument(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        LinearSDE(*args, **kwargs)
+
+
+def _sigma2_reference(A, t, dps=30):
+    """``int_0^t exp(2 (A(t) - A(u))) du`` for ``g2 = 1`` from a hand-integrated ``A``."""
+    with mpmath.workdps(dps):
+        tt = mpmath.mpf(t)
+        return mpmath.quad(lambda u: mpmath.exp(2 * (A(tt) - A(u))), [0, tt])
+
+
+def test_sqrt_drift_falls_back_to_quadrature_and_is_accurate():
+    """sympy gives exp_polar for f = -sqrt(t) (a NameError before the fix)."""
+    sde = LinearSDE("-sqrt(t)", "1", timeout=2.0)
+    A = lambda u: -mpmath.mpf(2) / 3 * u**1.5  # int_0^u -sqrt
+    for t in (0.05, 0.5, 1.0):
+        ref = _sigma2_reference(A, t)
+        assert abs(float(sde.sigma2(t)) - ref) <= 1e-12 * ref
+        assert abs(float(sde.alpha(t)) - mpmath.exp(A(mpmath.mpf(t)))) <= 1e-13
+    assert sde.method == "quadrature" and "quadrature" in repr(sde)
+
+
+def test_hanging_derivation_is_cut_by_the_time_limit():
+    """sympy runs for minutes on f = -log(1 + t); the worker is killed after ``timeout``."""
+    t0 = time.perf_counter()
+    sde = LinearSDE("-log(1 + t)", "1", timeout=1.0)
+    got = float(sde.sigma2(0.5))
+    elapsed = time.perf_counter() - t0
+    assert sde.method == "quadrature"
+    assert elapsed < 10.0, elapsed
+    A = lambda u: -((1 + u) * mpmath.log1p(u) - u)  # int_0^u -log(1 + s) ds
+    ref = _sigma2_reference(A, 0.5)
+    assert abs(got - ref) <= 1e-12 * ref
+    with mpmath.workdps(30):  # the mpmath quadrature branch agrees with the hand formula
+        assert abs(sde.sigma2_mp(0.5, dps=30) - ref) <= mpmath.mpf(10) ** -25 * ref
+        assert abs(sde.alpha_mp(0.5, dps=30) - mpmath.exp(A(mpmath.mpf(0.5)))) < 1e-25
+
+
+def test_mpmath_quadrature_branch_matches_the_ou_closed_form():
+    """Force the quadrature branch (no symbolic result): sigma2_mp = 1 - e^{-2t} to 25 digits."""
+    sde = LinearSDE("-1", "sqrt(2)", T=2.0)
+    sde.__dict__["_derived"] = (None, "forced for the test")
+    assert sde.method == "quadrature"
+    with mpmath.workdps(30):
+        for t in (0.3, 1.0, 1.7):
+            ref = -mpmath.expm1(-2 * mpmath.mpf(t))
+            assert abs(sde.sigma2_mp(t, dps=30) - ref) < mpmath.mpf(10) ** -25
+            assert abs(sde.alpha_mp(t, dps=30) - mpmath.exp(-mpmath.mpf(t))) < 1e-25
+            assert abs(float(sde.sigma2(t)) - float(ref)) <= 1e-14 * float(ref)
+
+
+def test_quadrature_on_arrays_is_fast_and_matches_closed_form():
+    sde = LinearSDE("-(1 + t)/2", g2="1 + t", T=2.0, timeout=0.5)  # sympy: > 30 s
+    assert sde.method == "quadrature"
+    ts = np.linspace(0.0, 2.0, 400)
+    t0 = time.perf_counter()
+    a, s2 = sde.alpha(ts), sde.sigma2(ts)
+    assert time.perf_counter() - t0 < 0.5
+    B = ts + ts**2 / 2  # int (1 + u) du: VP-like with beta = 1 + t, so sigma2 = 1 - e^{-B}
+    np.testing.assert_allclose(a, np.exp(-B / 2), rtol=1e-13)
+    np.testing.assert_allclose(s2[1:], -np.expm1(-B[1:]), rtol=1e-12)
+    assert s2[0] == 0.0
+
+
+def test_closed_form_keeps_relative_accuracy_at_small_times():
+    sde = LinearSDE("-1", "sqrt(2)")
+    assert sde.method == "closed form"
+    for t in (1e-12, 1e-8, 1e-4):
+        assert abs(float(sde.sigma2(t)) + math.expm1(-2 * t)) <= 1e-13 * -math.expm1(-2 * t)
+
+
+def test_kinked_coefficients_are_integrated_accurately():
+    sde = LinearSDE("-abs(t - 0.3)", "1", timeout=0.5)
+    sde.__dict__["_derived"] = (None, "forced")
+
+    def A(u):
+        u = mpmath.mpf(u)
+        c = mpmath.mpf("0.3")
+        return -(c**2 - (c - u) ** 2) / 2 if u <= c else -(c**2 + (u - c) ** 2) / 2
+
+    for t in (0.2, 0.8):
+        with mpmath.workdps(30):
+            tt = mpmath.mpf(t)
+            pts = [0, mpmath.mpf("0.3"), tt] if t > 0.3 else [0, tt]
+            At = A(tt)
+            ref = mpmath.quad(lambda u, At=At: mpmath.exp(2 * (At - A(u))), pts)
+        assert abs(float(sde.sigma2(t)) - ref) <= 1e-11 * ref
+
+
+# ----------------------------------------------------------------------- presets
+@pytest.mark.parametrize(
+    "make, exc, match",
+    [
+        (lambda: VE(1e-300, 1e300), ValueError, "sigma_min"),
+        (lambda: VE(0.01, 1e200), ValueError, "sigma_max"),
+        (lambda: VE(0.01, 50.0, T=300.0), ValueError, "sigma_max or T"),
+        (lambda: VP(0.1, 1e300), ValueError, "beta_max"),
+        (lambda: VP(0.1, 20.0, T=1e3), ValueError, "beta_max or T"),
+        (lambda: SubVP(0.1, 1e308, T=10.0), ValueError, "beta_max or T"),
+        (lambda: OU(T=1000.0), ValueError, "T"),
+        (lambda: EDM(1e200), ValueError, "sigma_max"),
+        (lambda: VP("0.1", 20.0), TypeError, "beta_min"),
+        (lambda: VE(0.01, 1j), TypeError, "sigma_max"),
+        (lambda: OU(T=True), TypeError, "T"),
+        (lambda: EDM(None), TypeError, "sigma_max"),
+        (lambda: VP(float("nan"), 20.0), ValueError, "beta_min"),
+    ],
+)
+def test_preset_parameters_that_overflow_raise(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_extreme_but_valid_presets_stay_finite():
+    sde = VE(1e-3, 1e150)
+    assert np.isfinite(sde.sigma(1.0)) and sde.sigma2(1e-12) > 0
+    sde = OU(T=300.0)
+    np.testing.assert_allclose(sde.sigma(300.0), math.sqrt(math.expm1(600.0)), rtol=1e-13)
+
+
+def test_priors_are_the_published_reference_laws():
+    """VP, sub-VP and OU start from N(0, I) (Song et al. 2021); VE/EDM from N(0, sigma2(T))."""
+    for sde in (VP(), SubVP(), OU(T=3.0), VP(0.5, 5.0)):
+        np.testing.assert_array_equal(sde.prior(3).cov, np.eye(3))
+        np.testing.assert_array_equal(sde.prior(3).mean, np.zeros(3))
+    np.testing.assert_allclose(VE(0.01, 50.0).prior(2).cov, (2500 - 1e-4) * np.eye(2), rtol=1e-14)
+    np.testing.assert_allclose(EDM(80.0).prior(1).cov, [[6400.0]], rtol=1e-15)
+    generic = LinearSDE("-1", "sqrt(2)", T=2.0)
+    np.testing.assert_allclose(generic.prior(1).cov, [[-math.expm1(-4.0)]], rtol=1e-13)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises((TypeError, ValueError), match="dim"):
+            VP().prior(bad)
+
+
+# ------------------------------------------------------------------ t_of_sigma
+ALL_SDES = [
+    OU(T=2.0),
+    VP(),
+    VP(0.0, 20.0),
+    SubVP(),
+    VE(0.01, 50.0),
+    EDM(80.0),
+    LinearSDE("-1", "sqrt(2)", T=2.0),
+]
+
+
+@pytest.mark.parametrize("sde", ALL_SDES, ids=repr)
+def test_t_of_sigma_of_zero_is_zero_and_inverts_sigma(sde):
+    assert sde.t_of_sigma(0.0) == 0.0
+    np.testing.assert_array_equal(sde.t_of_sigma(np.zeros(3)), np.zeros(3))
+    ts = np.array([0.01, 0.3, 0.9]) * sde.T
+    np.testing.assert_allclose(sde.t_of_sigma(sde.sigma(ts)), ts, rtol=1e-9)
+
+
+def test_t_of_sigma_accepts_the_nominal_sigma_max_of_ve():
+    sde = VE(0.01, 50.0)
+    assert float(sde.sigma(1.0)) == pytest.approx(math.sqrt(2500 - 1e-4), rel=1e-15)
+    assert sde.t_of_sigma(50.0) == 1.0
+    assert sde.t_of_sigma(float(sde.sigma(1.0))) == 1.0
+    with pytest.raises(ValueError, match="sigma"):
+        sde.t_of_sigma(50.0 * (1 + 1e-5))
+
+
+def test_generic_t_of_sigma_matches_the_ou_inverse():
+    sde = LinearSDE("-1", "sqrt(2)", T=2.0)
+    s = np.array([1e-6, 0.1, 1.0, 5.0])
+    np.testing.assert_allclose(sde.t_of_sigma(s), 0.5 * np.log1p(s * s), rtol=1e-12)
+
+
+# ---------------------------------------------------------- marginal and score
+def test_score_accepts_one_time_per_row_and_marginal_rejects_arrays():
+    sde = OU(T=2.0)
+    p0 = Gaussian([1.0, -2.0], 0.5)
+    x = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 2.0], [0.5, 0.5]])
+    t = np.array([0.1, 1.5, 0.1, 2.0])
+    a = np.exp(-t)[:, None]
+    var = a * a * 0.5 + (-np.expm1(-2 * t))[:, None]
+    expected = (a * np.array([1.0, -2.0]) - x) / var
+    np.testing.assert_allclose(sde.score(p0)(x, t), expected, rtol=1e-13)
+    with pytest.raises(ValueError, match="one time t"):
+        sde.marginal(p0, t)
+    with pytest.raises(ValueError, match="one time per row"):
+        sde.score(p0)(x, t[:3])
+    with pytest.raises(ValueError, match="t must lie"):
+        sde.score(p0)(x, t + 5)
+    with pytest.raises(TypeError, match="p0"):
+        sde.marginal("data", 0.5)
+    with pytest.raises(TypeError, match="t"):
+        sde.marginal(p0, "0.5")
+
+
+# ------------------------------------------------------------------------- KL
+def _kl_var_ref(vp, vq, dps=60):
+    """Per-coordinate KL of N(0, vp) from N(0, vq) from the exact binary floats."""
+    with mpmath.workdps(dps):
+        lam = mpmath.mpf(vp) / mpmath.mpf(vq)
+        return (lam - 1 - mpmath.log(lam)) / 2
+
+
+@pytest.mark.parametrize(
+    "vp, vq", [(1e-150, 1e150), (1e150, 1e-150), (1e-300, 1.0), (1e200, 1e199)]
+)
+def test_kl_with_extreme_variance_ratios_is_finite_and_exact(vp, vq):
+    ref = _kl_var_ref(vp, vq)
+    for cov_p, cov_q in (
+        (vp, vq),
+        (np.array([vp, vp]), np.array([vq, vq])),
+        (vp * np.eye(2), vq * np.eye(2)),
+    ):
+        d = 2
+        p, q = Gaussian(np.zeros(d), cov_p), Gaussian(np.zeros(d), cov_q)
+        got = kl(p, q)
+        assert abs(got - 2 * ref) <= 1e-13 * 2 * ref, (cov_p, got, float(2 * ref))
+        with mpmath.workdps(60):
+            assert abs(kl_mp(p, q) - 2 * ref) <= mpmath.mpf(10) ** -40 * ref
+
+
+def _kl_eig_ref(Sp, Sq, dps=60):
+    """sum_i (lambda_i - 1 - log lambda_i) / 2 over the eigenvalues of L_q^{-1} S_p L_q^{-T},
+    from the exact float matrices in mpmath (an independent route)."""
+    with mpmath.workdps(dps):
+        L = mpmath.cholesky(mpmath.matrix(Sq.tolist()))
+        Li = mpmath.inverse(L)
+        B = Li * mpmath.matrix(Sp.tolist()) * Li.T
+        ev = mpmath.eigsy((B + B.T) / 2, eigvals_only=True)
+        return mpmath.fsum(e - 1 - mpmath.log(e) for e in ev) / 2
+
+
+def test_kl_full_covariances_with_extreme_scales_use_log_space():
+    """1 + u underflows (u = -1 in float64): the whitened log-space formula must take over."""
+    S0 = np.array([[2.0, 0.5], [0.5, 1.0]])
+    S1 = np.array([[1.0, 0.2], [0.2, 3.0]])
+    for sp_, sq in ((1e-150 * S0, 1e150 * S1), (1e150 * S0, 1e140 * S1)):
+        p, q = Gaussian(np.zeros(2), sp_), Gaussian(np.zeros(2), sq)
+        ref = _kl_eig_ref(sp_, sq)
+        assert abs(kl(p, q) - ref) <= 1e-13 * ref
+        with mpmath.workdps(60):
+            assert abs(kl_mp(p, q) - ref) <= mpmath.mpf(10) ** -40 * ref
+
+
+def test_kl_full_covariance_mixing_small_and_near_one_eigenvalues():
+    th = 0.3
+    R = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1.0]])
+    S = (R * np.array([1e-5, 1 + 1e-9, 4.0])) @ R.T
+    S = 0.5 * (S + S.T)
+    p, q = Gaussian(np.zeros(3), S), Gaussian(np.zeros(3), 1.0)
+    ref = _kl_eig_ref(S, np.eye(3))
+    assert abs(kl(p, q) - ref) <= 1e-9 * ref
+
+
+def test_kl_mp_rejects_singular_laws_like_kl_and_overflow_raises():
+    p, q = Gaussian([0.0, 0.0], [1.0, 0.0]), Gaussian([0.0, 0.0], 1.0)
+    for fn in (kl, kl_mp):
+        with pytest.raises(ValueError, match="singular"):
+            fn(p, q)
+        with pytest.raises(ValueError, match="singular"):
+            fn(q, p)
+    with pytest.raises(ValueError, match="overflows"):
+        kl(Gaussian([0.0], 1e300), Gaussian([0.0], 1e-300))
+    with pytest.raises(ValueError, match="overflows"):
+        kl(Gaussian([1e300], 1.0), Gaussian([-1e300], 1e-10))
+
+
+def test_kl_mc_checks_dimensions_before_shapes():
+    from verify.estimators import kl_mc
+
+    with pytest.raises(ValueError, match="dimensions"):
+        kl_mc(Gaussian(np.zeros(2), 1.0), Gaussian(np.zeros(3), 1.0), 100, np.random.default_rng(0))
+
+
+# ------------------------------------------------------------- families: errors
+BAD = [
+    (lambda: Gaussian([0, 0], None), TypeError, "cov is missing"),
+    (lambda: Gaussian([], 1.0), ValueError, "empty"),
+    (lambda: Gaussian([1j, 0], 1.0), TypeError, "mean .*complex"),
+    (lambda: Gaussian(["a"], 1.0), TypeError, "mean"),
+    (lambda: Gaussian([True, False], 1.0), TypeError, "mean .*bool"),
+    (lambda: Gaussian([0.0], object()), TypeError, "cov"),
+    (lambda: Gaussian([[0.0, 1.0], [1.0]], 1.0), ValueError, "mean"),
+    (lambda: Gaussian([0.0], "1.0"), TypeError, "cov"),
+    (lambda: Gaussian([0.0], 1.0).sample(-1, np.random.default_rng(0)), ValueError, "n must"),
+    (lambda: Gaussian([0.0], 1.0).sample(2.7, np.random.default_rng(0)), ValueError, "n must"),
+    (lambda: Gaussian([0.0], 1.0).sample(True, np.random.default_rng(0)), TypeError, "bool"),
+    (lambda: Gaussian([0.0], 1.0).sample("3", np.random.default_rng(0)), TypeError, "n must"),
+    (lambda: Gaussian([0.0], 1.0).log_prob("x"), TypeError, "x"),
+    (lambda: Gaussian([0.0], 1e-300).score([1e20]), ValueError, "score overflows"),
+    (lambda: Covariance(1.0, 0), TypeError, "dim"),
+    (lambda: Covariance(1.0, True), TypeError, "dim"),
+    (lambda: Covariance(np.array([1 + 1j]), 1), TypeError, "cov"),
+    (lambda: Covariance(np.array([[1.0, 0.0], [0.0, np.inf]]), 2), ValueError, "NaN or inf"),
+    (lambda: GaussianMixture([], np.zeros((0, 1)), []), ValueError, "weights is empty"),
+    (lambda: GaussianMixture([1.0], np.zeros((1, 0)), [1.0]), ValueError, "means"),
+    (lambda: GaussianMixture([1.0], [[0.0]], [1.0], normalize="yes"), TypeError, "normalize"),
+    (lambda: GaussianMixture([True], [[0.0]], [1.0]), TypeError, "weights"),
+    (lambda: GaussianMixture([1.0], [[0.0]], [1j]), TypeError, "covs"),
+    (lambda: GaussianMixture([1.0], [[0.0]], None), TypeError, "covs"),
+    (
+        lambda: GaussianMixture([1.0], [[0.0]], [1.0]).sample(-3, np.random.default_rng()),
+        ValueError,
+        "n",
+    ),
+    (
+        lambda: GaussianMixture([0.0, 0.0], [[0.0], [1.0]], [1.0, 1.0], normalize=True),
+        ValueError,
+        "sum to 0",
+    ),
+    (lambda: Gaussian([0.0], 1.0).noised(np.nan, 1.0), ValueError, "alpha"),
+    (lambda: Gaussian([0.0], 1.0).noised(1.0, -1.0), ValueError, "sigma2"),
+]
+
+
+@pytest.mark.parametrize("make, exc, match", BAD, ids=[m for *_, m in BAD])
+def test_bad_family_input_raises_naming_it(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_integral_sample_sizes_are_accepted():
+    rng = np.random.default_rng(0)
+    assert Gaussian([0.0], 1.0).sample(np.int64(3), rng).shape == (3, 1)
+    assert Gaussian([0.0], 1.0).sample(4.0, rng).shape == (4, 1)
+    assert Gaussian([0.0, 1.0], 1.0).sample(0, rng).shape == (0, 2)
+
+
+def test_huge_normalize_weights_do_not_overflow():
+    p = GaussianMixture([1e308, 1e308], [[0.0], [1.0]], [1.0, 1.0], normalize=True)
+    np.testing.assert_array_equal(p.weights, [0.5, 0.5])
+
+
+def test_far_points_give_minus_inf_log_density_never_nan():
+    """log_prob = -inf only where the exact value is below -1.8e308 (documented)."""
+    g = Gaussian([0.0], 1e-300)
+    assert g.log_prob([1e200])[0] == -np.inf
+    m = GaussianMixture([0.5, 0.5], [[0.0], [1.0]], [1.0, 2.0])
+    lp = m.log_prob(np.array([[1e200], [-1e160], [3.0]]))
+    assert lp[0] == -np.inf and lp[1] == -np.inf and np.isfinite(lp[2])
+    with pytest.raises(ValueError, match="too far"):
+        m.score([1e200])
+
+
+def _mp_mixture_score(w, mus, var, x, dps=40):
+    """mpmath reference: isotropic components N(mu_k, var I)."""
+    with mpmath.workdps(dps):
+        x = [mpmath.mpf(v) for v in x]
+        logits = [
+            mpmath.log(wk)
+            - mpmath.fsum((xi - mi) ** 2 for xi, mi in zip(x, mu, strict=True)) / (2 * var)
+            for wk, mu in zip(w, mus, strict=True)
+        ]
+        top = max(logits)
+        e = [mpmath.exp(li - top) for li in logits]
+        z = mpmath.fsum(e)
+        return [
+            float(mpmath.fsum(ek / z * (mu[j] - x[j]) / var for ek, mu in zip(e, mus, strict=True)))
+            for j in range(len(x))
+        ]
+
+
+@pytest.mark.parametrize("kind", ["iso", "diag", "full"])
+def test_score_far_from_every_mode_uses_the_per_point_shift(kind, monkeypatch):
+    """The shared shift underflows (|x - mu|^2 / 2s ~ 8e4): the _RESHIFT_BELOW branch must
+    recompute those points itself (the slow per-component route is disabled here)."""
+    w, mus, var = [0.3, 0.7], [[-1.0, 0.0], [1.0, 0.0]], 0.01
+    covs = {
+        "iso": [var, var],
+        "diag": np.full((2, 2), var),
+        "full": np.stack([var * np.eye(2)] * 2),
+    }
+    m = GaussianMixture(w, mus, covs[kind])
+
+    def forbidden(*a, **k):
+        raise AssertionError("fell through to the robust route")
+
+    monkeypatch.setattr(GaussianMixture, "_robust_score", forbidden)
+    xs = np.array([[0.001, 40.0], [-0.002, -35.0], [0.5, 0.1]])
+    got = m.score(xs)
+    for x, g in zip(xs, got, strict=True):
+        np.testing.assert_allclose(g, _mp_mixture_score(w, mus, var, x), rtol=1e-9, atol=1e-9)
