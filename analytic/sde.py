@@ -288,6 +288,8 @@ class LinearSDE:
             raise ValueError(f"T must be a positive finite number, got {T}")
         self.T = T
         self.timeout = _real_number(timeout, "timeout")
+        if self.timeout < 0:
+            raise ValueError(f"timeout must be >= 0 seconds, got {self.timeout}")
         self.f_expr = as_expression(f, "f")
         if g2 is not None:
             self.g2_expr, g_name = as_expression(g2, "g2"), "g2"
