@@ -319,6 +319,9 @@ def as_expression(value, name: str) -> sp.Expr:
     undef = value.atoms(AppliedUndef)
     if undef:
         raise ValueError(f"{name} uses undefined functions {sorted(map(str, undef))}")
+    foreign = [f for f in value.atoms(sp.Function) if not type(f).__module__.startswith("sympy.")]
+    if foreign:  # a user-defined Function subclass: lambdify would print its name as code
+        raise ValueError(f"{name} uses functions not from sympy: {sorted(map(str, foreign))}")
     if value.atoms(sp.Dummy):
         raise ValueError(f"{name} contains dummy symbols; pass an expression in t")
     subs = {}

@@ -37,6 +37,7 @@ import difflib
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import sys
@@ -400,7 +401,13 @@ def run_module(module: Path, tests, args, equivalent) -> dict:
     lines = src.decode().splitlines()
     mutants = collect(module)
     total = len(mutants)
-    if args.max and len(mutants) > args.max:
+    if args.rerun:  # only the survivors of an earlier run (matched by source line + mutation)
+        keys = set()
+        for s in json.loads(args.rerun.read_text()):
+            for v in s["survivors"] if s["module"] == rel else []:
+                keys.add(_key(rel, v["diff"][0][1:], v["mutation"]))
+        mutants = [m for m in mutants if _key(rel, lines[m.line - 1], m.description) in keys]
+    elif args.max and len(mutants) > args.max:
         mutants = sorted(random.Random(args.seed).sample(mutants, args.max), key=lambda m: m.start)
     tests = tests or default_tests(module)
     print(f"\n== {rel}: {total} mutants, running {len(mutants)}; tests: {' '.join(tests)}")
@@ -466,7 +473,8 @@ def _report(rel, src, lines, total, results) -> dict:
         new = m.apply(src).decode().splitlines()
         diff = difflib.unified_diff(lines, new, lineterm="", n=0)
         body = [d for d in diff if not d.startswith(("---", "+++", "@@"))]
-        survivors.append({"line": m.line, "mutation": m.description, "diff": body})
+        key = _key(rel, lines[m.line - 1], m.description)
+        survivors.append({"line": m.line, "mutation": m.description, "diff": body, "key": key})
         print(f"   SURVIVED line {m.line}: {m.description}")
         for d in body:
             print(f"      {d}")
@@ -496,9 +504,10 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--list", action="store_true", help="only list the mutants")
     ap.add_argument("--json", type=Path, default=None, help="write the summary here")
+    ap.add_argument("--rerun", type=Path, default=None, help="only the survivors in this json")
     ap.add_argument("--pytest-args", default="", help='extra pytest arguments, e.g. "-k fast"')
     args = ap.parse_args(argv)
-    _EXTRA[:] = args.pytest_args.split()
+    _EXTRA[:] = shlex.split(args.pytest_args)
     if args.list:
         for mod in args.modules:
             for m in collect(mod):

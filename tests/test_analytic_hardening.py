@@ -145,6 +145,9 @@ def test_sympy_expressions_and_numbers_still_work():
         LinearSDE(sp.Symbol("a") * t, "1")
     with pytest.raises(ValueError, match="undefined functions"):
         LinearSDE(sp.Function("h")(t), "1")
+    evil = type("__import__('os').system('true')", (sp.Function,), {})
+    with pytest.raises(ValueError, match="not from sympy"):
+        LinearSDE(evil(t), "1")
     with pytest.raises(TypeError, match="f"):
         LinearSDE(True, "1")
     with pytest.raises(TypeError, match="complex"):
@@ -555,3 +558,126 @@ def test_score_far_from_every_mode_uses_the_per_point_shift(kind, monkeypatch):
     got = m.score(xs)
     for x, g in zip(xs, got, strict=True):
         np.testing.assert_allclose(g, _mp_mixture_score(w, mus, var, x), rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------------------------------------- parser limits, exactly
+def _parse_error(text):
+    with pytest.raises(ValueError) as err:
+        parse_expression(text, "f")
+    return str(err.value)
+
+
+def test_number_limits():
+    assert parse_expression("1e-400", "f") == sp.Rational(1, 10**400)
+    assert "out of range" in _parse_error("1e-401")
+    t0 = time.perf_counter()
+    assert "out of range" in _parse_error("1e-999999999")  # no 10**999999999 is ever built
+    assert time.perf_counter() - t0 < 1.0
+    assert "overflows float64" in _parse_error("1e309")
+    assert "malformed number '1.2.'" in _parse_error("1.2.3")
+    assert "malformed number '2t'" in _parse_error("2t")
+
+
+def test_power_limits():
+    assert parse_expression("0**0", "f") == 1
+    assert "zero to a negative power" in _parse_error("0**-1")
+    assert parse_expression("100**199", "f") == sp.Integer(100) ** 199
+    assert "out of range" in _parse_error("100**201")  # 1e402
+    assert "out of range" in _parse_error("t**1025")
+    assert parse_expression("t**1024", "f") == t_sym**1024
+    assert (3**883).bit_length() == 1400 and (3**884).bit_length() == 1402
+    assert parse_expression("(3*t)**883", "f") == 3**883 * t_sym**883
+    assert "expanded power is out of range" in _parse_error("(3*t)**884")
+    assert "expanded power is out of range" in _parse_error("((2*t)**700)**2")
+
+
+def test_nesting_limit_is_exact_and_siblings_do_not_accumulate():
+    deep = "(" * MAX_DEPTH + "t" + ")" * MAX_DEPTH
+    assert parse_expression(deep, "f") == t_sym
+    assert "nested deeper" in _parse_error("(" + deep + ")")
+    for piece in ("(t)", "-t", "exp(t)", "2**t", "+t"):
+        text = " + ".join([piece] * (MAX_DEPTH + 10))
+        assert parse_expression(text, "f") != 0, piece
+
+
+def test_unclosed_brackets_say_what_was_found():
+    assert "expected ')' but found 'the end'" in _parse_error("(t")
+    assert "expected ')' but found 'the end'" in _parse_error("exp(t")
+    assert "expected ')' but found 't'" in _parse_error("(t t)")
+    assert "takes one argument; expected ')' but found 't'" in _parse_error("exp(t t)")
+    assert "unexpected token ')'" in _parse_error("exp(t))")
+
+
+def test_parse_and_convert_type_errors():
+    with pytest.raises(TypeError, match="string"):
+        parse_expression(3, "f")
+    with pytest.raises(ValueError, match="f = nan is not finite"):
+        LinearSDE(float("nan"), "1")
+    with pytest.raises(ValueError, match="dummy symbols"):
+        LinearSDE(sp.Dummy("t") + 1, "1")
+    sde = LinearSDE(-sp.Symbol("t"), "1")  # a plain Symbol('t') becomes the package's t
+    assert sde.f_expr.free_symbols == {t_sym}
+
+
+def test_noised_accepts_zero_noise_and_overflow_names_the_row():
+    p = Gaussian([1.0, -2.0], [2.0, 8.0]).noised(0.5, 0.0)
+    np.testing.assert_array_equal(p.mean, [0.5, -1.0])
+    np.testing.assert_array_equal(np.diag(p.cov), [0.5, 2.0])
+    with pytest.raises(ValueError, match=r"row 2"):
+        Gaussian([0.0], 1e-300).score(np.array([[0.0], [1.0], [1e20]]))
+
+
+def test_alpha_range_and_sigma_slack_boundaries():
+    LinearSDE("-690", "1")  # alpha(1) = e^-690 ~ 3e-300: still a normal float
+    with pytest.raises(ValueError, match="underflows"):
+        LinearSDE("-705", "1")  # e^-705 ~ 4e-307: beyond the documented |log alpha| <= 700
+    sde = VE(0.01, 50.0)
+    smax = float(sde.sigma(1.0))
+    assert sde.t_of_sigma(smax * (1 + 0.9e-6)) == 1.0
+    with pytest.raises(ValueError, match="sigma"):
+        sde.t_of_sigma(smax * (1 + 1.5e-6))
+
+
+def test_gaussian_shapes_and_repr():
+    g = Gaussian(0.5, 2.0)  # a scalar mean means d = 1
+    assert g.dim == 1 and g.mean.tolist() == [0.5]
+    with pytest.raises(ValueError, match=r"mean must be a \(d,\) vector"):
+        Gaussian([[0.0, 1.0]], 1.0)
+    with pytest.raises(ValueError, match="does not match mean"):
+        Gaussian([0.0, 0.0], Covariance(1.0, 3))
+    assert repr(Gaussian([1.0, 2.0], 3.0)) == "Gaussian(mean=[1. 2.], cov=3 I)"
+    assert repr(GaussianMixture([1.0], [[0.0]], [1.0])) == "GaussianMixture(K=1, d=1, covs=iso)"
+
+
+@pytest.mark.parametrize("kind", ["iso", "diag", "full"])
+def test_mixture_moments_by_hand(kind):
+    w, mus = np.array([0.25, 0.75]), np.array([[0.0, 2.0], [4.0, -2.0]])
+    var = np.array([1.0, 3.0])
+    covs = {
+        "iso": var,
+        "diag": np.stack([np.full(2, v) for v in var]),
+        "full": np.stack([v * np.eye(2) for v in var]),
+    }[kind]
+    m = GaussianMixture(w, mus, covs)
+    mean = np.array([3.0, -1.0])  # 0.25 (0, 2) + 0.75 (4, -2)
+    between = 0.25 * np.outer(mus[0] - mean, mus[0] - mean) + 0.75 * np.outer(
+        mus[1] - mean, mus[1] - mean
+    )
+    np.testing.assert_allclose(m.mean, mean, rtol=1e-15)
+    np.testing.assert_allclose(m.cov, (0.25 * 1.0 + 0.75 * 3.0) * np.eye(2) + between, rtol=1e-14)
+    c = m.component(1)
+    np.testing.assert_array_equal(c.mean, mus[1])
+    np.testing.assert_allclose(c.cov, 3.0 * np.eye(2), rtol=1e-15)
+    r = m.responsibilities(np.array([[0.0, 2.0]]))  # by hand: log-ratio of the two components
+    l0 = np.log(0.25) - np.log(2 * np.pi * 1.0)
+    l1 = np.log(0.75) - np.log(2 * np.pi * 3.0) - 0.5 * (16 + 16) / 3.0
+    np.testing.assert_allclose(r[0], np.exp([l0, l1] - np.logaddexp(l0, l1)), rtol=1e-12)
+
+
+def test_mixture_singular_and_overflowing_updates_raise():
+    with pytest.raises(ValueError, match="zero variance"):
+        GaussianMixture([1.0], [[0.0]], [0.0]).score([0.5])
+    with pytest.raises(ValueError, match="overflows"):
+        GaussianMixture([1.0], [[0.0]], [1e200]).noised(1e200, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        GaussianMixture([1.0], [[0.0]], [1.0]).noised(np.inf, 1.0)

@@ -135,3 +135,68 @@ def test_numerical_estimates_reject_bad_input():
         poincare_constant_1d(g.log_prob, (1.0, -1.0))
     with pytest.raises(ValueError):
         lsi_constant_1d(g.log_prob, (-1.0, 1.0), n=3)
+
+
+def test_lsi_inputs_are_checked():
+    g = Gaussian(np.zeros(1), 1.0)
+    with pytest.raises(TypeError):
+        gaussian_lsi("x")
+    with pytest.raises(ValueError, match="square"):
+        gaussian_lsi(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        gaussian_lsi([])
+    with pytest.raises(ValueError, match="positive definite"):
+        gaussian_lsi(np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="overflows"):
+        propagate_lsi(1e308, 1e10, 0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        propagate_lsi(np.nan, 1.0, 0.0)
+    with pytest.raises(ValueError, match="sigma2"):
+        propagate_lsi(1.0, 1.0, -0.5)
+    with pytest.raises(TypeError, match="q must be a Gaussian"):
+        relative_fisher_gaussian("q", g)
+    with pytest.raises(TypeError, match="p must be a Gaussian"):
+        relative_fisher_gaussian(g, "p")
+    with pytest.raises(ValueError, match="positive-definite"):
+        relative_fisher_gaussian(Gaussian([0.0], 0.0), g)
+    with pytest.raises(ValueError, match="dimensions differ"):
+        relative_fisher_gaussian(Gaussian(np.zeros(2), 1.0), g)
+    with pytest.raises(TypeError, match="GaussianMixture"):
+        mixture_lsi_bakry_emery(g)
+    with pytest.raises(ValueError, match="positive definite"):
+        mixture_lsi_bakry_emery(GaussianMixture([1.0], [[0.0]], [0.0]))
+    with pytest.raises(ValueError, match="isotropic"):
+        mixture_lsi_ccnw(GaussianMixture([1.0], [[0.0, 0.0]], [[1.0, 2.0]]))
+    with pytest.raises(ValueError, match="positive component variance"):
+        mixture_lsi_ccnw(GaussianMixture([1.0], [[0.0]], [0.0]))
+    with pytest.raises(TypeError, match="callable"):
+        poincare_constant_1d("logp", (-1.0, 1.0))
+    for bounds in [(0.0, np.inf), (1.0, 1.0), (0.0, 1.0, 2.0)]:
+        with pytest.raises(ValueError, match="bounds"):
+            poincare_constant_1d(g.log_prob, bounds)
+    for n in (True, 7, 10**7, 20.0):
+        with pytest.raises(ValueError, match="n must be an integer"):
+            poincare_constant_1d(g.log_prob, (-1.0, 1.0), n)
+    with pytest.raises(ValueError, match="n_modes"):
+        lsi_constant_1d(g.log_prob, (-1.0, 1.0), 16, n_modes=1)
+    with pytest.raises(ValueError, match="finite values"):
+        poincare_constant_1d(lambda x: np.full(len(x), np.nan), (-1.0, 1.0), 16)
+    with pytest.raises(ValueError, match="narrow the bounds"):
+        poincare_constant_1d(lambda x: -1e4 * x[:, 0] ** 2, (-10.0, 10.0), 16)
+    assert poincare_constant_1d(g.log_prob, (-8.0, 8.0), 8) > 0  # n = 8 is allowed
+
+
+def test_mixture_bounds_by_hand_for_diagonal_and_isotropic_components():
+    # common diagonal covariance diag(1, 2), means at distance D = 1: kappa = min(1 - 1/4,
+    # 1/2 - 1/16) = 7/16
+    m = GaussianMixture([0.5, 0.5], [[0.0, 0.0], [1.0, 0.0]], [[1.0, 2.0], [1.0, 2.0]])
+    assert mixture_lsi_bakry_emery(m) == pytest.approx(16.0 / 7.0, rel=1e-14)
+    # isotropic t = 1, means +-1: R = 1 around the centroid, 6 (4 + 1) e^4
+    m = GaussianMixture([0.3, 0.7], [[-1.0], [1.0]], [1.0, 1.0])
+    assert mixture_lsi_ccnw(m) == pytest.approx(30.0 * np.exp(4.0), rel=1e-14)
+    huge = GaussianMixture([0.5, 0.5], [[-100.0], [100.0]], [1.0, 1.0])
+    assert mixture_lsi_ccnw(huge) == np.inf  # vacuous bound beyond float64
+    assert mixture_lsi_bakry_emery(huge) == np.inf
+    assert marginal_lsi_bound(OU(2.0), 3.0, np.array([0.0, 1.0])).tolist() == pytest.approx(
+        [3.0, 3.0 * np.exp(-2.0) + 1 - np.exp(-2.0)], rel=1e-14
+    )
