@@ -681,3 +681,87 @@ def test_mixture_singular_and_overflowing_updates_raise():
         GaussianMixture([1.0], [[0.0]], [1e200]).noised(1e200, 1.0)
     with pytest.raises(ValueError, match="alpha"):
         GaussianMixture([1.0], [[0.0]], [1.0]).noised(np.inf, 1.0)
+
+
+def test_covariance_forms_by_hand():
+    full = np.array([[4.0, 1.0], [1.0, 2.0]])
+    cases = {
+        "iso": (Covariance(2.5, 2), 2.5 * np.eye(2)),
+        "diag": (Covariance(np.array([1.0, 3.0]), 2), np.diag([1.0, 3.0])),
+        "full": (Covariance(full, 2), full),
+    }
+    y = np.array([[1.0, -2.0], [0.5, 0.25]])
+    for kind, (c, M) in cases.items():
+        assert c.kind == kind and not c.singular
+        np.testing.assert_allclose(c.matrix(), M, rtol=1e-15)
+        np.testing.assert_allclose(c.diagonal(), np.diag(M), rtol=1e-15)
+        np.testing.assert_allclose(c.logdet, np.log(np.linalg.det(M)), rtol=1e-13)
+        np.testing.assert_allclose(c.solve(y), np.linalg.solve(M, y.T).T, rtol=1e-13)
+        np.testing.assert_allclose(
+            c.mahalanobis2(y), np.einsum("ij,ij->i", y @ np.linalg.inv(M), y), rtol=1e-13
+        )
+        L = np.linalg.cholesky(M)
+        np.testing.assert_allclose(c.colour(y), y @ L.T, rtol=1e-13)
+        np.testing.assert_allclose(c.whiten(y @ L.T), y, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(c.max_eigenvalue(), np.linalg.eigvalsh(M)[-1], rtol=1e-14)
+        np.testing.assert_allclose(
+            c.affine(0.5, 2.0).matrix(), 0.5 * M + 2.0 * np.eye(2), rtol=1e-15
+        )
+        for k2 in ("diag", "full")[("iso", "diag", "full").index(kind) :][:2]:
+            np.testing.assert_allclose(c.promote(k2).matrix(), M, rtol=1e-15)
+    assert repr(cases["iso"][0]) == "2.5 I" and repr(cases["full"][0]) == "full(2x2)"
+    assert repr(cases["diag"][0]).startswith("diag([1.")
+    with pytest.raises(ValueError, match="cannot demote"):
+        cases["full"][0].promote("iso")
+    with pytest.raises(AttributeError, match="full"):
+        cases["iso"][0].chol
+    assert Covariance(np.array([0.0, 1.0]), 2).singular
+    with pytest.raises(ValueError, match="singular"):
+        Covariance(np.array([0.0, 1.0]), 2).logdet
+    with pytest.raises(ValueError, match="negative"):
+        Covariance(-1.0, 2)
+    with pytest.raises(ValueError, match="symmetric"):
+        Covariance(np.array([[1.0, 0.5], [0.4, 1.0]]), 2)
+    Covariance(np.array([[1.0, 0.5], [0.5 + 1e-14, 1.0]]), 2)  # within 1e-12 of symmetric
+    with pytest.raises(ValueError, match="positive definite"):
+        Covariance(np.array([[1.0, 2.0], [2.0, 1.0]]), 2)
+    with pytest.raises(ValueError, match="expected 3"):
+        Covariance(np.ones(2), 3)
+    with pytest.raises(ValueError, match=r"expected \(3, 3\)"):
+        Covariance(np.eye(2), 3)
+    with pytest.raises(ValueError, match="scalar"):
+        Covariance(np.ones((2, 2, 2)), 2)
+
+
+def test_shared_checks_directly():
+    from fractions import Fraction
+
+    from analytic._checks import as_points, as_time, real_array, sample_size
+
+    np.testing.assert_array_equal(
+        real_array(np.array([Fraction(1, 2), 2], dtype=object), "v"), [0.5, 2.0]
+    )
+    for bad, exc in [([None, 1.0], TypeError), (b"1", TypeError), (np.array(["a"]), TypeError)]:
+        with pytest.raises(exc, match="v"):
+            real_array(bad, "v")
+    assert as_points([1.0, 2.0], 2).shape == (1, 2)  # one point in 2-D
+    assert as_points([1.0, 2.0], 1).shape == (2, 1)  # two points in 1-D
+    assert as_points(3.0, 1).shape == (1, 1)
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        as_points(np.zeros((2, 2, 2)), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        as_points([np.nan, 1.0], 2)
+    assert as_time(1.0 + 1e-13, 1.0) == 1.0 + 1e-13  # a few ulps above T are tolerated
+    with pytest.raises(ValueError, match=r"\[0, T\]"):
+        as_time(1.0 + 1e-11, 1.0)
+    with pytest.raises(ValueError, match=r"\(0, T\]"):
+        as_time(0.0, 1.0, allow_zero=False)
+    assert as_time(0.5, 1.0, allow_zero=False) == 0.5
+    assert as_time(np.zeros(0), 1.0).size == 0
+    with pytest.raises(ValueError, match="NaN"):
+        as_time(np.nan, 1.0)
+    assert sample_size(np.int64(3)) == 3 and sample_size(1e4) == 10000 and sample_size(0) == 0
+    with pytest.raises(ValueError):
+        sample_size(-1.0)
+    with pytest.raises(TypeError):
+        sample_size(np.bool_(True))
