@@ -765,3 +765,96 @@ def test_shared_checks_directly():
         sample_size(-1.0)
     with pytest.raises(TypeError):
         sample_size(np.bool_(True))
+
+
+def test_worker_is_replaced_after_a_timeout():
+    LinearSDE("-log(2 + t)", "1", timeout=0.3).method  # sympy hangs: the worker is killed
+    sde = LinearSDE("-3", g2="2", timeout=5.0)
+    assert sde.method == "closed form"  # a fresh worker answers the next derivation
+    assert sde.symbolic[2] is True
+    hung = LinearSDE("-log(2 + t)", "1", timeout=0.3)
+    alpha, sigma2, exact = hung.symbolic
+    assert exact is False and sigma2.has(sp.Integral) and alpha.has(sp.Integral)
+    assert repr(hung) == "LinearSDE(f=-log(t + 2), g2=1, T=1; quadrature)"
+
+
+@pytest.mark.parametrize("T", [1.0, 2.5])
+def test_generic_transition_and_step_integrals_match_ou_by_hand(T):
+    sde = LinearSDE("-1", "sqrt(2)", T=T)
+    s, t = np.array([0.0, 0.1, 0.7]) * T, np.array([0.05, 0.6, 1.0]) * T
+    a, v = sde.transition(s, t)
+    np.testing.assert_allclose(a, np.exp(-(t - s)), rtol=1e-13)
+    np.testing.assert_allclose(v, -np.expm1(-2 * (t - s)), rtol=1e-10)
+    I1, I2 = sde.exponential_integrals(s, t)
+    np.testing.assert_allclose(I1, 2 * np.expm1(t - s), rtol=1e-12)  # int_s^t e^{u-s} 2 du
+    np.testing.assert_allclose(I2, np.expm1(2 * (t - s)), rtol=1e-10)  # int_s^t e^{2(u-s)} 2 du
+    np.testing.assert_allclose(sde.f(t), -1.0)
+    np.testing.assert_allclose(sde.g2(t), 2.0)
+    np.testing.assert_allclose(sde.sigma(t), np.sqrt(np.expm1(2 * t)), rtol=1e-12)
+    np.testing.assert_allclose(sde.log_snr(t), -np.log(np.expm1(2 * t)), rtol=1e-12)
+    np.testing.assert_allclose(sde.t_of_log_snr(-np.log(np.expm1(2 * t))), t, rtol=1e-10)
+    with pytest.raises(ValueError, match="s <= t"):
+        sde.transition(t, s)
+    with pytest.raises(ValueError, match="NaN"):
+        sde.t_of_log_snr(np.nan)
+
+
+@pytest.mark.parametrize(
+    "sde, a_fn, v_fn, i1_fn",
+    [
+        (
+            OU(T=2.0),
+            lambda s, t: np.exp(s - t),
+            lambda s, t: 1 - np.exp(-2 * (t - s)),
+            lambda s, t: 2 * (np.exp(t - s) - 1),
+        ),
+        (VP(0.1, 20.0), None, None, None),
+        (
+            VE(0.01, 50.0),
+            lambda s, t: 1.0,
+            lambda s, t: 1e-4 * (5000 ** (2 * t) - 5000 ** (2 * s)),
+            lambda s, t: 1e-4 * (5000 ** (2 * t) - 5000 ** (2 * s)),
+        ),
+        (EDM(80.0), lambda s, t: 1.0, lambda s, t: t * t - s * s, lambda s, t: t * t - s * s),
+    ],
+    ids=repr,
+)
+def test_preset_transitions_by_hand(sde, a_fn, v_fn, i1_fn):
+    T = sde.T
+    s, t = 0.2 * T, 0.9 * T
+    if a_fn is None:  # VP: B(t) = 0.1 t + 9.95 t^2
+        B = lambda u: 0.1 * u + 9.95 * u * u
+        a_fn = lambda s, t: np.exp(-(B(t) - B(s)) / 2)
+        v_fn = lambda s, t: 1 - np.exp(-(B(t) - B(s)))
+        i1_fn = lambda s, t: 2 * (np.exp((B(t) - B(s)) / 2) - 1)
+    a, v = sde.transition(s, t)
+    np.testing.assert_allclose(a, a_fn(s, t), rtol=1e-12)
+    np.testing.assert_allclose(v, v_fn(s, t), rtol=1e-12)
+    I1, I2 = sde.exponential_integrals(s, t)
+    np.testing.assert_allclose(I1, i1_fn(s, t), rtol=1e-12)
+    np.testing.assert_allclose(I2, v_fn(s, t) / a_fn(s, t) ** 2, rtol=1e-12)
+    with pytest.raises(ValueError, match="s <= t"):
+        sde.transition(t, s)
+
+
+def test_subvp_by_hand():
+    sde = SubVP(0.1, 20.0)
+    B = lambda u: 0.1 * u + 9.95 * u * u
+    beta = lambda u: 0.1 + 19.9 * u
+    for t in (1e-6, 0.3, 1.0):
+        np.testing.assert_allclose(sde.sigma2(t), (1 - np.exp(-B(t))) ** 2, rtol=1e-9)
+        np.testing.assert_allclose(sde.g2(t), beta(t) * (1 - np.exp(-2 * B(t))), rtol=1e-9)
+        np.testing.assert_allclose(sde.alpha(t), np.exp(-B(t) / 2), rtol=1e-14)
+    s, t = 0.2, 0.9
+    with mpmath.workdps(30):  # I1 = int_s^t (alpha(s)/alpha(u)) g2(u) du, by quadrature
+        Bm = lambda u: mpmath.mpf("0.1") * u + mpmath.mpf("9.95") * u * u
+        ref = mpmath.quad(
+            lambda u: (
+                mpmath.exp((Bm(u) - Bm(s)) / 2)
+                * (mpmath.mpf("0.1") + mpmath.mpf("19.9") * u)
+                * (1 - mpmath.exp(-2 * Bm(u)))
+            ),
+            [s, t],
+        )
+    np.testing.assert_allclose(sde.exponential_integrals(s, t)[0], float(ref), rtol=1e-12)
+    np.testing.assert_allclose(sde.t_of_sigma(sde.sigma(0.4)), 0.4, rtol=1e-10)
