@@ -266,7 +266,8 @@ class LinearSDE:
     T : float
         Horizon.
     timeout : float
-        Seconds allowed for the symbolic derivation (then quadrature; see ``method``).
+        Seconds allowed for the symbolic derivation (then quadrature; see ``method``);
+        ``0`` skips sympy.
 
     Raises ``ValueError`` when ``f`` or ``g2`` is not finite and real on ``[0, T]``, ``g2`` is
     negative, an integral diverges, or ``alpha``/``sigma2`` over/underflows float64.
@@ -358,6 +359,8 @@ class LinearSDE:
     # ------------------------------------------------------------ symbolic
     @cached_property
     def _derived(self):
+        if self.timeout == 0:
+            return None, "timeout = 0: sympy skipped"
         return _derive_cached(self.f_expr, self.g2_expr, self.timeout)
 
     @cached_property

@@ -279,7 +279,9 @@ def test_kinked_coefficients_are_integrated_accurately():
         (lambda: VP(0.1, 1e300), ValueError, "beta_max"),
         (lambda: VP(0.1, 20.0, T=1e3), ValueError, "beta_max or T"),
         (lambda: SubVP(0.1, 1e308, T=10.0), ValueError, "beta_max or T"),
-        (lambda: OU(T=1000.0), ValueError, "T"),
+        (lambda: OU(T=1000.0), ValueError, "alpha.*underflows; reduce T"),
+        (lambda: EDM(0.0), ValueError, "positive"),
+        (lambda: EDM(-1.0), ValueError, "positive"),
         (lambda: EDM(1e200), ValueError, "sigma_max"),
         (lambda: VP("0.1", 20.0), TypeError, "beta_min"),
         (lambda: VE(0.01, 1j), TypeError, "sigma_max"),
@@ -858,3 +860,21 @@ def test_subvp_by_hand():
         )
     np.testing.assert_allclose(sde.exponential_integrals(s, t)[0], float(ref), rtol=1e-12)
     np.testing.assert_allclose(sde.t_of_sigma(sde.sigma(0.4)), 0.4, rtol=1e-10)
+
+
+def test_zero_timeout_skips_sympy_and_generic_inverse_is_exact_at_T():
+    sde = LinearSDE("-1", "sqrt(2)", T=2.0, timeout=0)
+    assert sde.method == "quadrature"
+    assert sde.t_of_sigma(float(sde.sigma(2.0))) == 2.0
+    with pytest.raises(ValueError, match="timeout"):
+        LinearSDE("-1", "1", timeout=-1.0)
+
+
+def test_step_integrals_broadcast_over_2d_grids():
+    sde = LinearSDE("-1", "sqrt(2)", T=2.0, timeout=0)
+    s = np.array([0.0, 0.1, 0.3])[:, None]
+    t = np.array([0.5, 1.0, 2.0])[None, :]
+    I1, I2 = sde.exponential_integrals(s, t)
+    assert I1.shape == (3, 3)
+    np.testing.assert_allclose(I1, 2 * np.expm1(t - s), rtol=1e-12)
+    np.testing.assert_allclose(I2, np.expm1(2 * (t - s)), rtol=1e-10)
