@@ -878,3 +878,13 @@ def test_step_integrals_broadcast_over_2d_grids():
     assert I1.shape == (3, 3)
     np.testing.assert_allclose(I1, 2 * np.expm1(t - s), rtol=1e-12)
     np.testing.assert_allclose(I2, np.expm1(2 * (t - s)), rtol=1e-10)
+
+
+def test_the_worker_belongs_to_the_process_that_started_it(monkeypatch):
+    import analytic._derive as D
+
+    assert LinearSDE("-2", g2="2", timeout=5.0).method == "closed form"
+    w = D._worker
+    assert w is not None and w.alive()
+    monkeypatch.setattr(D.os, "getpid", lambda: w.pid + 1)  # as seen from a forked child
+    assert not w.alive()
