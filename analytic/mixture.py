@@ -295,7 +295,7 @@ class GaussianMixture:
             L = lg[:, :m]
             np.matmul(WT, self._phi_t(x[s:e], phi[:, :m]), out=L)
             out[s:e] = logsumexp(L, axis=0)
-        bad = np.isnan(out)
+        bad = ~np.isfinite(out)
         if np.any(bad):  # |x|^2 overflowed in the features: per-component whitened residuals
             out[bad] = logsumexp(self._robust_logits(x[bad]), axis=1)
         return out

@@ -888,3 +888,82 @@ def test_the_worker_belongs_to_the_process_that_started_it(monkeypatch):
     assert w is not None and w.alive()
     monkeypatch.setattr(D.os, "getpid", lambda: w.pid + 1)  # as seen from a forked child
     assert not w.alive()
+
+
+def test_mixture_one_dimensional_means_vector():
+    m = GaussianMixture([0.5, 0.5], [0.0, 1.0], [1.0, 1.0])  # (K,) means: K points in 1-D
+    assert m.dim == 1 and m.n_components == 2
+    np.testing.assert_array_equal(m.means, [[0.0], [1.0]])
+
+
+@pytest.mark.parametrize("kind", ["iso", "diag", "full"])
+def test_far_modes_use_the_shared_shift_without_fallback(kind, monkeypatch):
+    """Modes at |mu| = 100 with variance 0.01: the shared shift must use the peak offsets
+    |mu|^2 / (2 s) correctly, or exp overflows (the robust route is disabled here)."""
+    w, mus, var = [0.4, 0.6], [[100.0, 0.0], [-100.0, 50.0]], 0.01
+    covs = {
+        "iso": [var, var],
+        "diag": np.full((2, 2), var),
+        "full": np.stack([var * np.eye(2)] * 2),
+    }
+    m = GaussianMixture(w, mus, covs[kind])
+
+    def forbidden(*a, **k):
+        raise AssertionError("fell through to the robust route")
+
+    monkeypatch.setattr(GaussianMixture, "_robust_score", forbidden)
+    monkeypatch.setattr(GaussianMixture, "_robust_logits", forbidden)
+    xs = np.array([[100.05, 0.02], [-99.9, 50.1], [0.0, 25.0]])
+    for x, g in zip(xs, m.score(xs), strict=True):
+        np.testing.assert_allclose(g, _mp_mixture_score(w, mus, var, x), rtol=1e-8, atol=1e-8)
+    with mpmath.workdps(40):
+        for x, lp in zip(xs, m.log_prob(xs), strict=True):
+            terms = [
+                mpmath.log(wk)
+                - mpmath.log(2 * mpmath.pi * var)
+                - mpmath.fsum((mpmath.mpf(a) - b) ** 2 for a, b in zip(x, mu, strict=True))
+                / (2 * var)
+                for wk, mu in zip(w, mus, strict=True)
+            ]
+            ref = mpmath.log(mpmath.fsum(mpmath.exp(t) for t in terms))
+            assert abs(lp - ref) <= 1e-9 * abs(ref)
+
+
+def test_huge_points_with_huge_variances_use_the_robust_route():
+    """|x|^2 overflows in the features (x = 1e160) but (x - mu)^2 / s = 1e120 is finite: the
+    per-component route gives the exact score and log-density (mpmath reference)."""
+    w, mus, var = [0.5, 0.5], [[0.0], [1e150]], 1e200
+    m = GaussianMixture(w, mus, [var, var])
+    x = np.array([[1e160], [-1e160]])
+    with mpmath.workdps(60):
+        for xi, g, lp in zip(x[:, 0], m.score(x)[:, 0], m.log_prob(x), strict=True):
+            xm = mpmath.mpf(xi)
+            logits = [
+                mpmath.log(0.5)
+                - mpmath.log(2 * mpmath.pi * var) / 2
+                - (xm - mpmath.mpf(mu[0])) ** 2 / (2 * var)
+                for mu in mus
+            ]
+            top = max(logits)
+            e = [mpmath.exp(li - top) for li in logits]
+            ref = mpmath.fsum(
+                ek / mpmath.fsum(e) * (mpmath.mpf(mu[0]) - xm) / var
+                for ek, mu in zip(e, mus, strict=True)
+            )
+            assert abs(g - ref) <= 1e-12 * abs(ref)
+            ref_lp = top + mpmath.log(mpmath.fsum(e))
+            assert abs(lp - ref_lp) <= 1e-12 * abs(ref_lp)
+
+
+def test_log_prob_in_several_chunks_matches_logsumexp():
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(5)
+    K = 25
+    w = rng.dirichlet(np.ones(K))
+    mus, var = rng.normal(0, 2, (K, 2)), rng.uniform(0.2, 1.0, K)
+    m = GaussianMixture(w, mus, var)
+    x = rng.normal(0, 3, (12_000, 2))  # more rows than one chunk (~5000 for K = 25)
+    d2 = ((x[:, None, :] - mus[None]) ** 2).sum(-1)
+    ref = logsumexp(np.log(w) - np.log(2 * np.pi * var) - d2 / (2 * var), axis=1)
+    np.testing.assert_allclose(m.log_prob(x), ref, rtol=1e-12, atol=1e-12)
