@@ -10,6 +10,12 @@ Single module, default test mapping (the test files that import it)::
 
     python tests/mutate.py analytic/gaussian.py [--tests tests/test_x.py ...] [--max N] [--seed S]
 
+Re-run only the survivors of an earlier run after adding tests (matched by source line and
+mutation, so unrelated edits do not break the match)::
+
+    python tests/mutate.py analytic/sde.py --json run.json ...; python tests/mutate.py \
+        analytic/sde.py --rerun run.json --tests tests/test_analytic_hardening.py
+
 How it works. The module is parsed with ``ast`` and every mutation point is listed: operator
 swaps (``+ <-> -``, ``* <-> /``, ``< <-> <=``, ``> <-> >=``, ``== <-> !=``, ``is <-> is not``,
 ``in <-> not in``, ``and <-> or``), dropping the right term of a sum or difference, dropping a
