@@ -967,3 +967,66 @@ def test_log_prob_in_several_chunks_matches_logsumexp():
     d2 = ((x[:, None, :] - mus[None]) ** 2).sum(-1)
     ref = logsumexp(np.log(w) - np.log(2 * np.pi * var) - d2 / (2 * var), axis=1)
     np.testing.assert_allclose(m.log_prob(x), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_worker_reuse_failure_and_messages(monkeypatch):
+    import analytic._derive as D
+
+    assert LinearSDE("-6", g2="2", timeout=5.0).method == "closed form"
+    w1 = D._worker
+    assert LinearSDE("-7", g2="2", timeout=5.0).method == "closed form"
+    assert D._worker is w1  # one worker per process, reused
+    hung = LinearSDE("-log(4 + t)", "1", timeout=0.3)
+    assert hung.method == "quadrature"
+    assert hung._derived[1] == "sympy derivation timed out after 0.3 s"
+    assert w1.proc.poll() is not None  # the hung worker was killed
+
+    def broken(self, *a, **k):
+        raise OSError("pipe broke")
+
+    assert LinearSDE("-8", g2="2", timeout=5.0).method == "closed form"
+    w2 = D._worker
+    monkeypatch.setattr(D._Worker, "call", broken)
+    sde = LinearSDE("-9", g2="2", timeout=5.0)
+    assert sde.method == "quadrature"
+    assert sde._derived[1] == "sympy worker unavailable (OSError: pipe broke)"
+    assert D._worker is None and w2.proc.poll() is not None
+    monkeypatch.setattr(D._Worker, "__init__", broken)  # no worker can start at all
+    sde = LinearSDE("-10", g2="2", timeout=5.0)
+    assert sde.method == "quadrature" and "unavailable" in sde._derived[1]
+    np.testing.assert_allclose(sde.sigma2(0.5), -np.expm1(-10.0) / 10, rtol=1e-13)
+
+
+def test_for_numpy_falls_back_to_the_expression(monkeypatch):
+    import sympy.codegen.rewriting as R
+
+    from analytic._derive import for_numpy
+
+    e = sp.exp(t_sym) - 1
+    assert for_numpy(e) == sp.Function("expm1")(t_sym) or str(for_numpy(e)) == "expm1(t)"
+
+    def broken(*a, **k):
+        raise RuntimeError("no rewrite")
+
+    monkeypatch.setattr(R, "optimize", broken)
+    assert for_numpy(e) is e
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import analytic",
+        "from analytic import LinearSDE; print(LinearSDE('-2', g2='2', timeout=30).method)",
+    ],
+)
+def test_interpreter_exits_promptly_and_cleanly_with_a_worker(code):
+    import subprocess
+    import sys
+
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, env=env
+    )
+    assert out.returncode == 0 and out.stderr == "", out.stderr
