@@ -236,6 +236,8 @@ def _grid_weights(logp, bounds, n):
     if not np.all(pi > 0):
         raise ValueError("p underflows to 0 on part of the grid: narrow the bounds")
     face = np.sqrt(pi[:-1] * pi[1:]) / (h * h)
+    if not (np.all(np.isfinite(face)) and np.all(face > 0)):
+        raise ValueError(f"the grid spacing h = {h:g} makes the Dirichlet form under/overflow")
     return x, pi, face
 
 
@@ -262,6 +264,8 @@ def poincare_constant_1d(logp, bounds, n: int = 400) -> float:
 def _poincare(pi, face) -> float:
     d, e, _ = _gap_problem(pi, face)
     lam = linalg.eigh_tridiagonal(d, e, select="i", select_range=(1, 1), eigvals_only=True)
+    if not (np.isfinite(lam[0]) and lam[0] > 0 and np.isfinite(1.0 / lam[0])):
+        raise ValueError("the Poincare constant is not representable (bounds too wide or narrow)")
     return float(1.0 / lam[0])
 
 

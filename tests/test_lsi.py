@@ -231,3 +231,10 @@ def test_entropy_ratio_gradient_matches_finite_differences():
     ]
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-9)
     assert val < 0
+
+
+def test_huge_domains_raise_instead_of_returning_inf():
+    """Found by tests/test_fuzz_analytic.py: on [0, 1e300] the face weights underflow and
+    lambda_1 = 0 gave C_P = inf; the constant (~1e600) is not representable."""
+    with pytest.raises(ValueError, match="under/overflow|not representable"):
+        poincare_constant_1d(lambda x: np.zeros(len(x)), (0.0, 1e300), 16)
