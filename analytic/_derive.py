@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 
 import sympy as sp
 
@@ -83,7 +84,16 @@ def _write_msg(stream, obj) -> None:
     stream.flush()
 
 
+def _orphan_watch(parent: int) -> None:  # pragma: no cover - runs in the worker process
+    """Exit when the parent dies, even in the middle of a long sympy computation."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def _serve() -> None:  # pragma: no cover - runs in the worker process
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # nothing sympy prints can corrupt the protocol
     inp = sys.stdin.buffer
