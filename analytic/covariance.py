@@ -11,10 +11,13 @@ The only operation the forward SDE needs is the affine update of the marginal,
 
 from __future__ import annotations
 
+import numbers
 from functools import cached_property
 
 import numpy as np
 from scipy import linalg
+
+from ._checks import real_array
 
 __all__ = ["Covariance"]
 
@@ -35,9 +38,14 @@ class Covariance:
     """
 
     def __init__(self, value, dim: int, name: str = "cov", *, _checked: bool = False):
-        v = np.asarray(value, dtype=np.float64)
-        if not _checked and not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} contains NaN or inf")
+        if _checked:
+            v = np.asarray(value, dtype=np.float64)
+        else:
+            if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
+                raise TypeError(f"dim must be a positive int, got {dim!r}")
+            v = real_array(value, name)
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"{name} contains NaN or inf")
         if v.ndim == 0:
             self.kind = "iso"
         elif v.ndim == 1:
@@ -66,7 +74,9 @@ class Covariance:
         if not np.allclose(v, v.T, rtol=0.0, atol=1e-12 * scale):
             raise ValueError(f"{name} is not symmetric; pass (C + C.T) / 2")
         try:
-            linalg.cholesky(v, lower=True)
+            L = linalg.cholesky(v, lower=True)
+            if not np.all(np.isfinite(L)) or np.min(np.diag(L)) <= 0:
+                raise linalg.LinAlgError
         except linalg.LinAlgError:
             raise ValueError(
                 f"{name} is not positive definite (Cholesky failed); "
@@ -151,11 +161,14 @@ class Covariance:
 
     def affine(self, a: float, b: float) -> Covariance:
         """``a Sigma + b I`` in the same compact form (``a, b >= 0``)."""
-        if self.kind == "full":
-            v = a * self.value
-            v[np.diag_indices(self.dim)] += b
-        else:
-            v = a * self.value + b
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.kind == "full":
+                v = a * self.value
+                v[np.diag_indices(self.dim)] += b
+            else:
+                v = a * self.value + b
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"a Sigma + b I overflows float64 (a = {a:g}, b = {b:g})")
         return Covariance(v, self.dim, _checked=True)
 
     def max_eigenvalue(self) -> float:

@@ -1,18 +1,30 @@
 """Exact KL divergence between Gaussians, without cancellation.
 
-Direction: ``kl(p, q) = E_p[log p/q]`` (DESIGN.md). For ``p = N(m_p, S_p)``, ``q = N(m_q, S_q)``
+Direction: ``kl(p, q) = E_p[log p/q]`` (docs/analytic.md, "KL between Gaussians"). For
+``p = N(m_p, S_p)``, ``q = N(m_q, S_q)``
 
     KL = 1/2 [ sum_i h(u_i) + delta^T S_q^{-1} delta ],   h(u) = u - log(1 + u),
 
 where ``u_i`` are the eigenvalues of ``L_q^{-1} (S_p - S_q) L_q^{-T}`` (``S_q = L_q L_q^T``),
-i.e. ``1 + u_i`` are those of ``S_q^{-1} S_p``, and ``delta = m_p - m_q``. Forming
+i.e. ``lambda_i = 1 + u_i`` are those of ``S_q^{-1} S_p``, and ``delta = m_p - m_q``. Forming
 ``S_p - S_q`` first and evaluating ``h`` as
 
     h(u) = u^2 / (2 + u) - 2 sum_{k>=1} z^{2k+1} / (2k+1),   z = u / (2 + u)
 
 (from ``log(1+u) = 2 atanh(z)``) keeps full relative accuracy when ``p`` and ``q`` are nearly
-equal, where ``tr - d - log det`` would lose every digit. ``kl_mp`` is the same formula in
-mpmath at any precision (the reference for the tests).
+equal, where ``tr - d - log det`` would lose every digit.
+
+When the variance ratio is extreme (``1 + u`` under- or overflows, e.g. ``N(0, 1e-150)``
+against ``N(0, 1e150)``, KL = 344.9) the log-space route is used instead:
+
+* iso / diag, per coordinate: ``r = log v_p - log v_q``, ``h = e^r - 1 - r``;
+* full: ``sum_i h = ||L_q^{-1} L_p||_F^2 - d - (log det S_p - log det S_q)`` with the log
+  determinants from the Cholesky diagonals (no ratio is ever formed).
+
+Both are used only where ``|u| >= 1/2`` (resp. some ``lambda_i < 1e-3``), so the terms do not
+cancel. A KL beyond float64 raises ``ValueError`` (use ``kl_mp``). ``kl_mp`` is the
+``S_p - S_q`` formula in mpmath with enough digits that the subtraction is exact (the
+reference for the tests).
 """
 
 from __future__ import annotations
@@ -57,6 +69,19 @@ def _check_pair(p, q):
         raise ValueError(f"p and q have different dimensions ({p.dim} vs {q.dim})")
 
 
+def _h_variances(vp: np.ndarray, vq: np.ndarray) -> np.ndarray:
+    """``h(lambda - 1)`` per coordinate for variance ratios ``lambda = vp / vq`` (log-space
+    where the ratio is far from 1)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        u = (vp - vq) / vq
+        r = np.log(vp) - np.log(vq)
+        far = ~(np.abs(u) < 0.5)
+        out = np.empty_like(u)
+        out[~far] = h_u_minus_log1p(u[~far])
+        out[far] = np.expm1(r[far]) - r[far]
+    return out
+
+
 def kl(p: Gaussian, q: Gaussian) -> float:
     """``KL(p || q) = E_p[log p/q]`` for two Gaussians, exactly and without cancellation."""
     _check_pair(p, q)
@@ -67,38 +92,74 @@ def kl(p: Gaussian, q: Gaussian) -> float:
     kinds = ("iso", "diag", "full")
     kind = kinds[max(kinds.index(cp.kind), kinds.index(cq.kind))]
     if kind == "iso":
-        u = np.full(p.dim, (float(cp.value) - float(cq.value)) / float(cq.value))
+        h = p.dim * float(_h_variances(np.array([float(cp.value)]), np.array([float(cq.value)]))[0])
     elif kind == "diag":
-        dp, dq = cp.promote("diag").value, cq.promote("diag").value
-        u = (dp - dq) / dq
+        h = float(np.sum(_h_variances(cp.promote("diag").value, cq.promote("diag").value)))
     else:
-        Sp, Sq = cp.promote("full").value, cq.promote("full").value
-        Lq = cq.promote("full").chol
+        h = _h_full(cp.promote("full"), cq.promote("full"), p.dim)
+    with np.errstate(over="ignore", invalid="ignore"):
+        maha = float(cq.mahalanobis2(delta)[0])
+        out = 0.5 * (h + maha)
+    if not np.isfinite(out):
+        raise ValueError("KL(p || q) overflows float64 (> 1.8e308); use kl_mp for its value")
+    return out
+
+
+def _h_full(cp, cq, d: int) -> float:
+    Sp, Sq, Lq = cp.value, cq.value, cq.chol
+    with np.errstate(over="ignore", invalid="ignore"):
         X = linalg.solve_triangular(Lq, Sp - Sq, lower=True)
         B = linalg.solve_triangular(Lq, X.T, lower=True)
-        u = linalg.eigvalsh(0.5 * (B + B.T))
-    if np.any(u <= -1):  # can only happen by round-off for a singular p
-        raise ValueError("p's covariance is numerically singular relative to q's")
-    maha = float(cq.mahalanobis2(delta)[0])
-    return 0.5 * (float(np.sum(h_u_minus_log1p(u))) + maha)
+        ok = np.all(np.isfinite(B))
+        u = linalg.eigvalsh(0.5 * (B + B.T)) if ok else None
+    if ok and np.min(u) > -1.0 + 1e-3:
+        return float(np.sum(h_u_minus_log1p(u)))
+    # log space: sum (lambda - 1 - log lambda) = tr(S_q^{-1} S_p) - d - log det S_p + log det S_q
+    with np.errstate(over="ignore", invalid="ignore"):
+        M = linalg.solve_triangular(Lq, cp.chol, lower=True)
+        tr = float(np.sum(M * M))
+    return tr - d - (cp.logdet - cq.logdet)
+
+
+def _mp_lower_solve(L, B):
+    """``L^{-1} B`` by forward substitution (``L`` lower triangular mpmath matrix)."""
+    n, m = B.rows, B.cols
+    X = mpmath.matrix(n, m)
+    for j in range(m):
+        for i in range(n):
+            acc = B[i, j] - mpmath.fsum(L[i, k] * X[k, j] for k in range(i))
+            X[i, j] = acc / L[i, i]
+    return X
 
 
 def kl_mp(p: Gaussian, q: Gaussian, dps: int = 50):
-    """``KL(p || q)`` in mpmath at ``dps`` digits (inputs taken as exact binary floats)."""
+    """``KL(p || q)`` in mpmath with ``dps`` significant digits (inputs taken as exact binary
+    floats): the ``S_p - S_q`` formula at a working precision of ``dps`` plus the decimal span
+    of the covariance entries, so that ``S_p - S_q`` is exact and ``1 + u`` never rounds to 0.
+    Singular covariances raise ``ValueError`` as in :func:`kl`."""
     _check_pair(p, q)
-    with mpmath.workdps(dps):
-        Sp = mpmath.matrix(p.cov.tolist())
-        Sq = mpmath.matrix(q.cov.tolist())
-        d = p.dim
+    p.covariance._require_regular()
+    q.covariance._require_regular()
+    Sp_f, Sq_f = p.cov, q.cov
+    mags = np.abs(np.concatenate([Sp_f.ravel(), Sq_f.ravel()]))
+    mags = mags[mags > 0]
+    span = int(np.ceil(np.log10(mags.max()) - np.log10(mags.min()))) if mags.size else 0
+    work = int(dps) + span + 20
+    d = p.dim
+    with mpmath.workdps(work):
+        Sp = mpmath.matrix(Sp_f.tolist())
+        Sq = mpmath.matrix(Sq_f.tolist())
         Lq = mpmath.cholesky(Sq)
-        Li = mpmath.inverse(Lq)
-        B = Li * (Sp - Sq) * Li.T
+        X = _mp_lower_solve(Lq, Sp - Sq)
+        B = _mp_lower_solve(Lq, X.T)
         B = (B + B.T) / 2
         u = mpmath.eigsy(B, eigvals_only=True)
+        if any(1 + ui <= 0 for ui in u):
+            raise ValueError("p's covariance is numerically singular relative to q's")
         # u - log1p(u) cancels ~log10(1/|u|) digits: evaluate it with that many to spare
-        with mpmath.workdps(3 * dps):
+        with mpmath.workdps(3 * work):
             h = mpmath.fsum(ui - mpmath.log1p(ui) for ui in u)
         delta = mpmath.matrix((p.mean - q.mean).tolist())
-        w = Li * delta
+        w = _mp_lower_solve(Lq, delta)
         maha = mpmath.fsum(w[i] ** 2 for i in range(d))
         return (h + maha) / 2

@@ -3,16 +3,21 @@
     log p(x) = -1/2 (x - m)^T Sigma^{-1} (x - m) - 1/2 log det(2 pi Sigma)
     grad log p(x) = Sigma^{-1} (m - x)
 
-Under the linear forward SDE ``dX = f(t) X dt + g(t) dW`` (notes §0) the marginal of
-``N(m, Sigma)`` is ``N(alpha m, alpha^2 Sigma + sigma2 I)``, which ``marginal`` returns in
-the same compact covariance form.
+Under the linear forward SDE ``dX = f(t) X dt + g(t) dW`` (docs/analytic.md, "Linear forward
+SDEs") the marginal of ``N(m, Sigma)`` is ``N(alpha m, alpha^2 Sigma + sigma2 I)``, which
+``marginal`` returns in the same compact covariance form.
+
+Bad input raises ``TypeError`` (not real numbers) or ``ValueError`` (NaN/inf, empty, wrong
+shape, not PSD). Results are finite, except ``log_prob`` which is ``-inf`` where the exact
+log-density is below ``-1.8e308`` (the squared Mahalanobis distance overflows); a score that
+would overflow float64 raises ``ValueError``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_finite, as_points
+from ._checks import as_finite, as_points, sample_size
 from .covariance import Covariance
 
 __all__ = ["Gaussian"]
@@ -43,6 +48,8 @@ class Gaussian:
             m = m.reshape(1)
         if m.ndim != 1:
             raise ValueError(f"mean must be a (d,) vector, got shape {m.shape}")
+        if m.shape[0] == 0:
+            raise ValueError("mean is empty: a Gaussian needs dimension d >= 1")
         self._mean = m
         self._cov = cov if isinstance(cov, Covariance) else Covariance(cov, m.shape[0], "cov")
         if self._cov.dim != m.shape[0]:
@@ -71,29 +78,55 @@ class Gaussian:
     def log_prob(self, x) -> np.ndarray:
         """``log N(x; m, Sigma)`` for each row of ``x`` (shape ``(n,)``)."""
         x = as_points(x, self.dim)
-        q = self._cov.mahalanobis2(x - self._mean)
-        return -0.5 * (q + self.dim * _LOG_2PI + self._cov.logdet)
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = self._cov.mahalanobis2(x - self._mean)
+            return -0.5 * (q + self.dim * _LOG_2PI + self._cov.logdet)
 
     def score(self, x) -> np.ndarray:
         """``grad log p(x) = Sigma^{-1} (m - x)``, shape ``(n, d)``."""
         x = as_points(x, self.dim)
-        return self._cov.solve(self._mean - x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._cov.solve(self._mean - x)
+        return _finite(out, "score")
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` independent draws, shape ``(n, d)``, from the generator ``rng``."""
+        """``n`` independent draws, shape ``(n, d)``, from the generator ``rng``.
+
+        ``n``: a non-negative integer (an int, or a float with an integer value such as 1e4).
+        """
+        n = sample_size(n)
         if not isinstance(rng, np.random.Generator):
             raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
-        z = rng.standard_normal((int(n), self.dim))
-        return self._mean + self._cov.colour(z)
+        z = rng.standard_normal((n, self.dim))
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = self._mean + self._cov.colour(z)
+        return _finite(x, "samples")
 
     # ------------------------------------------------------------- transforms
     def noised(self, alpha: float, sigma2: float) -> Gaussian:
         """Law of ``alpha X + sqrt(sigma2) Z``: ``N(alpha m, alpha^2 Sigma + sigma2 I)``.
 
-        This is the forward marginal of notes §0 (``alpha = alpha(t)``, ``sigma2 = sigma2(t)``).
+        This is the forward marginal of docs/analytic.md, "Linear forward SDEs"
+        (``alpha = alpha(t)``, ``sigma2 = sigma2(t)``).
         """
+        alpha, sigma2 = check_noise(alpha, sigma2)
         return Gaussian(alpha * self._mean, self._cov.affine(alpha * alpha, sigma2))
 
     def __repr__(self) -> str:
         m = np.array2string(self._mean, precision=4, threshold=6)
         return f"Gaussian(mean={m}, cov={self._cov!r})"
+
+
+def check_noise(alpha, sigma2) -> tuple[float, float]:
+    """``(alpha, sigma2)`` as floats, finite, with ``sigma2 >= 0``."""
+    alpha, sigma2 = float(alpha), float(sigma2)
+    if not (np.isfinite(alpha) and np.isfinite(sigma2) and sigma2 >= 0):
+        raise ValueError(f"need finite alpha and sigma2 >= 0, got alpha={alpha}, sigma2={sigma2}")
+    return alpha, sigma2
+
+
+def _finite(out: np.ndarray, what: str) -> np.ndarray:
+    if not np.all(np.isfinite(out)):
+        i = int(np.argmax(~np.all(np.isfinite(out.reshape(out.shape[0], -1)), axis=1)))
+        raise ValueError(f"{what} overflows float64 (row {i}): the input is too extreme")
+    return out

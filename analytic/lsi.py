@@ -1,6 +1,7 @@
-r"""Log-Sobolev (LSI) and Poincare constants of the forward marginals (notes §0 "LSI toolbox").
+r"""Log-Sobolev (LSI) and Poincare constants of the forward marginals (docs/analytic.md,
+"Log-Sobolev constants").
 
-Convention (notes, legend; matches paper 1, arXiv 2506.11378 §2 as summarised): ``mu``
+Convention (as in arXiv 2506.11378, §2, as summarised there): ``mu``
 satisfies LSI with constant ``C`` if ``Ent_mu(f^2) <= 2 C int |grad f|^2 dmu`` for all smooth
 ``f``, equivalently ``H(nu | mu) <= (C / 2) I(nu | mu)`` with the relative Fisher information
 ``I(nu | mu) = int |grad log(dnu/dmu)|^2 dnu``. Poincare with constant ``C_P``:
@@ -18,9 +19,9 @@ satisfies LSI with constant ``C`` if ``Ent_mu(f^2) <= 2 C int |grad f|^2 dmu`` f
   diameter ``D`` of the set of means, so (Popoviciu) ``Cov <= D^2/4 I`` and
   ``-grad^2 log p >= kappa I``, ``kappa = min_i (1/lam_i - D^2 / (4 lam_i^2))``. When
   ``kappa > 0``, Bakry-Emery gives ``C_LSI <= 1 / kappa``; otherwise no bound (``inf``);
-* :func:`mixture_lsi_ccnw` — **recalled from memory [M], not checked against the paper**:
-  Chen, Chewi & Niles-Weed (2021, "Dimension-free log-Sobolev inequalities for mixture
-  distributions", corollary for Gaussian convolutions of compactly supported measures):
+* :func:`mixture_lsi_ccnw` — **recalled from memory, unverified [M]**: Chen, Chewi &
+  Niles-Weed (2021, "Dimension-free log-Sobolev inequalities for mixture distributions",
+  arXiv 2102.11476; corollary for Gaussian convolutions of compactly supported measures):
   if ``nu`` is supported in a ball of radius ``R`` then
   ``C_LSI(nu * N(0, t I)) <= 6 (4 R^2 + t) exp(4 R^2 / t)``. Tests only check it against the
   1-D numerical estimates below (it must lie above them).
@@ -45,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg, optimize
 
+from ._checks import as_finite
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
 
@@ -60,15 +62,31 @@ __all__ = [
 ]
 
 
-def _cov_matrix(p_or_cov) -> np.ndarray:
+def _cov_matrix(p_or_cov, name: str = "covariance") -> np.ndarray:
     if isinstance(p_or_cov, Gaussian):
         return np.atleast_2d(p_or_cov.cov)
-    c = np.asarray(p_or_cov, dtype=np.float64)
+    c = as_finite(p_or_cov, name)
+    if c.size == 0:
+        raise ValueError(f"{name} is empty")
     if c.ndim == 0:
         return c.reshape(1, 1)
     if c.ndim == 1:
         return np.diag(c)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {c.shape}")
     return c
+
+
+def _gaussian(x, name: str) -> Gaussian:
+    if not isinstance(x, Gaussian):
+        raise TypeError(f"{name} must be a Gaussian, got {type(x).__name__}")
+    return x
+
+
+def _mixture(x) -> GaussianMixture:
+    if not isinstance(x, GaussianMixture):
+        raise TypeError(f"mix must be a GaussianMixture, got {type(x).__name__}")
+    return x
 
 
 def gaussian_lsi(p_or_cov) -> float:
@@ -77,8 +95,6 @@ def gaussian_lsi(p_or_cov) -> float:
     ``p_or_cov``: a ``Gaussian`` or a covariance (scalar, diagonal ``(d,)`` or ``(d, d)``).
     """
     c = _cov_matrix(p_or_cov)
-    if c.ndim == 2 and c.shape[0] != c.shape[1]:
-        raise ValueError(f"covariance must be square, got shape {c.shape}")
     lam = linalg.eigvalsh(0.5 * (c + c.T))
     if lam[0] <= 0:
         raise ValueError("covariance must be positive definite")
@@ -96,38 +112,54 @@ def relative_fisher_gaussian(q: Gaussian, p: Gaussian) -> float:
     Evaluated through Cholesky solves (``P2 - P1 = C2^{-1} (C1 - C2) C1^{-1}``, so the first
     term is ``tr(C1^{-1} D C2^{-2} D)`` with ``D = C1 - C2``; no cancellation as ``q -> p``).
     """
+    q, p = _gaussian(q, "q"), _gaussian(p, "p")
     if q.dim != p.dim:
         raise ValueError(f"dimensions differ: q has {q.dim}, p has {p.dim}")
     C1, C2 = _cov_matrix(q), _cov_matrix(p)
     D = C1 - C2
-    L1 = linalg.cho_factor(C1, lower=True)
-    L2 = linalg.cho_factor(C2, lower=True)
+    try:
+        L1 = linalg.cho_factor(C1, lower=True)
+        L2 = linalg.cho_factor(C2, lower=True)
+    except linalg.LinAlgError:
+        raise ValueError("q and p need positive-definite covariances") from None
     # M = (P2 - P1) = C2^{-1} D C1^{-1};  tr(M C1 M^T) = tr(C2^{-1} D C1^{-1} D C2^{-1})
-    X = linalg.cho_solve(L2, D)  # C2^{-1} D
-    Y = linalg.cho_solve(L1, X.T)  # C1^{-1} D C2^{-1}  (D symmetric)
-    term1 = float(np.trace(X @ Y))  # tr(C2^{-1} D C1^{-1} D C2^{-1})
-    v = linalg.cho_solve(L2, q.mean - p.mean)
-    return max(term1, 0.0) + float(v @ v)
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = linalg.cho_solve(L2, D, check_finite=False)  # C2^{-1} D
+        Y = linalg.cho_solve(L1, X.T, check_finite=False)  # C1^{-1} D C2^{-1}  (D symmetric)
+        term1 = float(np.trace(X @ Y))  # tr(C2^{-1} D C1^{-1} D C2^{-1})
+        v = linalg.cho_solve(L2, q.mean - p.mean, check_finite=False)
+        out = max(term1, 0.0) + float(v @ v)
+    if not np.isfinite(out):
+        raise ValueError("I(q | p) overflows float64 (or the covariances are too ill-conditioned)")
+    return out
 
 
 def propagate_lsi(c0, alpha, sigma2):
     """``alpha^2 C(p_0) + sigma2``: the LSI bound for ``p_t`` (equality for Gaussian ``p_0``).
 
-    Scaling plus convolution subadditivity (notes §0, "LSI toolbox"). Vectorised.
+    Scaling plus convolution subadditivity (docs/analytic.md, "Log-Sobolev constants").
+    Vectorised.
     """
-    c0, alpha, sigma2 = (np.asarray(v, dtype=np.float64) for v in (c0, alpha, sigma2))
+    c0, alpha, sigma2 = (
+        as_finite(v, n) for v, n in ((c0, "c0"), (alpha, "alpha"), (sigma2, "sigma2"))
+    )
     if np.any(c0 < 0) or np.any(sigma2 < 0):
         raise ValueError("c0 and sigma2 must be >= 0")
-    return (alpha * alpha * c0 + sigma2)[()]
+    with np.errstate(over="ignore"):
+        out = alpha * alpha * c0 + sigma2
+    if not np.all(np.isfinite(out)):
+        raise ValueError("alpha^2 c0 + sigma2 overflows float64")
+    return out[()]
 
 
 def marginal_lsi_bound(sde, c0, t):
     """``C(p_t) <= alpha(t)^2 C(p_0) + sigma2(t)`` for a linear forward SDE ``sde``."""
-    t = np.asarray(t, dtype=np.float64)
+    t = as_finite(t, "t")
     return propagate_lsi(c0, sde.alpha(t), sde.sigma2(t))
 
 
 def _mixture_common_cov(mix: GaussianMixture) -> np.ndarray:
+    mix = _mixture(mix)
     covs = np.asarray(mix.covs, dtype=np.float64)
     d, K = mix.dim, mix.n_components
     if covs.ndim == 1:
@@ -151,11 +183,16 @@ def mixture_lsi_bakry_emery(mix: GaussianMixture) -> float:
 
     Components must share one covariance (eigenvalues ``lam_i``); ``D`` is the diameter of
     the set of means. Returns ``inf`` when ``kappa <= 0`` (the bound does not apply).
-    Derivation in the module docstring ([R]).
+    Derivation in the module docstring ([R]). ``inf`` is the (vacuous) answer "no bound".
     """
     lam = linalg.eigvalsh(_mixture_common_cov(mix))
+    if lam[0] <= 0:
+        raise ValueError("the common covariance must be positive definite")
     D2 = _diameter(np.asarray(mix.means, dtype=np.float64)) ** 2
-    kappa = float(np.min(1.0 / lam - D2 / (4.0 * lam * lam)))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        kappa = float(np.min(1.0 / lam - D2 / (4.0 * lam * lam)))
+    if np.isnan(kappa):
+        raise ValueError("the Bakry-Emery constant overflows float64 (extreme covariance or means)")
     return 1.0 / kappa if kappa > 0 else float("inf")
 
 
@@ -164,23 +201,30 @@ def mixture_lsi_ccnw(mix: GaussianMixture) -> float:
 
     Isotropic common covariance ``t I``; ``R`` the radius of a ball holding the means
     (here: around their centroid, ``R = max |mu_k - mean(mu)|``). See the module docstring.
+    Returns ``inf`` (a vacuous bound) when the value exceeds float64.
     """
     cov = _mixture_common_cov(mix)
     t = float(cov[0, 0])
+    if not t > 0:
+        raise ValueError("mixture_lsi_ccnw needs a positive component variance t")
     if not np.allclose(cov, t * np.eye(mix.dim), rtol=1e-12, atol=0.0):
         raise ValueError("mixture_lsi_ccnw needs isotropic components t I")
     means = np.asarray(mix.means, dtype=np.float64)
     R2 = float(np.max(np.sum((means - means.mean(axis=0)) ** 2, axis=1)))
-    return 6.0 * (4.0 * R2 + t) * float(np.exp(4.0 * R2 / t))
+    with np.errstate(over="ignore"):
+        return float(6.0 * (4.0 * R2 + t) * np.exp(4.0 * R2 / t))
 
 
 # --------------------------------------------------------------------- 1-D numerics
 def _grid_weights(logp, bounds, n):
-    lo, hi = (float(b) for b in bounds)
-    if not hi > lo:
-        raise ValueError(f"bounds must be (lo, hi) with lo < hi, got {bounds!r}")
-    if int(n) != n or n < 8:
-        raise ValueError(f"n must be an integer >= 8, got {n!r}")
+    if not callable(logp):
+        raise TypeError(f"logp must be a callable x (n, 1) -> (n,), got {type(logp).__name__}")
+    b = as_finite(bounds, "bounds")
+    if b.shape != (2,) or not b[1] > b[0]:
+        raise ValueError(f"bounds must be finite (lo, hi) with lo < hi, got {bounds!r}")
+    lo, hi = float(b[0]), float(b[1])
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 8 <= n <= 10**5:
+        raise ValueError(f"n must be an integer in [8, 10**5], got {n!r}")
     n = int(n)
     h = (hi - lo) / n
     x = lo + h * (np.arange(n) + 0.5)
@@ -189,13 +233,12 @@ def _grid_weights(logp, bounds, n):
         raise ValueError("logp must return n finite values for points of shape (n, 1)")
     w = np.exp(lp - lp.max())
     pi = w / w.sum()
+    if not np.all(pi > 0):
+        raise ValueError("p underflows to 0 on part of the grid: narrow the bounds")
     face = np.sqrt(pi[:-1] * pi[1:]) / (h * h)
+    if not (np.all(np.isfinite(face)) and np.all(face > 0)):
+        raise ValueError(f"the grid spacing h = {h:g} makes the Dirichlet form under/overflow")
     return x, pi, face
-
-
-def _dirichlet(face, f):
-    df = np.diff(f)
-    return float(np.sum(face * df * df))
 
 
 def _gap_problem(pi, face):
@@ -215,8 +258,14 @@ def poincare_constant_1d(logp, bounds, n: int = 400) -> float:
     ``logp``: callable ``x (n, 1) -> (n,)`` (unnormalised is fine).
     """
     _, pi, face = _grid_weights(logp, bounds, n)
+    return _poincare(pi, face)
+
+
+def _poincare(pi, face) -> float:
     d, e, _ = _gap_problem(pi, face)
     lam = linalg.eigh_tridiagonal(d, e, select="i", select_range=(1, 1), eigvals_only=True)
+    if not (np.isfinite(lam[0]) and lam[0] > 0 and np.isfinite(1.0 / lam[0])):
+        raise ValueError("the Poincare constant is not representable (bounds too wide or narrow)")
     return float(1.0 / lam[0])
 
 
@@ -257,8 +306,10 @@ def lsi_constant_1d(logp, bounds, n: int = 400, *, n_modes: int = 24) -> float:
     optimum. A lower estimate of the grid's constant, never below its Poincare constant.
     """
     x, pi, face = _grid_weights(logp, bounds, n)
+    if isinstance(n_modes, bool) or not isinstance(n_modes, int | np.integer) or n_modes < 2:
+        raise ValueError(f"n_modes must be an integer >= 2, got {n_modes!r}")
     basis = _modes(pi, face, n_modes)
-    cp = 1.0 / _dirichlet(face, basis[:, 1])
+    cp = _poincare(pi, face)  # the same number as poincare_constant_1d: never below it
     xs = (x - np.sum(pi * x)) / np.sqrt(np.sum(pi * (x - np.sum(pi * x)) ** 2))
     funcs = [1.0 + 1e-3 * basis[:, 1]]
     for a in (0.5, 1.0, 2.0):

@@ -3,8 +3,14 @@
     log p(x)      = logsumexp_k [log w_k + log N(x; mu_k, Sigma_k)]
     grad log p(x) = sum_k pi_k(x) Sigma_k^{-1} (mu_k - x),   pi_k = softmax_k(...)
 
-(notes §0, "Gaussian-mixture marginals and score"). Under a linear forward SDE the marginal
-is the mixture of ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)`` with the same weights.
+(docs/analytic.md, "Gaussian mixtures"). Under a linear forward SDE the marginal is the
+mixture of ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)`` with the same weights.
+
+Robustness. Points so far from every mode that the shared shift underflows are recomputed with
+a per-point shift (``_RESHIFT_BELOW``); points whose features overflow (``|x|^2 > 1.8e308``)
+are recomputed component by component with whitened residuals. ``log_prob`` is then ``-inf``
+only where the exact log-density is below ``-1.8e308``; a score that cannot be represented
+(every responsibility underflows, or the value overflows) raises ``ValueError``. Never NaN.
 
 Performance. For isotropic and diagonal components the quadratic forms are linear in the
 features ``phi(x) = [x, |x|^2 or x*x, 1]``: the ``(n, K)`` logits are *one* matrix product
@@ -24,9 +30,9 @@ import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
 
-from ._checks import as_finite, as_points
+from ._checks import as_finite, as_points, sample_size
 from .covariance import Covariance
-from .gaussian import Gaussian
+from .gaussian import Gaussian, check_noise
 
 __all__ = ["GaussianMixture"]
 
@@ -50,7 +56,11 @@ class GaussianMixture:
     """
 
     def __init__(self, weights, means, covs, *, normalize: bool = False, _checked: bool = False):
+        if not isinstance(normalize, bool):
+            raise TypeError(f"normalize must be True or False, got {normalize!r}")
         w = as_finite(weights, "weights", ndim=1)
+        if w.shape[0] == 0:
+            raise ValueError("weights is empty: a mixture needs at least one component")
         mu = as_finite(means, "means")
         if mu.ndim == 1:
             mu = mu.reshape(-1, 1)
@@ -60,14 +70,18 @@ class GaussianMixture:
                 f"got {np.shape(means)}"
             )
         K, d = mu.shape
+        if d == 0:
+            raise ValueError("means has zero columns: the dimension d must be >= 1")
         if not _checked:
             if np.any(w < 0):
                 raise ValueError("weights must be non-negative")
-            total = float(np.sum(w))
+            top = float(np.max(w))
+            total = float(np.sum(w / top)) * top if top > 0 else 0.0
             if normalize:
-                if total <= 0:
+                if top <= 0:
                     raise ValueError("weights sum to 0; cannot normalize")
-                w = w / total
+                w = w / top
+                w = w / np.sum(w)
             elif abs(total - 1.0) > 1e-12:
                 raise ValueError(
                     f"weights sum to {total!r}, not 1 (tolerance 1e-12); "
@@ -260,6 +274,10 @@ class GaussianMixture:
     def log_prob(self, x) -> np.ndarray:
         """``log p(x)`` for each row of ``x``, shape ``(n,)``."""
         x = as_points(x, self.dim)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._log_prob(x)
+
+    def _log_prob(self, x: np.ndarray) -> np.ndarray:
         feats = self._features
         if feats is None:
             return logsumexp(self._full_logits(x), axis=1)
@@ -277,6 +295,44 @@ class GaussianMixture:
             L = lg[:, :m]
             np.matmul(WT, self._phi_t(x[s:e], phi[:, :m]), out=L)
             out[s:e] = logsumexp(L, axis=0)
+        bad = ~np.isfinite(out)
+        if np.any(bad):  # |x|^2 overflowed in the features: per-component whitened residuals
+            out[bad] = logsumexp(self._robust_logits(x[bad]), axis=1)
+        return out
+
+    def _robust_logits(self, x: np.ndarray) -> np.ndarray:
+        """``(n, K)`` logits ``log w_k + log N(x; mu_k, Sigma_k)`` from whitened residuals
+        (``-inf`` where the squared distance overflows; no NaN)."""
+        out = np.empty((x.shape[0], self.n_components))
+        d = self.dim
+        with np.errstate(divide="ignore", over="ignore"):
+            logw = np.log(self._w)
+            for k in range(self.n_components):
+                c = Covariance(self._c[k], d, _checked=True)
+                q = c.mahalanobis2(x - self._mu[k])
+                out[:, k] = logw[k] - 0.5 * (q + d * _LOG_2PI + c.logdet)
+        return out
+
+    def _robust_score(self, x: np.ndarray) -> np.ndarray:
+        lg = self._robust_logits(x)
+        top = lg.max(axis=1, keepdims=True)
+        if not np.all(np.isfinite(top)):
+            i = int(np.argmax(~np.isfinite(top[:, 0])))
+            raise ValueError(
+                f"x[{i}] is too far from every component: all responsibilities underflow, "
+                "so the score cannot be represented in float64"
+            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = np.exp(lg - top)
+            r /= r.sum(axis=1, keepdims=True)
+            out = np.zeros_like(x)
+            for k in range(self.n_components):
+                c = Covariance(self._c[k], self.dim, _checked=True)
+                out += r[:, k : k + 1] * c.solve(self._mu[k] - x)
+        if not np.all(np.isfinite(out)):
+            raise ValueError(
+                "the score overflows float64 at some row of x: the input is too extreme"
+            )
         return out
 
     def responsibilities(self, x) -> np.ndarray:
@@ -296,6 +352,10 @@ class GaussianMixture:
     def score(self, x, out: np.ndarray | None = None) -> np.ndarray:
         """``grad log p(x) = sum_k pi_k(x) Sigma_k^{-1} (mu_k - x)``, shape ``(n, d)``."""
         x = as_points(x, self.dim)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._score(x, out)
+
+    def _score(self, x: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         n, d = x.shape
         if out is None:
             out = np.empty((n, d))
@@ -338,9 +398,19 @@ class GaussianMixture:
             np.subtract(N[:d], T_, out=T_)
             T_ /= N[-1]
             out[s:e] = T_.T
+        bad = ~np.all(np.isfinite(out), axis=1)
+        if np.any(bad):  # overflowing features or values: the exact per-component route
+            out[bad] = self._robust_score(x[bad])
         return out
 
     def _full_score(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out = self._full_score_fast(x, out)
+        bad = ~np.all(np.isfinite(out), axis=1)
+        if np.any(bad):
+            out[bad] = self._robust_score(x[bad])
+        return out
+
+    def _full_score_fast(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         lg = self._full_logits(x)
         lg -= lg.max(axis=1, keepdims=True)
         np.exp(lg, out=lg)
@@ -354,9 +424,9 @@ class GaussianMixture:
     # -------------------------------------------------------------- sampling
     def sample(self, n: int, rng: np.random.Generator, *, return_labels: bool = False):
         """``n`` draws, shape ``(n, d)`` (and the component labels if requested)."""
+        n = sample_size(n)
         if not isinstance(rng, np.random.Generator):
             raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
-        n = int(n)
         labels = rng.choice(self.n_components, size=n, p=self._w)
         z = rng.standard_normal((n, self.dim))
         if self.kind == "iso":
@@ -376,12 +446,17 @@ class GaussianMixture:
 
         Components ``N(alpha mu_k, alpha^2 Sigma_k + sigma2 I)``, same weights.
         """
+        alpha, sigma2 = check_noise(alpha, sigma2)
         a2 = alpha * alpha
-        if self.kind == "full":
-            c = a2 * self._c + sigma2 * np.eye(self.dim)[None]
-        else:
-            c = a2 * self._c + sigma2
-        return GaussianMixture(self._w, alpha * self._mu, c, _checked=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.kind == "full":
+                c = a2 * self._c + sigma2 * np.eye(self.dim)[None]
+            else:
+                c = a2 * self._c + sigma2
+            mu = alpha * self._mu
+        if not (np.all(np.isfinite(c)) and np.all(np.isfinite(mu))):
+            raise ValueError(f"the noised mixture overflows float64 (alpha={alpha:g})")
+        return GaussianMixture(self._w, mu, c, _checked=True)
 
     def __repr__(self) -> str:
         return f"GaussianMixture(K={self.n_components}, d={self.dim}, covs={self.kind})"

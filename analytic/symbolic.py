@@ -10,7 +10,7 @@
 
   The returned residual simplifies to 0.
 * ``score_residual``: the mixture score ``sum_k pi_k (alpha mu_k - x)/S_k`` equals
-  ``d/dx log p_t`` (notes §0).
+  ``d/dx log p_t`` (docs/analytic.md, "Gaussian mixtures").
 * ``preset_residuals``: for each preset SDE, the sympy derivation of ``(alpha, sigma2)`` from
   ``(f, g^2)`` minus the published closed form (Song et al. 2021), with symbolic parameters.
 """
@@ -92,7 +92,7 @@ def preset_residuals():
     Parameters are symbols (``beta_0 < beta_1``, ``0 < sigma_min < sigma_max``), so the
     statement holds for every schedule, not only the default numbers.
     """
-    from .sde import derive_transition, t_sym
+    from .sde import derive_transition, t_sym  # noqa: I001 - lazy: sde imports sympy workers
 
     b0, b1 = sp.symbols("beta_0 beta_1", positive=True)
     smin, r = sp.symbols("sigma_min r", positive=True)  # r = sigma_max / sigma_min

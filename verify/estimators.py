@@ -98,6 +98,9 @@ def mean_ci(y, level: float = 0.95) -> Estimate:
 
 def kl_mc(p, q, n: int, rng: np.random.Generator, level: float = 0.95, x=None) -> Estimate:
     """``KL(p || q)`` by Monte Carlo over draws of ``p`` (or given samples ``x`` of ``p``)."""
+    dp, dq = getattr(p, "dim", None), getattr(q, "dim", None)
+    if dp is not None and dq is not None and dp != dq:
+        raise ValueError(f"p and q have different dimensions ({dp} vs {dq})")
     if x is None:
         x = p.sample(int(n), rng)
     return mean_ci(p.log_prob(x) - q.log_prob(x), level)
