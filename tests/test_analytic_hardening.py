@@ -4,7 +4,6 @@ code under test."""
 
 import math
 import os
-import time
 
 import mpmath
 import numpy as np
@@ -204,12 +203,9 @@ def test_sqrt_drift_falls_back_to_quadrature_and_is_accurate():
 
 def test_hanging_derivation_is_cut_by_the_time_limit():
     """sympy runs for minutes on f = -log(1 + t); the worker is killed after ``timeout``."""
-    t0 = time.perf_counter()
-    sde = LinearSDE("-log(1 + t)", "1", timeout=1.0)
+    sde = LinearSDE("-log(1 + t)", "1", timeout=1.0)  # without the limit this test hangs
     got = float(sde.sigma2(0.5))
-    elapsed = time.perf_counter() - t0
     assert sde.method == "quadrature"
-    assert elapsed < 10.0, elapsed
     A = lambda u: -((1 + u) * mpmath.log1p(u) - u)  # int_0^u -log(1 + s) ds
     ref = _sigma2_reference(A, 0.5)
     assert abs(got - ref) <= 1e-12 * ref
@@ -231,13 +227,11 @@ def test_mpmath_quadrature_branch_matches_the_ou_closed_form():
             assert abs(float(sde.sigma2(t)) - float(ref)) <= 1e-14 * float(ref)
 
 
-def test_quadrature_on_arrays_is_fast_and_matches_closed_form():
-    sde = LinearSDE("-(1 + t)/2", g2="1 + t", T=2.0, timeout=0.5)  # sympy: > 30 s
+def test_quadrature_on_arrays_matches_closed_form():
+    sde = LinearSDE("-(1 + t)/2", g2="1 + t", T=2.0, timeout=0)  # timeout=0: no sympy at all
     assert sde.method == "quadrature"
     ts = np.linspace(0.0, 2.0, 400)
-    t0 = time.perf_counter()
     a, s2 = sde.alpha(ts), sde.sigma2(ts)
-    assert time.perf_counter() - t0 < 0.5
     B = ts + ts**2 / 2  # int (1 + u) du: VP-like with beta = 1 + t, so sigma2 = 1 - e^{-B}
     np.testing.assert_allclose(a, np.exp(-B / 2), rtol=1e-13)
     np.testing.assert_allclose(s2[1:], -np.expm1(-B[1:]), rtol=1e-12)
@@ -572,9 +566,7 @@ def _parse_error(text):
 def test_number_limits():
     assert parse_expression("1e-400", "f") == sp.Rational(1, 10**400)
     assert "out of range" in _parse_error("1e-401")
-    t0 = time.perf_counter()
     assert "out of range" in _parse_error("1e-999999999")  # no 10**999999999 is ever built
-    assert time.perf_counter() - t0 < 1.0
     assert "overflows float64" in _parse_error("1e309")
     assert "malformed number '1.2.'" in _parse_error("1.2.3")
     assert "malformed number '2t'" in _parse_error("2t")
