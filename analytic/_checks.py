@@ -69,6 +69,11 @@ def as_points(x, dim: int, name: str = "x") -> np.ndarray:
 
 def as_time(t, T: float, *, allow_zero: bool = True, name: str = "t") -> np.ndarray:
     """Validate forward times ``t`` against the domain ``[0, T]`` (``(0, T]`` if not allow_zero)."""
+    scalar = type(t) is float or type(t) is np.float64
+    scalar = scalar or (type(t) is np.ndarray and t.ndim == 0 and t.dtype == np.float64)
+    if scalar:  # the hot path of ODE right-hand sides: one comparison, no array checks
+        if 0.0 <= t <= T * (1 + 1e-12) and (allow_zero or t > 0.0):
+            return np.asarray(t, dtype=np.float64)
     arr = real_array(t, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf")
