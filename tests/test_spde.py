@@ -13,8 +13,20 @@ from scipy import stats
 from analytic import OU, Gaussian
 from verify.claims import spde as cl
 from verify.estimators import mean_ci
+from verify.solvers import grids
 from verify.solvers.fokker_planck import solve_reverse_fp
 from verify.theory import common_noise as spde
+
+Q1_BOUNDS = (-3.0, 5.0)
+
+
+def q1_setting():
+    """1-D N(1, 0.5^2), OU T=1, 200 steps to t=0.01, a constant field and a bump."""
+    sde = OU(T=1.0)
+    p0 = Gaussian(np.array([1.0]), 0.25)
+    grid = grids.uniform(sde, 200, t_min=0.01)
+    noise = spde.CommonNoise((spde.ConstantField((0.3,)), spde.BumpField((0.4,), (1.0,), 0.5)))
+    return sde, p0, grid, noise
 
 
 class _Flat:
@@ -98,13 +110,13 @@ def test_antithetic_increment_has_the_exact_conditional_variance_for_square():
 
 
 def test_particle_qv_identity_with_ou_and_exact_score():
-    sde, p0, grid, noise = cl._q1_setting()
+    sde, p0, grid, noise = q1_setting()
     rng = np.random.default_rng(5)
     zs = []
     for _ in range(6):
         x = sde.marginal(p0, sde.T).sample(300, rng)
         res = spde.sample_common_noise(sde, sde.score(p0), x, grid, noise, 1.0, rng=rng)
-        zs.append(cl._zbar(res))
+        zs.append(spde.martingale_ratio(res))
     est = mean_ci(zs)
     assert est.lo > 0.85 and est.hi < 1.15, est
 
@@ -165,9 +177,10 @@ def test_spde_mean_follows_the_random_ode_for_a_gaussian_langevin():
     dB = spde.brownian_increments(grid, 1, rng)
     noise = spde.CommonNoise((spde.ConstantField((eps,)),))
     u0 = Gaussian(np.array([1.5]), 0.5)
+    lang = spde.Langevin(T)
     fp = spde.solve_spde_1d(
-        cl._Langevin(T),
-        cl._HalfScore(pi),
+        lang,
+        lang.langevin_score(pi),
         lambda z: np.exp(u0.log_prob(z)),
         grid,
         noise,
@@ -190,7 +203,7 @@ def test_spde_mean_follows_the_random_ode_for_a_gaussian_langevin():
 
 
 def test_grid_projection_matches_particles_for_the_same_path():
-    sde, p0, grid, noise = cl._q1_setting()
+    sde, p0, grid, noise = q1_setting()
     rng = np.random.default_rng(7)
     dB = spde.brownian_increments(grid, noise.n, rng)
     pT = sde.marginal(p0, sde.T)
@@ -203,7 +216,7 @@ def test_grid_projection_matches_particles_for_the_same_path():
         noise,
         dB,
         1.0,
-        bounds=cl._Q1_BOUNDS,
+        bounds=Q1_BOUNDS,
         n_cells=400,
     )
     proj, _ = spde.grid_projections(fp, tests, noise)
@@ -248,26 +261,50 @@ def test_spearman_bootstrap_agrees_with_scipy_and_brackets_rho():
 
 # ------------------------------------------------------------------ claim helpers
 def test_expected_constant_field_qv_matches_monte_carlo():
-    want = cl.expected_constant_field_qv((1.5, 0.0), (0.5, 0.0), 50, 20)
+    # independent route: particles of sample_common_noise, common part 4 sum h (c . xbar)^2
+    sde = OU(T=1.0)
+    grid = grids.uniform(sde, 20)
+    mean, cov, c = (1.5, 0.0), (1.0, 0.25), (0.5, 0.0)
+    want = spde.expected_constant_field_qv(sde, mean, cov, c, 50, grid)
+    p0 = Gaussian(np.array(mean), np.array(cov))
+    noise = spde.CommonNoise((spde.ConstantField(c),))
+    rng = np.random.default_rng(1000)
     vals = []
-    for r in range(150):
-        task = {
-            "mean": (1.5, 0.0),
-            "kind": "constant",
-            "a": 0.5,
-            "n": 50,
-            "steps": 20,
-            "seed": 1000 + r,
-        }
-        vals.append(cl._two_d_run(task)[1.0][1])
+    for _ in range(150):
+        x = sde.marginal(p0, sde.T).sample(50, rng)
+        res = spde.sample_common_noise(
+            sde, sde.score(p0), x, grid, noise, 1.0, rng=rng, tests=[spde.radial_square()]
+        )
+        vals.append(float(res.qv(1.0)["common"][0]))
     est = mean_ci(vals, 0.99)
     assert est.contains(want), (est, want)
+
+
+def test_expected_constant_field_qv_rejects_bad_input():
+    sde = OU(T=1.0)
+    grid = grids.uniform(sde, 5)
+    with pytest.raises(ValueError, match="mean"):
+        spde.expected_constant_field_qv(sde, (1.0,), (1.0, 1.0), (0.1, 0.0), 10, grid)
+
+
+def test_langevin_is_the_reverse_family_with_half_score():
+    from verify.solvers.reverse import ReverseFamily
+
+    pi = Gaussian(np.array([0.5]), 2.0)
+    lang = spde.Langevin(2.0)
+    fam = ReverseFamily(lang, lang.langevin_score(pi), lang.gamma)
+    x = np.linspace(-3, 3, 7)[:, None]
+    np.testing.assert_allclose(fam.drift(x, 0.7), pi.score(x), rtol=1e-14)
+    np.testing.assert_allclose(fam.diffusion(0.7), math.sqrt(2.0))
+    assert float(lang.sigma2(1.5)) == pytest.approx(3.0)
+    with pytest.raises(TypeError, match="score"):
+        lang.langevin_score(object())
 
 
 @pytest.mark.parametrize("m, v", [(0.0, 1.0), (1.5, 2.0), (-1.0, 0.3)])
 def test_entropy_budget_gaussian_closed_form(m, v):
     # u = N(m, v), pi = N(0, 1): H = (v - 1 - ln v + m^2)/2, I = E_u[(x - (x - m)/v)^2]
-    H, I, N = cl.entropy_budget(Gaussian(np.array([m]), v), Gaussian(np.zeros(1), 1.0), 0.3)
+    H, I, N = spde.entropy_budget(Gaussian(np.array([m]), v), Gaussian(np.zeros(1), 1.0), 0.3)
     a, b = 1 - 1 / v, m / v
     assert H == pytest.approx(0.5 * (v - 1 - math.log(v) + m**2), abs=1e-9)
     assert I == pytest.approx(a**2 * (v + m**2) + 2 * a * b * m + b**2, abs=1e-8)

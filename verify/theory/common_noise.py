@@ -66,7 +66,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, stats
 
+from analytic import LinearSDE
 from verify.solvers.fokker_planck import FPResult, solve_reverse_fp
+from verify.solvers.reverse import ReverseFamily
 
 __all__ = [
     "RadialTest",
@@ -85,6 +87,12 @@ __all__ = [
     "quadratic_variation",
     "w2_gaussian",
     "spearman_bootstrap",
+    "martingale_ratio",
+    "expected_constant_field_qv",
+    "Langevin",
+    "HalfScore",
+    "neg_log_hessian_1d",
+    "entropy_budget",
 ]
 
 
@@ -274,8 +282,10 @@ def sample_common_noise(
     y = np.array(x_T, dtype=np.float64)
     if y.ndim != 2 or y.shape[0] < 2:
         raise ValueError("x_T must have shape (N, d) with N >= 2")
-    if not (math.isfinite(gamma) and gamma >= 0):
-        raise ValueError(f"gamma must be finite and >= 0, got {gamma!r}")
+    family = ReverseFamily(sde, score, gamma)
+    if not family.constant_gamma:
+        raise ValueError("gamma must be a constant number >= 0 here")
+    gamma = family.gamma
     noise = CommonNoise() if noise is None else noise
     dB = brownian_increments(grid, noise.n, rng) if dB is None else _check_dB(dB, grid, noise)
     tests = default_tests() if tests is None else list(tests)
@@ -302,9 +312,8 @@ def sample_common_noise(
     observe(0, grid[0])
     for j in range(n_nodes - 1):
         t, h = grid[j], grid[j] - grid[j + 1]
-        f, g2 = float(np.asarray(sde.f(t))), float(np.asarray(sde.g2(t)))
-        drift = -f * y + 0.5 * (1.0 + gamma) * g2 * np.asarray(score(y, t), dtype=np.float64)
-        base = y + h * drift
+        g2 = float(np.asarray(sde.g2(t)))
+        base = y + h * family.drift(y, t)
         plus = np.zeros_like(y)
         minus = np.zeros_like(y)
         if gamma > 0:
@@ -371,7 +380,8 @@ class _NoisyScore:
     ``(1 + gamma)/2 g2`` so that it enters the Fokker-Planck drift as a drift error."""
 
     def __init__(self, sde, score, noise, dB, times, gamma):
-        self.sde, self.score, self.noise, self.dB, self.gamma = sde, score, noise, dB, gamma
+        self.family = ReverseFamily(sde, score, gamma)
+        self.score, self.noise, self.dB = score, noise, dB
         self.mids = 0.5 * (times[:-1] + times[1:])
         self.h = times[:-1] - times[1:]
 
@@ -380,7 +390,7 @@ class _NoisyScore:
         if not abs(self.mids[j] - t) <= 1e-9 * max(1.0, abs(t)):
             raise ValueError(f"time {t} is not a step midpoint of the SPDE grid")
         s = np.asarray(self.score(x, t), dtype=np.float64)
-        c = 0.5 * (1.0 + self.gamma) * float(np.asarray(self.sde.g2(t)))
+        c = float(self.family.drift_coefficients(t)[1])
         if c <= 0:
             raise ValueError("the SPDE solver needs (1 + gamma) g2(t) > 0")
         return s + self.noise.increment(x, t, self.dB[j]) / (self.h[j] * c)
@@ -478,3 +488,138 @@ def spearman_bootstrap(
     a = (1.0 - level) / 2
     lo, hi = np.quantile(boots, [a, 1 - a])
     return rho, float(lo), float(hi)
+
+
+# ------------------------------------------------------------------ identity statistics
+def martingale_ratio(res: CommonNoiseResult, *, common: bool = True, indep: bool = True) -> float:
+    """Mean over steps ``j`` and test functions ``i`` of ``mart_ij^2 / (rate_ij h_j)``.
+
+    ``mart`` is the antithetic martingale increment of ``<u^N, phi_i>`` recorded by
+    :func:`sample_common_noise` and ``rate`` the predicted QV rate at the step's start: the
+    common part ``sum_k <u^N, sigma_k . grad phi>^2`` (``common=True``) plus the independent
+    part ``gamma g2 <u^N, |grad phi|^2> / N`` (``indep=True``). By (QV) its expectation is
+    ``1 + O(h)``.
+    """
+    rate = np.zeros_like(res.proj)
+    if common:
+        rate = rate + res.common_rate
+    if indep:
+        rate = rate + res.indep_rate
+    pred = rate[:, :-1] * res.h
+    return float(np.mean(res.mart**2 / pred))
+
+
+def expected_constant_field_qv(sde, mean, cov_diag, c, n: int, grid, gamma: float = 1.0) -> float:
+    r"""Exact ``E[4 sum_j h_j (c . xbar_j)^2]`` (rung 2): the expected common-noise part of the
+    QV of ``<u^N, |x|^2>`` for the constant field ``c dB``.
+
+    Setting: the particle chain of :func:`sample_common_noise` (Euler steps, coefficients at
+    the step's start) for the Gaussian target ``N(mean, diag(cov_diag))`` with its exact score,
+    ``n`` particles drawn from ``p_T`` at ``grid[0]``. The particle mean ``xbar`` is an
+    affine-Gaussian chain: with ``S_j = alpha_j^2 Sigma + sigma2_j I``,
+    ``w_j = (1 + gamma)/2 g2_j`` and ``M_j = I + h_j (-f_j I - w_j S_j^{-1})``,
+
+        xbar_{j+1} = M_j xbar_j + h_j w_j S_j^{-1} alpha_j mean + c dB_j + zbar_j,
+        zbar_j ~ N(0, gamma g2_j h_j I / n),
+
+    so ``mu_j = E xbar_j`` and ``P_j = Cov xbar_j`` follow ``mu_{j+1} = M_j mu_j + h_j w_j
+    S_j^{-1} alpha_j mean``, ``P_{j+1} = M_j P_j M_j + h_j c c^T + gamma g2_j h_j I / n`` from
+    ``mu_0 = alpha_T mean``, ``P_0 = S_T / n``; and ``E (c . xbar_j)^2 = (c . mu_j)^2 + c^T P_j c``.
+    """
+    grid = _check_grid(grid)
+    m0, cov = np.asarray(mean, float), np.asarray(cov_diag, float)
+    c = np.asarray(c, float)
+    if not (m0.shape == cov.shape == c.shape and m0.ndim == 1):
+        raise ValueError("mean, cov_diag and c must be (d,) vectors of the same length")
+    if not (np.all(cov > 0) and int(n) >= 1):
+        raise ValueError("cov_diag must be positive and n >= 1")
+    d = m0.size
+    family = ReverseFamily(sde, None, gamma)
+    a_T, s2_T = float(sde.alpha(grid[0])), float(sde.sigma2(grid[0]))
+    mu = a_T * m0
+    P = np.diag(a_T**2 * cov + s2_T) / n
+    total = 0.0
+    for j in range(grid.size - 1):
+        t, h = grid[j], grid[j] - grid[j + 1]
+        f, w, D = (float(v) for v in family.drift_coefficients(t))
+        a, s2 = float(sde.alpha(t)), float(sde.sigma2(t))
+        total += 4 * h * (float(c @ mu) ** 2 + float(c @ P @ c))
+        Sinv = 1.0 / (a**2 * cov + s2)
+        M = np.diag(1.0 + h * (-f - w * Sinv))
+        mu = M @ mu + w * h * Sinv * a * m0
+        P = M @ P @ M + h * np.outer(c, c) + 2 * D * h * np.eye(d) / n
+    return total
+
+
+# ------------------------------------------------------------------ Langevin dynamics
+class Langevin(LinearSDE):
+    r"""Overdamped Langevin dynamics toward a target ``pi`` as a member of the reverse family.
+
+    The forward SDE is Brownian motion ``dX = sqrt(2) dW`` (``f = 0``, ``g2 = 2``, ``alpha = 1``,
+    ``sigma2(t) = 2 t``). Its reverse family with ``gamma = 1`` and the score model
+    ``s = grad log pi / 2`` (:meth:`langevin_score`) has the drift
+    ``-f y + (1 + 1)/2 * 2 * s = grad log pi`` and the noise ``sqrt(2) dW``: it is the
+    Langevin diffusion ``dY = grad log pi(Y) dtau + sqrt(2) dW`` (diffusion ``D = 1``), whose law
+    is the Wasserstein gradient flow of ``KL(. || pi)``. So every reverse-family tool (particles,
+    the Fokker-Planck grid, the SPDE grid) runs Langevin dynamics with ``(Langevin(T),
+    langevin_score(pi), gamma=1)``.
+    """
+
+    name = "Langevin"
+    gamma = 1.0
+
+    def __init__(self, T: float = 1.0):
+        super().__init__("0", g2="2", T=T)
+
+    @staticmethod
+    def langevin_score(pi) -> HalfScore:
+        """The score model ``grad log pi / 2`` that makes the reverse family Langevin toward pi."""
+        return HalfScore(pi)
+
+    def __repr__(self) -> str:
+        return f"Langevin(T={self.T:g})"
+
+
+class HalfScore:
+    """``(x, t) -> grad log pi(x) / 2`` for a law ``pi`` with a ``score(x)`` method."""
+
+    def __init__(self, pi):
+        if not callable(getattr(pi, "score", None)):
+            raise TypeError("pi must have a score(x) method (a Gaussian or GaussianMixture)")
+        self.pi = pi
+
+    def __call__(self, x, t):
+        return 0.5 * self.pi.score(x)
+
+
+# ------------------------------------------------------------------ entropy budget (1-D)
+_BUDGET_X = np.linspace(-14.0, 14.0, 14001)
+
+
+def neg_log_hessian_1d(p, x, h: float = 1e-5) -> np.ndarray:
+    """``-(log p)''(x)`` for a 1-D law by a central difference of its exact score (step ``h``);
+    ``x`` of shape ``(n, 1)``, result ``(n,)``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 1:
+        raise ValueError(f"x must have shape (n, 1), got {x.shape}")
+    return -(p.score(x + h) - p.score(x - h))[:, 0] / (2 * h)
+
+
+def entropy_budget(u, p, eps: float, x=None) -> tuple[float, float, float]:
+    r"""``H(u|p)``, ``I(u|p)`` and the common noise's entropy production ``N(u)`` (1-D).
+
+    For Langevin dynamics toward ``p`` (:class:`Langevin`, ``D = 1``) perturbed by the constant
+    common field ``sigma = eps`` (``eps dB``), the expected relative entropy obeys
+    ``dE H(u|p)/dtau = -I(u|p) + N(u)`` with ``I(u|p) = int u |(log u - log p)'|^2`` and
+    ``N(u) = eps^2/2 E_u[-(log p)'']`` (Ito correction of the random shift). Computed by the
+    trapezoid rule of the exact densities and scores on ``x`` (default 14001 points on
+    ``[-14, 14]``).
+    """
+    xs = _BUDGET_X if x is None else np.asarray(x, dtype=np.float64).reshape(-1)
+    pts = xs[:, None]
+    lu = u.log_prob(pts)
+    w = np.exp(lu)
+    H = np.trapezoid(w * (lu - p.log_prob(pts)), xs)
+    info = np.trapezoid(w * (u.score(pts) - p.score(pts))[:, 0] ** 2, xs)
+    N = 0.5 * eps**2 * np.trapezoid(w * neg_log_hessian_1d(p, pts), xs)
+    return float(H), float(info), float(N)
