@@ -5,7 +5,7 @@ import pytest
 
 from analytic import VE, Gaussian, GaussianMixture
 from verify.solvers import grids
-from verify.theory.fitted_errors import FittedAffineError
+from verify.theory.fitted_errors import AffineResidual, FittedAffineError
 
 
 def test_fitted_error_models_recover_known_coefficients():
@@ -66,3 +66,29 @@ def test_fitted_model_rejects_bad_input():
         FittedAffineError(sde.score(data), sde, data, "quadratic")
     with pytest.raises(TypeError, match="model"):
         FittedAffineError(None, sde, data)
+
+
+def test_affine_residual_of_an_affine_model_is_the_exact_score():
+    from verify.solvers.density_1d import finite_difference_dx
+
+    sde = VE(0.01, 3.0)
+    data = GaussianMixture([0.35, 0.65], [[-1.3], [0.8]], [0.05, 0.1])
+    exact = sde.score(data)
+
+    def model(x, t):
+        return 1.3 * exact(x, t) + 0.2
+
+    res = AffineResidual(FittedAffineError(model, sde, data, "affine"))
+    x = np.linspace(-2, 2, 9)[:, None]
+    np.testing.assert_allclose(res(x, 0.6), exact(x, 0.6), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(res.error(x, 0.6), 0.0, atol=1e-8)
+    # derivative: model' - a s', with finite differences as the independent route
+    dxe = finite_difference_dx(exact, 1e-5)
+    d = res.derivative(finite_difference_dx(model, 1e-5), dxe)(x, 0.6)
+    np.testing.assert_allclose(d, dxe(x, 0.6), rtol=1e-5, atol=1e-5)
+    val, der = res.value_and_derivative(
+        lambda y, t: (model(y, t), finite_difference_dx(model, 1e-5)(y, t)), dxe
+    )(x, 0.6)
+    np.testing.assert_allclose(val, exact(x, 0.6), atol=1e-8)
+    with pytest.raises(TypeError, match="affine"):
+        AffineResidual(FittedAffineError(model, sde, data, "scale"))

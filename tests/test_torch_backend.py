@@ -178,7 +178,8 @@ def test_start_law_fits_a_noised_mixture():
     sde = VE(0.01, 3.0)
     data = GaussianMixture([0.4, 0.6], [[-1.5], [1.0]], [0.05, 0.1])
     t = float(sde.t_of_sigma(0.5))
-    law, losses = train_start_law(sde, data, t, StartLawConfig(n_components=3, n_iters=300))
+    cfg = StartLawConfig(n_components=3, n_iters=300)
+    law, losses = train_start_law(sde, data, t, cfg, cache=False)
     assert isinstance(law, GaussianMixture) and np.isclose(law.weights.sum(), 1.0)
     p = sde.marginal(data, t)
     x = np.linspace(-6, 6, 4001)[:, None]
@@ -186,3 +187,41 @@ def test_start_law_fits_a_noised_mixture():
     kl = np.trapezoid(np.exp(lp) * (lp - lq), x[:, 0])  # KL(p_t || law)
     assert 0 <= kl < 0.02
     assert np.mean(losses[-30:]) < np.mean(losses[:30])
+
+
+def test_start_law_cache_round_trip_and_corrupt_entry(tmp_path):
+    sde = VE(0.01, 3.0)
+    data = GaussianMixture([0.4, 0.6], [[-1.5], [1.0]], [0.05, 0.1])
+    cfg = StartLawConfig(n_components=2, n_iters=50)
+    law, losses = train_start_law(sde, data, 0.5, cfg, root=tmp_path)
+    (path,) = tmp_path.glob("start-*.json")
+    again, losses2 = train_start_law(sde, data, 0.5, cfg, root=tmp_path)
+    np.testing.assert_array_equal(again.means, law.means)
+    np.testing.assert_array_equal(again.covs, law.covs)
+    assert losses2 == losses
+    other, _ = train_start_law(sde, data, 0.6, cfg, root=tmp_path)  # another t: another key
+    assert len(list(tmp_path.glob("start-*.json"))) == 2
+    path.write_text("{not json")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        refit, _ = train_start_law(sde, data, 0.5, cfg, root=tmp_path)
+    assert any("unreadable" in str(w.message) for w in caught)
+    np.testing.assert_allclose(refit.means, law.means)  # deterministic refit
+
+
+def test_divergence_matches_a_finite_difference_of_the_network():
+    from verify.solvers.density_1d import finite_difference_dx
+
+    sde = VE(0.01, 3.0, 1.0)
+    torch.manual_seed(0)
+    model = ScoreNet(1, hidden=16, depth=2, precond="edm").double()
+    score = TorchScore(model.float(), sde)
+    x = np.linspace(-3, 3, 9)[:, None]
+    for t in (0.3, 0.9):
+        val, div = score.value_and_divergence(x, t)
+        np.testing.assert_allclose(val, score(x, t), rtol=1e-6, atol=1e-6)
+        fd = finite_difference_dx(score, 1e-3)(x, t)
+        np.testing.assert_allclose(div, fd, rtol=2e-3, atol=2e-3)
+        np.testing.assert_allclose(score.divergence(x, t), div)
+    with pytest.raises(ValueError, match="shape"):
+        score.divergence(np.zeros((3, 2)), 0.5)

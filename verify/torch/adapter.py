@@ -64,6 +64,42 @@ class TorchScore:
             torch.set_num_threads(old)
         return out
 
+    def divergence(self, x, t) -> np.ndarray:
+        """``div_x s_theta(x, t) = sum_i d s_i / d x_i`` by automatic differentiation (float32
+        network, float64 result), ``(n,)``; in 1-D the derivative ``ds/dx`` (the divergence of
+        the probability-flow drift needs it: docs/claims/learned.md#stochasticity-tradeoff)."""
+        return self.value_and_divergence(x, t)[1]
+
+    def value_and_divergence(self, x, t) -> tuple[np.ndarray, np.ndarray]:
+        """``(s_theta(x, t) (n, d), div_x s_theta(x, t) (n,))`` from one forward pass."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        t = np.full(x.shape[0], float(t)) if np.ndim(t) == 0 else np.asarray(t, np.float64)
+        a = np.asarray(self.sde.alpha(t), dtype=np.float64)[:, None]
+        s2 = np.asarray(self.sde.sigma2(t), dtype=np.float64)[:, None]
+        out = np.empty(x.shape[0])
+        val = np.empty_like(x)
+        old = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            for lo in range(0, x.shape[0], self.chunk):
+                sl = slice(lo, lo + self.chunk)
+                xt = torch.as_tensor(x[sl], dtype=torch.float32, device=self.device)
+                xt.requires_grad_(True)
+                at = torch.as_tensor(a[sl], dtype=torch.float32, device=self.device)
+                st = torch.as_tensor(s2[sl], dtype=torch.float32, device=self.device)
+                s = self.model(xt, at, st)
+                div = torch.zeros(xt.shape[0], dtype=torch.float32, device=self.device)
+                for i in range(self.dim):
+                    g = torch.autograd.grad(s[:, i].sum(), xt, retain_graph=i < self.dim - 1)[0]
+                    div = div + g[:, i]
+                out[sl] = div.detach().double().cpu().numpy()
+                val[sl] = s.detach().double().cpu().numpy()
+        finally:
+            torch.set_num_threads(old)
+        return val, out
+
     def _forward(self, x, a, s2, out) -> None:
         def f32(v):
             return torch.as_tensor(v, dtype=torch.float32, device=self.device)

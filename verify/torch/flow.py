@@ -17,8 +17,14 @@ float64 and ``KL(p_T || p_phi)`` can be computed by quadrature or Monte Carlo.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
+import os
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -44,14 +50,70 @@ class StartLawConfig:
     threads: int = 1
 
 
-def train_start_law(sde, data, t: float | None = None, config: StartLawConfig | None = None):
+def _start_key(cfg: StartLawConfig, data, sde, t: float) -> str:
+    from verify.torch.train import describe_sde, describe_target
+
+    meta = {
+        "config": dataclasses.asdict(cfg),
+        "target": describe_target(data),
+        "sde": describe_sde(sde),
+        "t": round(float(t), 12),
+        "torch": torch.__version__,
+    }
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def train_start_law(
+    sde,
+    data,
+    t: float | None = None,
+    config: StartLawConfig | None = None,
+    *,
+    cache: bool = True,
+    root=None,
+):
     """Fit ``p_phi`` to ``p_t`` (default ``t = sde.T``) by maximum likelihood (module docstring).
 
     Returns ``(law, losses)``: the fitted :class:`GaussianMixture` and the training
-    negative log-likelihoods (nats per point). Deterministic given ``config.seed``.
+    negative log-likelihoods (nats per point). Deterministic given ``config.seed``. The fit is
+    cached as JSON (``start-<key>.json`` in :func:`verify.torch.cache_dir` or ``root``), keyed
+    by the configuration, the target, the SDE, ``t`` and the torch version; ``cache=False``
+    always trains and writes nothing; an unreadable cache entry is refitted.
     """
+    from verify.torch.train import cache_dir
+
     cfg = StartLawConfig() if config is None else config
     t = float(sde.T if t is None else t)
+    path = (
+        Path(root if root is not None else cache_dir())
+        / f"start-{_start_key(cfg, data, sde, t)}.json"
+    )
+    if cache and path.exists():
+        try:
+            info = json.loads(path.read_text())
+            law = GaussianMixture(info["weights"], info["means"], info["covs"])
+            return law, [float(v) for v in info["losses"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            warnings.warn(f"ignoring unreadable cached start law {path}: {exc}", stacklevel=2)
+    law, losses = _fit_start_law(sde, data, t, cfg)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            blob = {
+                "weights": law.weights.tolist(),
+                "means": law.means.tolist(),
+                "covs": law.covs.tolist(),
+                "losses": losses,
+            }
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(blob))
+            os.replace(tmp, path)
+        except OSError as exc:
+            warnings.warn(f"could not cache the start law at {path}: {exc}", stacklevel=2)
+    return law, losses
+
+
+def _fit_start_law(sde, data, t: float, cfg: StartLawConfig):
     rng = np.random.default_rng([cfg.seed, 2])
     x0 = data.sample(cfg.n_train, rng) if not isinstance(data, np.ndarray) else data
     x0 = np.asarray(x0, dtype=np.float64)
