@@ -5,8 +5,10 @@ cached between runs) on the toolkit's own targets, so their error field
 ``e = s_theta - grad log p_t`` can be measured against the exact score and fed to the same
 samplers and divergences. The mathematics is in docs/claims/learned.md.
 
-torch is imported only inside the claims' ``compute`` (``requires=("torch",)``), so importing
-this module never imports torch and a missing torch gives ``inconclusive``. Numerics live in
+torch is needed only to train (``requires=("torch",)``: a missing torch gives
+``inconclusive``): cached networks are evaluated in NumPy (:class:`verify.torch.NumpyScore`,
+:func:`verify.torch.load_score`), so importing this module, and a run with every model
+cached, never imports torch. Numerics live in
 the library: the 1-D chain density and the quadrature KL in :mod:`verify.solvers.density_1d`,
 the fitted error models in :mod:`verify.theory.fitted_errors`.
 """
@@ -27,6 +29,7 @@ from verify.claims.base import (
     decide_checks,
     interval_check,
 )
+from verify.claims.spde import plain_log_ticks
 from verify.estimators import Estimate
 from verify.solvers.density_1d import ddpm_density_1d, kl_quadrature_1d
 from verify.theory.fitted_errors import FittedAffineError
@@ -123,8 +126,8 @@ def _compute_error_profile(ctx) -> ErrorProfileResult:
         t_min=1e-3,
         seed=ctx.seed,
     )
-    model = vt.train_score(sde, data, cfg)
-    err = vt.error_field(vt.TorchScore(model, sde), sde, data)
+    score = vt.load_score(sde, data, cfg)  # NumPy evaluation; torch only to train
+    err = vt.error_field(score, sde, data)
     n = 2000 if ctx.quick else 20000
     ts = np.geomspace(2e-3, 1.0, 8 if ctx.quick else 16)
     rng = ctx.rng("profile")
@@ -147,7 +150,7 @@ def _compute_error_profile(ctx) -> ErrorProfileResult:
         "hidden": cfg.hidden,
         "depth": cfg.depth,
         "n_iters": cfg.n_iters,
-        "final_loss": model.train_info["final_loss"],
+        "final_loss": score.train_info["final_loss"],
     }
     return ErrorProfileResult(
         [float(t) for t in ts],
@@ -281,6 +284,7 @@ def present_error_profile(r: ErrorProfileResult, ctx) -> Presentation:
         "hi  ",
     ]
     dens = [[t, *lo, *hi, lo[0] / hi[0]] for t, lo, hi in zip(r.ts, r.low, r.high, strict=True)]
+    plain_log_ticks(fig)
     return Presentation(
         {
             "error profile (e = s_theta - grad log p_t; 2000 exact draws of p_t per t)": Table(
@@ -296,7 +300,8 @@ def present_error_profile(r: ErrorProfileResult, ctx) -> Presentation:
 
 # ====================================================== learned.stochasticity-tradeoff
 def _ve_setting(ctx):
-    """1-D VE setting shared by the tradeoff and init-steps claims: ``(sde, data, model, cfg)``."""
+    """1-D VE setting shared by the tradeoff and init-steps claims: ``(sde, data, net, cfg)``
+    with the network as a :class:`verify.torch.NumpyScore`."""
     vt = _torch()
     sde, data = VE(0.01, 3.0, 1.0), _gmm(TARGET_1D)
     cfg = vt.TrainConfig(
@@ -309,7 +314,7 @@ def _ve_setting(ctx):
         t_sampling="log-sigma",
         seed=ctx.seed,
     )
-    return sde, data, vt.train_score(sde, data, cfg), cfg
+    return sde, data, vt.load_score(sde, data, cfg), cfg
 
 
 def _fp_kl(sde, data, score, gamma, times, n_cells, err=True):
@@ -403,11 +408,10 @@ def compute_tradeoff(ctx) -> TradeoffResult:
     return _TRADEOFF_CACHE[key]
 
 
-def _tradeoff_models(vt, sde, data, model):
+def _tradeoff_models(sde, data, net):
     from verify.theory.contraction import neg_log_hessian_mixture_1d
     from verify.theory.fitted_errors import AffineResidual
 
-    net = vt.TorchScore(model, sde)
     exact = sde.score(data)
 
     def exact_dx(x, t):
@@ -425,19 +429,16 @@ def _tradeoff_models(vt, sde, data, model):
 
 
 def _compute_tradeoff(ctx) -> TradeoffResult:
-    vt = _torch()
     from verify.solvers import grids
 
-    sde, data, model, _ = _ve_setting(ctx)
+    sde, data, net, _ = _ve_setting(ctx)
     t_end = float(sde.t_of_sigma(0.03))
     times = grids.uniform(sde, 80 if ctx.quick else 400, t_min=t_end)
     n_cells = 1200 if ctx.quick else 4000
     gammas = [0.0, 0.5, 1.0, 2.0] if ctx.quick else [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
     curves = {}
     nan = float("nan")
-    for name, (score, vd) in ctx.progress(
-        _tradeoff_models(vt, sde, data, model).items(), desc="models"
-    ):
+    for name, (score, vd) in ctx.progress(_tradeoff_models(sde, data, net).items(), desc="models"):
         decisive = name != "exact score"
         row = [list(_ode_kl(sde, data, vd, t_end, ctx.quick, decisive))]
         for g in gammas[1:]:
@@ -536,6 +537,7 @@ def present_tradeoff(r: TradeoffResult, ctx) -> Presentation:
     for name in TRADEOFF_MODELS:
         d, e = r.delta(name)
         frac_rows.append([name, d, e, *r.fraction(name)])
+    plain_log_ticks(fig)
     return Presentation(
         {
             "final KL(q_out || p_tmin) vs gamma (nats)": Table(cols, rows),
@@ -587,13 +589,12 @@ def _chain_kl(sde, net, p_target, n_cells, start, smax, n_steps, sigma_min):
 
 def compute_init_steps(ctx) -> InitStepsResult:
     vt = _torch()
-    sde, data, model, cfg = _ve_setting(ctx)
-    net = vt.TorchScore(model, sde)
+    sde, data, net, cfg = _ve_setting(ctx)
     sigma_min, sigma_max, sigma_T = 0.03, float(sde.sigma(sde.T)), 1.0
     t_T = float(sde.t_of_sigma(sigma_T))
-    law, _ = vt.train_start_law(
-        sde, data, t_T, vt.StartLawConfig(n_iters=600 if ctx.quick else 3000, seed=ctx.seed)
-    )
+    start_cfg = vt.StartLawConfig(n_iters=600 if ctx.quick else 3000, seed=ctx.seed)
+    found = vt.cached_start_law(sde, data, t_T, start_cfg)  # no torch import when cached
+    law = found[0] if found is not None else vt.train_start_law(sde, data, t_T, start_cfg)[0]
     prior = Gaussian(np.zeros(1), float(sde.sigma2(sde.T)))
     p_target = sde.marginal(data, float(sde.t_of_sigma(sigma_min)))
     lost_max = 0.0
@@ -685,6 +686,7 @@ def present_init_steps(r: InitStepsResult, ctx) -> Presentation:
     ax.set_ylabel("KL(q_out || p_sigma_min) (nats), grid quadrature")
     ax.set_title("learned score: learned start law vs classical prior (1-D VE)")
     ax.legend(fontsize=7)
+    plain_log_ticks(fig)
     return Presentation(
         {
             "KL(q_out || p_sigma_min) vs steps (nats)": Table(
@@ -733,8 +735,7 @@ def horizon_task(task) -> dict:
             t_min=task["t_eps"],
             seed=seed,
         )
-        model = vt.train_score(sde, data, cfg)
-        score = vt.TorchScore(model, sde)
+        score = vt.load_score(sde, data, cfg)
         means, var = [], []
         for t, x in zip(tn, draws, strict=True):
             e2 = np.sum((score(x, float(t)) - exact(x, float(t))) ** 2, axis=1)
@@ -742,7 +743,7 @@ def horizon_task(task) -> dict:
             var.append(e2.var(ddof=1) / e2.size)
         out["J"].append(float(np.dot(wn, means)))
         out["se"].append(float(np.sqrt(np.dot(wn**2, var))))
-        out["loss"].append(float(model.train_info["final_loss"]))
+        out["loss"].append(float(score.train_info["final_loss"]))
     return out
 
 
@@ -896,6 +897,7 @@ def present_horizon(r: HorizonResult, ctx) -> Presentation:
         "CI hi",
         "J per seed",
     ]
+    plain_log_ticks(fig)
     return Presentation(
         {"bound terms vs T (nats; paired over training seeds)": Table(cols, rows)},
         [ctx.savefig(fig, "horizon")],

@@ -821,7 +821,10 @@ def spearman_replicates(
         weights = np.bincount(pidx.ravel(), minlength=b * R).reshape(b, R) / R
         cidx = rng.integers(0, K, size=(b, K)) + K * np.arange(b)[:, None]
         counts = np.bincount(cidx.ravel(), minlength=b * K).reshape(b, K).astype(float)
-        boot = {n: _weighted_ranks(weights @ a.T, counts) for n, a in arrs.items()}
+        # einsum, not BLAS: tiny products are far slower with BLAS threads on a busy machine
+        boot = {
+            n: _weighted_ranks(np.einsum("br,kr->bk", weights, a), counts) for n, a in arrs.items()
+        }
         for pair in pairs:
             reps[pair].append(_weighted_pearson(boot[pair[0]], boot[pair[1]], counts))
     return point, {pair: np.concatenate(v) for pair, v in reps.items()}

@@ -73,9 +73,11 @@ class FittedAffineError(ScoreError):
                 a, b = float(np.sum(w * e * s) / np.sum(w * s * s)), 0.0
             elif self.kind == "offset":
                 a, b = 0.0, float(np.sum(w * e) / np.sum(w))
-            else:
-                X = np.stack([s, np.ones_like(s)], axis=1) * np.sqrt(w)[:, None]
-                a, b = np.linalg.lstsq(X, e * np.sqrt(w), rcond=None)[0]
+            else:  # weighted normal equations of the regressors [s, 1] (2 x 2, solved exactly)
+                sw, ss, s1 = np.sum(w), np.sum(w * s * s), np.sum(w * s)
+                es, e1 = np.sum(w * e * s), np.sum(w * e)
+                det = ss * sw - s1 * s1
+                a, b = (es * sw - s1 * e1) / det, (ss * e1 - s1 * es) / det
             self.coef[t] = (float(a), float(b))
         return self.coef[t]
 

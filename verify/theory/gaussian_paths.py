@@ -4,9 +4,11 @@ The particle chain of :func:`verify.theory.common_noise.sample_common_noise` (Eu
 the reverse drift and the independent noise, stochastic Heun for the common noise) is, for
 Gaussian data ``N(m0, Sigma)``, an exact or affine score error ``s_tilde = K s + A_e y + b_e``
 (``verify.errors``, ``affine_parts``) and affine fields ``sigma_k(x, t) = A_k x + c_k``
-(``ConstantField``, ``LinearField`` of :mod:`verify.theory.common_noise`), an affine map of each particle plus independent Gaussian noise. Given the common path ``B`` the
-``N -> infinity`` law of the particles (the solution ``u`` of the density SPDE for that path)
-is therefore exactly Gaussian, ``u_j = N(m_j, C_j)``, with (docs/claims/spde.md#radial-blind-spot)
+(``ConstantField``, ``LinearField`` of :mod:`verify.theory.common_noise`), an affine map of
+each particle plus independent Gaussian noise. Given the common path ``B`` the
+``N -> infinity`` law of the particles (the solution ``u`` of the density SPDE for that
+path) is therefore exactly Gaussian, ``u_j = N(m_j, C_j)``, with
+(docs/claims/spde.md#radial-blind-spot)
 
     S = alpha_t^2 Sigma + sigma2_t I,   s(y) = -S^{-1} (y - alpha_t m0),
     G = -f I + w (A_e - K S^{-1}),      g = w (K S^{-1} alpha_t m0 + b_e),   w = (1 + gamma)/2 g2,
@@ -247,8 +249,11 @@ def conditional_gaussian_laws(
         if j == n_nodes - 1:
             break
         h = grid[j] - grid[j + 1]
-        E = np.tensordot(sdB[:, j], A[j], axes=(1, 0))  # (R, d, d)
-        e = sdB[:, j] @ c[j]
+        E = np.zeros((R, d, d))
+        e = np.zeros((R, d))
+        for k in range(A.shape[1]):  # broadcasting, not BLAS (tiny products)
+            E += sdB[:, j, k, None, None] * A[j, k][None]
+            e += sdB[:, j, k, None] * c[j, k][None]
         E2, Ee = _mm(E, E), _mv(E, e)
         # both antithetic branches at once: axis 0 is the sign of dB
         M = eye + h * G[j] + sign * E[None] + 0.5 * E2[None]
@@ -277,7 +282,7 @@ def w2_gaussian_batch(m1, C1, m2, C2) -> np.ndarray:
     if m1.ndim != 2 or C1.shape != (*m1.shape, m1.shape[1]) or C2.shape != C1.shape[1:]:
         raise ValueError("need m1 (R, d), C1 (R, d, d), m2 (d,), C2 (d, d)")
     r2 = _sqrt_psd(C2)
-    X = r2[None] @ C1 @ r2[None]
+    X = _mm(_mm(r2[None], C1), r2[None])
     lam = np.linalg.eigvalsh(0.5 * (X + np.swapaxes(X, -1, -2)))
     cross = np.sqrt(np.clip(lam, 0.0, None)).sum(axis=-1)
     val = np.sum((m1 - m2) ** 2, axis=-1) + np.einsum("rii->r", C1) + np.trace(C2) - 2.0 * cross

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from verify.estimators import Estimate, mean_ci
+from verify.torch.error_profiles import error_field, error_profile  # noqa: F401 (re-export)
 
-__all__ = ["TorchScore", "error_field", "error_profile"]
+__all__ = ["TorchScore", "error_field", "error_profile"]  # the last two re-exported
 
 
 class TorchScore:
@@ -109,26 +109,3 @@ class TorchScore:
                 hi = lo + self.chunk
                 s = self.model(f32(x[lo:hi]), f32(a[lo:hi]), f32(s2[lo:hi]))
                 out[lo:hi] = s.double().cpu().numpy()
-
-
-def error_field(score, sde, data):
-    """``e(x, t) = score(x, t) - grad log p_t(x)`` with ``p_t = sde.marginal(data, t)``."""
-    exact = sde.score(data)
-
-    def e(x, t):
-        return np.asarray(score(x, t), dtype=np.float64) - exact(x, t)
-
-    return e
-
-
-def error_profile(
-    score, sde, data, ts, n: int, rng: np.random.Generator, level: float = 0.95
-) -> list[Estimate]:
-    """``E_{p_t}|e(X, t)|^2`` at each ``t`` in ``ts`` by Monte Carlo over ``n`` exact draws
-    of ``p_t`` (``mean_ci`` at ``level``)."""
-    e = error_field(score, sde, data)
-    out = []
-    for t in np.atleast_1d(np.asarray(ts, dtype=np.float64)):
-        x = sde.marginal(data, float(t)).sample(int(n), rng)
-        out.append(mean_ci(np.sum(e(x, float(t)) ** 2, axis=1), level))
-    return out

@@ -17,13 +17,10 @@ float64 and ``KL(p_T || p_phi)`` can be computed by quadrature or Monte Carlo.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import math
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,36 +28,10 @@ import torch
 
 from analytic import GaussianMixture
 from verify.theory.start_laws import kmeans_plusplus
+from verify.torch.cache import StartLawConfig, cache_dir, cached_start_law, start_key
 from verify.torch.nets import MixtureDensity
 
 __all__ = ["StartLawConfig", "train_start_law"]
-
-
-@dataclass(frozen=True)
-class StartLawConfig:
-    """``n_components`` of the mixture, Adam ``lr``, ``n_iters``, ``batch``, ``n_train``
-    data points, ``seed`` and torch ``threads``."""
-
-    n_components: int = 4
-    n_iters: int = 600
-    batch: int = 512
-    lr: float = 2e-2
-    n_train: int = 5000
-    seed: int = 0
-    threads: int = 1
-
-
-def _start_key(cfg: StartLawConfig, data, sde, t: float) -> str:
-    from verify.torch.train import describe_sde, describe_target
-
-    meta = {
-        "config": dataclasses.asdict(cfg),
-        "target": describe_target(data),
-        "sde": describe_sde(sde),
-        "t": round(float(t), 12),
-        "torch": torch.__version__,
-    }
-    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def train_start_law(
@@ -80,21 +51,14 @@ def train_start_law(
     by the configuration, the target, the SDE, ``t`` and the torch version; ``cache=False``
     always trains and writes nothing; an unreadable cache entry is refitted.
     """
-    from verify.torch.train import cache_dir
-
     cfg = StartLawConfig() if config is None else config
     t = float(sde.T if t is None else t)
-    path = (
-        Path(root if root is not None else cache_dir())
-        / f"start-{_start_key(cfg, data, sde, t)}.json"
-    )
-    if cache and path.exists():
-        try:
-            info = json.loads(path.read_text())
-            law = GaussianMixture(info["weights"], info["means"], info["covs"])
-            return law, [float(v) for v in info["losses"]]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            warnings.warn(f"ignoring unreadable cached start law {path}: {exc}", stacklevel=2)
+    name = f"start-{start_key(cfg, data, sde, t)}.json"
+    path = Path(root if root is not None else cache_dir()) / name
+    if cache:
+        found = cached_start_law(sde, data, t, cfg, root=root)
+        if found is not None:
+            return found
     law, losses = _fit_start_law(sde, data, t, cfg)
     if cache:
         try:
