@@ -5,14 +5,11 @@ sampler, the exact-law code's callers and the Fokker-Planck solver can use it: i
 ``x`` of shape ``(n, d)`` float64 and a scalar (or per-row ``(n,)``) forward time ``t``,
 evaluates the network in chunks under ``torch.no_grad()`` and returns float64 ``(n, d)``.
 
-The error field (notes §1.3) is ``e(x, t) = s_theta(x, t) - grad log p_t(x)`` with the exact
-score of the toolkit's target (:func:`error_field`), and its profile over ``t`` is the
-Monte-Carlo estimate, with a CLT confidence interval, of
-
-    E_{p_t} |e(X, t)|^2 ,   X ~ p_t  (exact draws of the marginal),
-
-(:func:`error_profile`), the integrand of the score term
-``1/2 int g^2 E_{p_t}|e|^2 dt`` of the KL bounds of papers 2 and 4 (notes §2.2, §4.2).
+:meth:`TorchScore.value_and_divergence` adds the input divergence ``sum_i ds_i/dx_i`` by
+automatic differentiation. The error field ``e = s_theta - grad log p_t`` and its profile
+(:func:`error_field`, :func:`error_profile`) live in :mod:`verify.torch.error_profiles` and are
+re-exported here. A cached network is usually evaluated without torch, by
+:class:`verify.torch.numpy_net.NumpyScore` (same numbers to float32 round-off).
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 r"""A learned start law: a Gaussian-mixture density fitted to ``p_T`` by maximum likelihood.
 
-Paper 2 (Fassina et al., arXiv 2603.00772, v1 §3; notes §2.2) and paper 4's auxiliary model
-(Franzese et al., arXiv 2206.05173, §2; notes §4.2) replace the classical prior by a law
+Paper 2 (Fassina et al., arXiv 2603.00772, v1 §3) and paper 4's auxiliary model
+(Franzese et al., arXiv 2206.05173, §2) replace the classical prior by a law
 ``p_phi`` fitted to the noised data, minimising
 
     KL(p_T || p_phi) = const - E_{X ~ p_T} log p_phi(X),   X = alpha_T X_0 + sqrt(sigma2_T) Z,
 
-with fresh noise ``Z`` in every minibatch (the "dynamic" variant of the authors' code, notes
-§2.3). The model is a small mixture density (:class:`~verify.torch.nets.MixtureDensity`,
-diagonal covariances; the issue allows it in place of a normalizing flow) trained with Adam on
+with fresh noise ``Z`` in every minibatch (the "dynamic" variant of the authors' public code
+for arXiv 2603.00772). The model is a small mixture density
+(:class:`~verify.torch.nets.MixtureDensity`, diagonal covariances, in place of a normalizing
+flow) trained with Adam on
 a fixed set of ``n_train`` data points, means initialised by k-means++ seeds
 (:func:`verify.theory.start_laws.kmeans_plusplus`) on one noised copy of them; it is returned as
 an exact :class:`analytic.GaussianMixture`, so its log-density, score and samples are NumPy

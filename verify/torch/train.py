@@ -13,7 +13,7 @@ weights (``weighting``):
   ``|F - z|^2`` of Ho et al. 2020) and ``lambda = sigma2_t^2 / (alpha_t^2 c_out^2)`` for
   ``precond="edm"`` (Karras et al. 2022 eq. 8: ``|D - x_0|^2 / c_out^2``);
 * ``"likelihood"``: ``lambda = g2(t) / mean g2`` (Song, Durkan, Murray, Ermon 2021, Thm 1:
-  the weight that makes the loss the score term of the KL bound, notes §4.2).
+  the weight that makes the loss the score term of the KL bound of arXiv 2206.05173 §2).
 
 Training is deterministic given ``config.seed``: the initial weights come from
 ``torch.manual_seed(seed)`` and every batch (indices into the training set, times, noise)
