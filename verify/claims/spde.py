@@ -1,11 +1,12 @@
 r"""Claims of paper 3 (Seo, arXiv 2602.08579): score errors as common noise, and the
 quadratic-variation metric of the density projected on radial test functions.
 
-All four statements are reconstructions (the paper's equations were not available): the model
-and formulas are in :mod:`verify.theory.common_noise` and docs/claims/spde.md. Settings: OU
-forward SDE (``f = -1``, ``g2 = 2``), ``T = 1``, the reverse SDE (``gamma = 1``), uniform grids,
-Gaussian targets unless stated. Each claim is ``compute`` (numbers), ``decide`` (verdict) and
-``present`` (tables, figures).
+All statements are reconstructions (the paper's equations were not available); the
+mathematics is in docs/claims/spde.md, the numerics in :mod:`verify.theory.common_noise`
+(particles, SPDE grid, QV), :mod:`verify.theory.gaussian_paths` (exact conditional laws given
+the common path) and :mod:`verify.theory.contraction` (W2 contraction). Settings: OU forward
+SDE, ``T = 1``, uniform grids, Gaussian targets unless stated. Each claim is ``compute``
+(numbers), ``decide`` (verdict) and ``present`` (tables, figures).
 """
 
 from __future__ import annotations
