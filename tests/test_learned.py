@@ -1,9 +1,4 @@
-"""The learned.* claims: import hygiene, the 1-D chain density, the fitted error models.
-
-The chain density is checked against the exact Gaussian law of the same DDPM chain
-(``verify.solvers.chain_laws.exact_law``, a second algorithm) and against particles of
-``reverse_sample``; the fits against scores built with known coefficients.
-"""
+"""The learned.* claims: import hygiene, sources, and their verdicts at the quick budget."""
 
 import subprocess
 import sys
@@ -11,10 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from analytic import VE, VP, Gaussian, GaussianMixture, kl
 from verify.claims import learned
-from verify.claims.learned import CLAIMS, _FittedError, _kl_1d, ddpm_density_1d
-from verify.solvers import grids
+from verify.claims.learned import CLAIMS
 
 
 def test_importing_verify_and_the_learned_claims_does_not_import_torch():
@@ -30,100 +23,130 @@ def test_importing_verify_and_the_learned_claims_does_not_import_torch():
 def test_learned_claims_declare_torch_and_cite_sources():
     assert [c.id for c in CLAIMS] == [
         "learned.error-profile",
+        "learned.error-peak",
         "learned.stochasticity-tradeoff",
+        "learned.stochasticity-corrects",
         "learned.init-steps-saved",
         "learned.horizon-optimum",
     ]
     for c in CLAIMS:
         assert c.requires == ("torch",)
         assert "§" in c.source
-    for c in CLAIMS[1:]:
+    for c in CLAIMS[2:]:
         assert "reconstructed" in c.source
+    for c in CLAIMS:
+        assert c.doc.startswith("docs/claims/learned.md#")
+        assert "notes" not in c.source + c.statement + c.setting
 
 
-def _cells(lo, hi, n):
-    x = np.linspace(lo, hi, n + 1)
-    return 0.5 * (x[1:] + x[:-1])
+# ------------------------------------------------------------------ decide, hand-made results
+def _ci(v, half=None):
+    half = 0.05 * abs(v) if half is None else half
+    return [v, v - half, v + half]
 
 
-@pytest.mark.parametrize("sde", [VE(0.01, 3.0), VP(0.1, 20.0, 1.0)], ids=["VE", "VP"])
-def test_chain_density_matches_the_exact_law_of_the_ddpm_chain(sde):
-    from verify.solvers.chain_laws import exact_law
-
-    data = Gaussian(np.array([0.4]), 0.3)
-    init = Gaussian(np.array([0.2]), 2.0)
-    times = grids.uniform(sde, 12, t_min=0.2)
-    x = _cells(-20, 20, 2000)  # the chain's intermediate laws have sd up to 3
-    q, lost = ddpm_density_1d(sde, sde.score(data), np.exp(init.log_prob(x[:, None])), x, times)
-    law = exact_law(sde, data, init, times, gamma=1.0, method="ddpm")
-    h = x[1] - x[0]
-    mean = np.sum(q * x) * h
-    var = np.sum(q * (x - mean) ** 2) * h
-    assert lost < 1e-12 and abs(np.sum(q) * h + lost - 1) < 1e-12
-    # putting each step's mass at cell centres adds at most ~h^2/12 of variance per step
-    np.testing.assert_allclose(mean, law.mean[0], atol=1e-6)
-    assert abs(var - law.cov[0, 0]) <= (len(times) + 1) * h**2 / 12
+def _profile(eps, low=3.0, high=1.0):
+    ts = [0.002, 0.01, 0.05, 0.2, 1.0]
+    return learned.ErrorProfileResult(
+        ts=ts,
+        sigma2=[0.001, 0.01, 0.1, 0.5, 1.0],
+        raw=[_ci(e / s) for e, s in zip(eps, [0.001, 0.01, 0.1, 0.5, 1.0], strict=True)],
+        eps=[_ci(e) for e in eps],
+        den=[_ci(e) for e in eps],
+        low=[_ci(low)] * 5,
+        high=[_ci(high)] * 5,
+        deciles=[[1.0] * 10] * 5,
+        net={"hidden": 1, "depth": 1, "n_iters": 1, "final_loss": 0.0},
+    )
 
 
-def test_chain_density_agrees_with_particles_for_a_nonlinear_score():
-    from verify.solvers.particles import reverse_sample
+def test_decide_error_profile_and_error_peak_both_sides():
+    decreasing = [0.5, 0.3, 0.2, 0.1, 0.01]
+    peaked = [0.05, 0.1, 0.3, 0.1, 0.01]
+    assert learned.decide_error_profile(_profile(decreasing)).verdict == "holds"
+    assert learned.decide_error_profile(_profile(peaked)).verdict == "fails"
+    assert learned.decide_error_profile(_profile(decreasing, low=1.0)).verdict == "inconclusive"
+    assert learned.decide_error_profile(_profile(decreasing, low=0.5)).verdict == "fails"
+    assert learned.decide_error_peak(_profile(peaked)).verdict == "holds"
+    assert learned.decide_error_peak(_profile(decreasing)).verdict == "fails"
+    assert learned.decide_error_peak(_profile(peaked, low=0.5)).verdict == "fails"
 
-    sde = VE(0.01, 3.0)
-    data = GaussianMixture([0.35, 0.65], [[-1.3], [0.8]], [0.05, 0.1])
-    times = grids.karras(sde, 6, 0.05, float(sde.sigma(sde.T)), rho=7.0)
-    start = sde.marginal(data, sde.T)
-    x = _cells(-12, 12, 1200)
-    q, _ = ddpm_density_1d(sde, sde.score(data), np.exp(start.log_prob(x[:, None])), x, times)
+
+def _tradeoff(d_net, d_aff, d_res=-0.04, err=1e-4):
+    curves = {
+        "network": [[0.06, err], [0.05, float("nan")], [0.06 + d_net, err], [0.02, float("nan")]],
+        "affine fit": [[0.001, err], [0.0, float("nan")], [0.001 + d_aff, err], [0.0, 0.0]],
+        "non-affine residual": [[0.06, err], [0.0, 0.0], [0.06 + d_res, err], [0.0, 0.0]],
+        "exact score": [[1e-6, 1e-6], [0.0, 0.0], [1e-6, 1e-6], [0.0, 0.0]],
+    }
+    return learned.TradeoffResult([0.0, 0.5, 1.0, 2.0], curves)
+
+
+def test_decide_tradeoff_all_sides():
+    assert learned.decide_tradeoff(_tradeoff(-0.04, -0.01)).verdict == "holds"
+    assert learned.decide_tradeoff(_tradeoff(-0.04, +0.001)).verdict == "fails"
+    assert learned.decide_tradeoff(_tradeoff(-0.04, +0.0001)).verdict == "inconclusive"
+    frac = _tradeoff(-0.04, -0.01).fraction("affine fit")
+    assert frac[0] == pytest.approx(0.25) and frac[1] < 0.25 < frac[2]
+
+
+def test_decide_corrects_both_sides():
+    assert learned.decide_corrects(_tradeoff(-0.04, 0.001)).verdict == "holds"
+    assert learned.decide_corrects(_tradeoff(+0.04, 0.001)).verdict == "fails"
+    assert learned.decide_corrects(_tradeoff(-0.04, 0.001, d_res=+0.01)).verdict == "fails"
+
+
+def _init(learned_kl, margin_err=1e-5):
+    steps = [2, 4, 8, 16, 32]
+    base = {n: 0.5 / n for n in steps}
+    lrn = {n: learned_kl / n for n in steps}
+    ok = [n for n in steps if lrn[n] <= base[32]]
+    n_star = min(ok) if ok else None
+    margin = base[32] - lrn[n_star] if n_star else float("nan")
+    return learned.InitStepsResult(
+        steps, base, lrn, 32, base[32], n_star, margin, margin_err, 1e-4, 1e-3, 0.0, 3.0, 1.0
+    )
+
+
+def test_decide_init_steps_all_sides():
+    assert learned.decide_init_steps(_init(0.1)).verdict == "holds"
+    assert learned.decide_init_steps(_init(0.9)).verdict == "fails"  # never reaches it
+    assert learned.decide_init_steps(_init(0.1, margin_err=1.0)).verdict == "inconclusive"
+
+
+def _horizon(bounds_by_T, noise=0.01):
+    Ts = [0.3, 0.5, 0.7, 1.0, 2.0]
     rng = np.random.default_rng(0)
-    y = reverse_sample(sde, sde.score(data), start.sample(40000, rng), times, 1.0, "ddpm", rng=rng)
-    y = np.asarray(getattr(y, "x", y))[:, 0]
-    h = x[1] - x[0]
-    for f in (lambda v: v, lambda v: v**2, lambda v: (v < 0).astype(float)):
-        exact = np.sum(q * f(x)) * h
-        mc = f(y)
-        assert abs(mc.mean() - exact) < 4 * mc.std() / np.sqrt(mc.size) + 2e-3
+    J = [list(b + noise * rng.standard_normal(5)) for b in bounds_by_T]
+    return learned.HorizonResult(Ts, [0.0] * 5, J, [[0.0] * 5] * 5, 5)
 
 
-def test_fitted_error_models_recover_known_coefficients():
-    sde = VE(0.01, 3.0)
-    data = GaussianMixture([0.35, 0.65], [[-1.3], [0.8]], [0.05, 0.1])
-    exact = sde.score(data)
-
-    def net(x, t):
-        return 1.3 * exact(x, t) + 0.2
-
-    t = 0.6
-    a, b = _FittedError(net, sde, data, "affine").parts(t)
-    np.testing.assert_allclose([a, b], [0.3, 0.2], atol=1e-10)
-    fit = _FittedError(lambda x, t: 0.8 * exact(x, t), sde, data, "scale")
-    np.testing.assert_allclose(fit.parts(t), [-0.2, 0.0], atol=1e-12)
-    off = _FittedError(lambda x, t: exact(x, t) - 0.5, sde, data, "offset")
-    np.testing.assert_allclose(off.parts(t), [0.0, -0.5], atol=1e-12)
-    xs = np.linspace(-2, 2, 5)[:, None]
-    np.testing.assert_allclose(_FittedError(net, sde, data, "affine")(xs, t), net(xs, t))
-
-
-def test_kl_1d_matches_the_closed_form_for_gaussians():
-    p, q = Gaussian(np.array([0.3]), 0.5), Gaussian(np.array([-0.2]), 1.7)
-    np.testing.assert_allclose(_kl_1d(p, q), kl(p, q), rtol=1e-9)
+def test_decide_horizon_all_sides():
+    assert learned.decide_horizon(_horizon([2.0, 1.0, 0.8, 0.9, 1.2])).verdict == "holds"
+    assert learned.decide_horizon(_horizon([2.0, 1.5, 1.2, 1.0, 0.8])).verdict == "fails"
+    flat = _horizon([2.0, 1.0, 0.8, 0.9, 0.8], noise=0.0)
+    flat.J[-1] = [0.8 + v for v in (0.3, -0.25, 0.2, -0.2, 0.1)]  # mean above T*, CI across 0
+    assert learned.decide_horizon(flat).verdict == "inconclusive"
 
 
 EXPECTED = {
-    "learned.error-profile": "holds",
+    "learned.error-profile": "fails",
+    "learned.error-peak": "holds",
     "learned.stochasticity-tradeoff": "fails",
+    "learned.stochasticity-corrects": "holds",
     "learned.init-steps-saved": "holds",
-    "learned.horizon-optimum": "inconclusive",
+    "learned.horizon-optimum": "holds",
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
-def test_learned_claims_at_quick_budget(claim, tmp_path, monkeypatch):
+def test_learned_claims_at_quick_budget(claim, tmp_path):
+    """Every learned claim's quick verdict (with the models of the shared cache)."""
     pytest.importorskip("torch")
     from verify.claims.base import RunContext, run_claim
 
-    monkeypatch.setenv("DIFFUSION_VERIFY_CACHE", str(tmp_path / "cache"))
     out = run_claim(claim, RunContext("quick", seed=0, figure_dir=tmp_path, stream=None))
     assert out["verdict"] == EXPECTED[claim.id], out["reason"] + out.get("error", "")
-    assert out["figures"] and all(f.endswith(".png") for f in out["figures"])
-    assert learned.__name__ == "verify.claims.learned"
+    assert all(f.endswith(".png") for f in out["figures"])
+    assert out["figures"] or claim.id in ("learned.error-peak", "learned.stochasticity-corrects")

@@ -178,7 +178,8 @@ def test_start_law_fits_a_noised_mixture():
     sde = VE(0.01, 3.0)
     data = GaussianMixture([0.4, 0.6], [[-1.5], [1.0]], [0.05, 0.1])
     t = float(sde.t_of_sigma(0.5))
-    law, losses = train_start_law(sde, data, t, StartLawConfig(n_components=3, n_iters=300))
+    cfg = StartLawConfig(n_components=3, n_iters=300)
+    law, losses = train_start_law(sde, data, t, cfg, cache=False)
     assert isinstance(law, GaussianMixture) and np.isclose(law.weights.sum(), 1.0)
     p = sde.marginal(data, t)
     x = np.linspace(-6, 6, 4001)[:, None]
@@ -186,3 +187,100 @@ def test_start_law_fits_a_noised_mixture():
     kl = np.trapezoid(np.exp(lp) * (lp - lq), x[:, 0])  # KL(p_t || law)
     assert 0 <= kl < 0.02
     assert np.mean(losses[-30:]) < np.mean(losses[:30])
+
+
+def test_start_law_cache_round_trip_and_corrupt_entry(tmp_path):
+    sde = VE(0.01, 3.0)
+    data = GaussianMixture([0.4, 0.6], [[-1.5], [1.0]], [0.05, 0.1])
+    cfg = StartLawConfig(n_components=2, n_iters=50)
+    law, losses = train_start_law(sde, data, 0.5, cfg, root=tmp_path)
+    (path,) = tmp_path.glob("start-*.json")
+    again, losses2 = train_start_law(sde, data, 0.5, cfg, root=tmp_path)
+    np.testing.assert_array_equal(again.means, law.means)
+    np.testing.assert_array_equal(again.covs, law.covs)
+    assert losses2 == losses
+    other, _ = train_start_law(sde, data, 0.6, cfg, root=tmp_path)  # another t: another key
+    assert len(list(tmp_path.glob("start-*.json"))) == 2
+    path.write_text("{not json")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        refit, _ = train_start_law(sde, data, 0.5, cfg, root=tmp_path)
+    assert any("unreadable" in str(w.message) for w in caught)
+    np.testing.assert_allclose(refit.means, law.means)  # deterministic refit
+
+
+def test_divergence_matches_a_finite_difference_of_the_network():
+    from verify.solvers.density_1d import finite_difference_dx
+
+    sde = VE(0.01, 3.0, 1.0)
+    torch.manual_seed(0)
+    model = ScoreNet(1, hidden=16, depth=2, precond="edm").double()
+    score = TorchScore(model.float(), sde)
+    x = np.linspace(-3, 3, 9)[:, None]
+    for t in (0.3, 0.9):
+        val, div = score.value_and_divergence(x, t)
+        np.testing.assert_allclose(val, score(x, t), rtol=1e-6, atol=1e-6)
+        fd = finite_difference_dx(score, 1e-3)(x, t)
+        np.testing.assert_allclose(div, fd, rtol=2e-3, atol=2e-3)
+        np.testing.assert_allclose(score.divergence(x, t), div)
+    with pytest.raises(ValueError, match="shape"):
+        score.divergence(np.zeros((3, 2)), 0.5)
+
+
+@pytest.mark.parametrize("precond", ["eps", "edm"])
+def test_numpy_network_matches_torch_and_its_autograd_divergence(precond, tmp_path):
+    from verify.torch import NumpyScore, cached_score, load_score, to_numpy_score
+
+    sde = VP(0.1, 20.0, 1.0) if precond == "eps" else VE(0.01, 3.0, 1.0)
+    data = GaussianMixture([0.4, 0.6], [[-1.0, 0.5], [1.0, -0.3]], [0.2, 0.3])
+    cfg = TrainConfig(hidden=16, depth=2, n_iters=30, batch=32, n_train=100, precond=precond)
+    assert cached_score(sde, data, cfg, root=tmp_path) is None
+    model = train_score(sde, data, cfg, root=tmp_path)
+    ns = cached_score(sde, data, cfg, root=tmp_path)
+    assert isinstance(ns, NumpyScore) and ns.train_info["from_cache"]
+    ts = TorchScore(model, sde)
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    for t in (0.05, 0.5, 1.0):
+        ref = ts(x, t)
+        np.testing.assert_allclose(ns(x, t), ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+        div = ts.divergence(x, t)
+        np.testing.assert_allclose(
+            ns.divergence(x, t), div, rtol=1e-4, atol=1e-4 * np.abs(div).max()
+        )
+    np.testing.assert_allclose(to_numpy_score(model, sde)(x, 0.5), ns(x, 0.5), rtol=1e-14)
+    np.testing.assert_allclose(load_score(sde, data, cfg, root=tmp_path)(x, 0.5), ns(x, 0.5))
+    with pytest.raises(ValueError, match="shape"):
+        ns(x[:, :1], 0.5)
+
+
+def test_numpy_weights_are_written_for_old_checkpoints(tmp_path):
+    from verify.torch import cached_score
+
+    sde = VP(0.1, 20.0, 1.0)
+    data = Gaussian(np.zeros(1), 1.0)
+    cfg = TrainConfig(hidden=8, depth=1, n_iters=10, batch=16, n_train=50)
+    train_score(sde, data, cfg, root=tmp_path)
+    (npz,) = tmp_path.glob("score-*.npz")
+    npz.unlink()  # a checkpoint written before the NumPy weights existed
+    assert cached_score(sde, data, cfg, root=tmp_path) is None
+    train_score(sde, data, cfg, root=tmp_path)  # loads the .pt and writes the .npz
+    assert cached_score(sde, data, cfg, root=tmp_path) is not None
+    npz.write_bytes(b"corrupt")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cached_score(sde, data, cfg, root=tmp_path) is None
+    assert any("unreadable" in str(w.message) for w in caught)
+
+
+def test_importing_the_backend_and_reading_the_cache_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, verify.torch as vt\n"
+        "from analytic import VP, Gaussian\n"
+        "vt.TrainConfig(); vt.StartLawConfig(); vt.cache_dir()\n"
+        "vt.cached_score(VP(), Gaussian([0.0], 1.0), vt.TrainConfig(seed=12345))\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,14 +5,11 @@ sampler, the exact-law code's callers and the Fokker-Planck solver can use it: i
 ``x`` of shape ``(n, d)`` float64 and a scalar (or per-row ``(n,)``) forward time ``t``,
 evaluates the network in chunks under ``torch.no_grad()`` and returns float64 ``(n, d)``.
 
-The error field (notes §1.3) is ``e(x, t) = s_theta(x, t) - grad log p_t(x)`` with the exact
-score of the toolkit's target (:func:`error_field`), and its profile over ``t`` is the
-Monte-Carlo estimate, with a CLT confidence interval, of
-
-    E_{p_t} |e(X, t)|^2 ,   X ~ p_t  (exact draws of the marginal),
-
-(:func:`error_profile`), the integrand of the score term
-``1/2 int g^2 E_{p_t}|e|^2 dt`` of the KL bounds of papers 2 and 4 (notes §2.2, §4.2).
+:meth:`TorchScore.value_and_divergence` adds the input divergence ``sum_i ds_i/dx_i`` by
+automatic differentiation. The error field ``e = s_theta - grad log p_t`` and its profile
+(:func:`error_field`, :func:`error_profile`) live in :mod:`verify.torch.error_profiles` and are
+re-exported here. A cached network is usually evaluated without torch, by
+:class:`verify.torch.numpy_net.NumpyScore` (same numbers to float32 round-off).
 """
 
 from __future__ import annotations
@@ -20,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from verify.estimators import Estimate, mean_ci
+from verify.torch.error_profiles import error_field, error_profile  # noqa: F401 (re-export)
 
-__all__ = ["TorchScore", "error_field", "error_profile"]
+__all__ = ["TorchScore", "error_field", "error_profile"]  # the last two re-exported
 
 
 class TorchScore:
@@ -64,6 +61,42 @@ class TorchScore:
             torch.set_num_threads(old)
         return out
 
+    def divergence(self, x, t) -> np.ndarray:
+        """``div_x s_theta(x, t) = sum_i d s_i / d x_i`` by automatic differentiation (float32
+        network, float64 result), ``(n,)``; in 1-D the derivative ``ds/dx`` (the divergence of
+        the probability-flow drift needs it: docs/claims/learned.md#stochasticity-tradeoff)."""
+        return self.value_and_divergence(x, t)[1]
+
+    def value_and_divergence(self, x, t) -> tuple[np.ndarray, np.ndarray]:
+        """``(s_theta(x, t) (n, d), div_x s_theta(x, t) (n,))`` from one forward pass."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        t = np.full(x.shape[0], float(t)) if np.ndim(t) == 0 else np.asarray(t, np.float64)
+        a = np.asarray(self.sde.alpha(t), dtype=np.float64)[:, None]
+        s2 = np.asarray(self.sde.sigma2(t), dtype=np.float64)[:, None]
+        out = np.empty(x.shape[0])
+        val = np.empty_like(x)
+        old = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            for lo in range(0, x.shape[0], self.chunk):
+                sl = slice(lo, lo + self.chunk)
+                xt = torch.as_tensor(x[sl], dtype=torch.float32, device=self.device)
+                xt.requires_grad_(True)
+                at = torch.as_tensor(a[sl], dtype=torch.float32, device=self.device)
+                st = torch.as_tensor(s2[sl], dtype=torch.float32, device=self.device)
+                s = self.model(xt, at, st)
+                div = torch.zeros(xt.shape[0], dtype=torch.float32, device=self.device)
+                for i in range(self.dim):
+                    g = torch.autograd.grad(s[:, i].sum(), xt, retain_graph=i < self.dim - 1)[0]
+                    div = div + g[:, i]
+                out[sl] = div.detach().double().cpu().numpy()
+                val[sl] = s.detach().double().cpu().numpy()
+        finally:
+            torch.set_num_threads(old)
+        return val, out
+
     def _forward(self, x, a, s2, out) -> None:
         def f32(v):
             return torch.as_tensor(v, dtype=torch.float32, device=self.device)
@@ -73,26 +106,3 @@ class TorchScore:
                 hi = lo + self.chunk
                 s = self.model(f32(x[lo:hi]), f32(a[lo:hi]), f32(s2[lo:hi]))
                 out[lo:hi] = s.double().cpu().numpy()
-
-
-def error_field(score, sde, data):
-    """``e(x, t) = score(x, t) - grad log p_t(x)`` with ``p_t = sde.marginal(data, t)``."""
-    exact = sde.score(data)
-
-    def e(x, t):
-        return np.asarray(score(x, t), dtype=np.float64) - exact(x, t)
-
-    return e
-
-
-def error_profile(
-    score, sde, data, ts, n: int, rng: np.random.Generator, level: float = 0.95
-) -> list[Estimate]:
-    """``E_{p_t}|e(X, t)|^2`` at each ``t`` in ``ts`` by Monte Carlo over ``n`` exact draws
-    of ``p_t`` (``mean_ci`` at ``level``)."""
-    e = error_field(score, sde, data)
-    out = []
-    for t in np.atleast_1d(np.asarray(ts, dtype=np.float64)):
-        x = sde.marginal(data, float(t)).sample(int(n), rng)
-        out.append(mean_ci(np.sum(e(x, float(t)) ** 2, axis=1), level))
-    return out

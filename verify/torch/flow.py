@@ -1,14 +1,15 @@
 r"""A learned start law: a Gaussian-mixture density fitted to ``p_T`` by maximum likelihood.
 
-Paper 2 (Fassina et al., arXiv 2603.00772, v1 §3; notes §2.2) and paper 4's auxiliary model
-(Franzese et al., arXiv 2206.05173, §2; notes §4.2) replace the classical prior by a law
+Paper 2 (Fassina et al., arXiv 2603.00772, v1 §3) and paper 4's auxiliary model
+(Franzese et al., arXiv 2206.05173, §2) replace the classical prior by a law
 ``p_phi`` fitted to the noised data, minimising
 
     KL(p_T || p_phi) = const - E_{X ~ p_T} log p_phi(X),   X = alpha_T X_0 + sqrt(sigma2_T) Z,
 
-with fresh noise ``Z`` in every minibatch (the "dynamic" variant of the authors' code, notes
-§2.3). The model is a small mixture density (:class:`~verify.torch.nets.MixtureDensity`,
-diagonal covariances; the issue allows it in place of a normalizing flow) trained with Adam on
+with fresh noise ``Z`` in every minibatch (the "dynamic" variant of the authors' public code
+for arXiv 2603.00772). The model is a small mixture density
+(:class:`~verify.torch.nets.MixtureDensity`, diagonal covariances, in place of a normalizing
+flow) trained with Adam on
 a fixed set of ``n_train`` data points, means initialised by k-means++ seeds
 (:func:`verify.theory.start_laws.kmeans_plusplus`) on one noised copy of them; it is returned as
 an exact :class:`analytic.GaussianMixture`, so its log-density, score and samples are NumPy
@@ -17,41 +18,67 @@ float64 and ``KL(p_T || p_phi)`` can be computed by quadrature or Monte Carlo.
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+import os
+import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from analytic import GaussianMixture
 from verify.theory.start_laws import kmeans_plusplus
+from verify.torch.cache import StartLawConfig, cache_dir, cached_start_law, start_key
 from verify.torch.nets import MixtureDensity
 
 __all__ = ["StartLawConfig", "train_start_law"]
 
 
-@dataclass(frozen=True)
-class StartLawConfig:
-    """``n_components`` of the mixture, Adam ``lr``, ``n_iters``, ``batch``, ``n_train``
-    data points, ``seed`` and torch ``threads``."""
-
-    n_components: int = 4
-    n_iters: int = 600
-    batch: int = 512
-    lr: float = 2e-2
-    n_train: int = 5000
-    seed: int = 0
-    threads: int = 1
-
-
-def train_start_law(sde, data, t: float | None = None, config: StartLawConfig | None = None):
+def train_start_law(
+    sde,
+    data,
+    t: float | None = None,
+    config: StartLawConfig | None = None,
+    *,
+    cache: bool = True,
+    root=None,
+):
     """Fit ``p_phi`` to ``p_t`` (default ``t = sde.T``) by maximum likelihood (module docstring).
 
     Returns ``(law, losses)``: the fitted :class:`GaussianMixture` and the training
-    negative log-likelihoods (nats per point). Deterministic given ``config.seed``.
+    negative log-likelihoods (nats per point). Deterministic given ``config.seed``. The fit is
+    cached as JSON (``start-<key>.json`` in :func:`verify.torch.cache_dir` or ``root``), keyed
+    by the configuration, the target, the SDE, ``t`` and the torch version; ``cache=False``
+    always trains and writes nothing; an unreadable cache entry is refitted.
     """
     cfg = StartLawConfig() if config is None else config
     t = float(sde.T if t is None else t)
+    name = f"start-{start_key(cfg, data, sde, t)}.json"
+    path = Path(root if root is not None else cache_dir()) / name
+    if cache:
+        found = cached_start_law(sde, data, t, cfg, root=root)
+        if found is not None:
+            return found
+    law, losses = _fit_start_law(sde, data, t, cfg)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            blob = {
+                "weights": law.weights.tolist(),
+                "means": law.means.tolist(),
+                "covs": law.covs.tolist(),
+                "losses": losses,
+            }
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(blob))
+            os.replace(tmp, path)
+        except OSError as exc:
+            warnings.warn(f"could not cache the start law at {path}: {exc}", stacklevel=2)
+    return law, losses
+
+
+def _fit_start_law(sde, data, t: float, cfg: StartLawConfig):
     rng = np.random.default_rng([cfg.seed, 2])
     x0 = data.sample(cfg.n_train, rng) if not isinstance(data, np.ndarray) else data
     x0 = np.asarray(x0, dtype=np.float64)

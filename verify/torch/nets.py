@@ -12,13 +12,13 @@ Two parameterisations (``precond``):
 * ``"edm"`` (Karras et al. 2022, §5 and Table 1): in the scaled variable ``y = x / alpha_t``
   the denoiser is ``D(y, sigma) = c_skip y + c_out F(c_in y, c_noise)`` with
   ``c_skip = sd^2/(sigma^2+sd^2)``, ``c_out = sigma sd / sqrt(sigma^2+sd^2)``,
-  ``c_in = 1/sqrt(sigma^2+sd^2)``, and by Tweedie (notes §0)
+  ``c_in = 1/sqrt(sigma^2+sd^2)``, and by Tweedie's formula
   ``s(x, t) = (alpha_t D(x/alpha_t, sigma) - x) / sigma2_t
   = (-y / (sigma^2 + sd^2) + sd F / (sigma sqrt(sigma^2 + sd^2))) / alpha_t`` (the second form
   avoids the float32 cancellation in ``D - y`` at small ``sigma``).
 
 :class:`MixtureDensity` is a K-component Gaussian mixture with diagonal covariances whose
-parameters are trained by maximum likelihood (the learned start law of paper 2, notes §2.2).
+parameters are trained by maximum likelihood (the learned start law of arXiv 2603.00772 §3).
 """
 
 from __future__ import annotations

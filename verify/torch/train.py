@@ -13,7 +13,7 @@ weights (``weighting``):
   ``|F - z|^2`` of Ho et al. 2020) and ``lambda = sigma2_t^2 / (alpha_t^2 c_out^2)`` for
   ``precond="edm"`` (Karras et al. 2022 eq. 8: ``|D - x_0|^2 / c_out^2``);
 * ``"likelihood"``: ``lambda = g2(t) / mean g2`` (Song, Durkan, Murray, Ermon 2021, Thm 1:
-  the weight that makes the loss the score term of the KL bound, notes §4.2).
+  the weight that makes the loss the score term of the KL bound of arXiv 2206.05173 §2).
 
 Training is deterministic given ``config.seed``: the initial weights come from
 ``torch.manual_seed(seed)`` and every batch (indices into the training set, times, noise)
@@ -29,152 +29,74 @@ or corrupt cache entry is retrained, never an error.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import math
 import os
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from verify.torch.nets import PRECONDS, ScoreNet
+from verify.torch.cache import (
+    TrainConfig,
+    cache_dir,
+    describe_sde,
+    describe_target,
+    score_key,
+    write_numpy_weights,
+)
+from verify.torch.nets import ScoreNet
 
 __all__ = [
     "TrainConfig",
     "train_score",
     "save_checkpoint",
     "load_checkpoint",
+    "to_numpy_score",
     "cache_dir",
     "describe_target",
     "describe_sde",
 ]
 
-_WEIGHTINGS = ("default", "likelihood")
-_T_SAMPLING = ("uniform", "log-sigma")
+
+def _numpy_state(model: ScoreNet) -> dict:
+    return {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Network and training hyper-parameters (all of them enter the cache key).
+def to_numpy_score(model: ScoreNet, sde):
+    """The network as a :class:`~verify.torch.numpy_net.NumpyScore` (float64 NumPy
+    evaluation of its weights), carrying the model's ``train_info``."""
+    from verify.torch.numpy_net import NumpyScore, NumpyScoreNet
 
-    ``n_train``: size of the fixed training set drawn once from the target (a finite set,
-    as in practice); ``t_min``: smallest training time; ``threads``: torch CPU threads.
-    """
-
-    hidden: int = 64
-    depth: int = 3
-    n_freq: int = 6
-    precond: str = "eps"
-    sigma_data: float = 1.0
-    n_iters: int = 2000
-    batch: int = 256
-    lr: float = 2e-3
-    n_train: int = 5000
-    t_min: float = 1e-3
-    t_sampling: str = "uniform"
-    weighting: str = "default"
-    seed: int = 0
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        if self.precond not in PRECONDS:
-            raise ValueError(f"precond must be one of {PRECONDS}, got {self.precond!r}")
-        if self.weighting not in _WEIGHTINGS:
-            raise ValueError(f"weighting must be one of {_WEIGHTINGS}, got {self.weighting!r}")
-        if self.t_sampling not in _T_SAMPLING:
-            raise ValueError(f"t_sampling must be one of {_T_SAMPLING}, got {self.t_sampling!r}")
-        for name in ("n_iters", "batch", "n_train", "hidden", "depth", "threads"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        if not (self.lr > 0 and self.t_min > 0):
-            raise ValueError(f"lr and t_min must be positive, got {self.lr!r}, {self.t_min!r}")
-
-    def net_kwargs(self, dim: int) -> dict:
-        """Constructor arguments of the :class:`ScoreNet` this configuration trains."""
-        return {
-            "dim": int(dim),
-            "hidden": self.hidden,
-            "depth": self.depth,
-            "n_freq": self.n_freq,
-            "precond": self.precond,
-            "sigma_data": self.sigma_data,
-        }
+    net = NumpyScoreNet(_numpy_state(model), {**_net_kwargs(model)})
+    return NumpyScore(net, sde, getattr(model, "train_info", {}))
 
 
-def cache_dir() -> Path:
-    """``$DIFFUSION_VERIFY_CACHE`` if set, else ``~/.cache/diffusion-verify``."""
-    env = os.environ.get("DIFFUSION_VERIFY_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "diffusion-verify"
-
-
-def _floats(a) -> list:
-    return np.round(np.asarray(a, dtype=np.float64), 12).tolist()
-
-
-def describe_target(data) -> dict:
-    """A JSON description of a ``Gaussian``/``GaussianMixture`` (or a sample array)."""
-    if hasattr(data, "weights"):
-        return {
-            "kind": "GaussianMixture",
-            "weights": _floats(data.weights),
-            "means": _floats(data.means),
-            "covs": _floats(data.covs),
-        }
-    if hasattr(data, "mean") and hasattr(data, "cov"):
-        return {"kind": "Gaussian", "mean": _floats(data.mean), "cov": _floats(data.cov)}
-    arr = np.ascontiguousarray(np.asarray(data, dtype=np.float64))
-    return {"kind": "samples", "shape": list(arr.shape), "sha256": hashlib.sha256(arr).hexdigest()}
-
-
-def describe_sde(sde) -> dict:
-    """A fingerprint of a linear SDE: class, ``T`` and ``alpha``, ``sigma2`` at 9 times."""
-    T = float(sde.T)
-    ts = T * np.linspace(0.1, 1.0, 9)
+def _net_kwargs(model: ScoreNet) -> dict:
     return {
-        "class": type(sde).__name__,
-        "T": T,
-        "alpha": _floats(sde.alpha(ts)),
-        "sigma2": _floats(sde.sigma2(ts)),
+        "dim": model.dim,
+        "hidden": model.mlp[0].out_features,
+        "depth": (len(model.mlp) - 1) // 2,
+        "n_freq": model.embed.freqs.numel(),
+        "precond": model.precond,
+        "sigma_data": model.sigma_data,
     }
-
-
-def _key(config: TrainConfig, data, sde, dim: int) -> tuple[str, dict]:
-    meta = {
-        "config": dataclasses.asdict(config),
-        "net": config.net_kwargs(dim),
-        "target": describe_target(data),
-        "sde": describe_sde(sde),
-        "torch": torch.__version__,
-    }
-    blob = json.dumps(meta, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:20], meta
 
 
 def save_checkpoint(model: ScoreNet, path, meta: dict | None = None) -> Path:
-    """Write ``<path>.pt`` (state_dict) and ``<path>.json`` (constructor args + ``meta``).
+    """Write ``<path>.pt`` (state_dict), ``<path>.npz`` (the same weights for NumPy
+    evaluation without torch) and ``<path>.json`` (constructor args + ``meta``).
 
-    Both files are written to a temporary name and renamed, so a crash never leaves a
+    Every file is written to a temporary name and renamed, so a crash never leaves a
     half-written checkpoint under the final name. Returns the ``.pt`` path.
     """
     path = Path(path).with_suffix("")
     path.parent.mkdir(parents=True, exist_ok=True)
-    info = {
-        "net": {
-            "dim": model.dim,
-            "hidden": model.mlp[0].out_features,
-            "depth": (len(model.mlp) - 1) // 2,
-            "n_freq": model.embed.freqs.numel(),
-            "precond": model.precond,
-            "sigma_data": model.sigma_data,
-        },
-        "meta": meta or {},
-    }
+    info = {"net": _net_kwargs(model), "meta": meta or {}}
+    write_numpy_weights(_numpy_state(model), path)
     for suffix, write in (
         (".pt", lambda f: torch.save(model.state_dict(), f)),
         (".json", lambda f: f.write(json.dumps(info, indent=1, sort_keys=True).encode())),
@@ -280,12 +202,14 @@ def train_score(
     else:
         x_train = data.sample(cfg.n_train, np.random.default_rng([cfg.seed, 0]))
     dim = x_train.shape[1]
-    key, meta = _key(cfg, data, sde, dim)
+    key, meta = score_key(cfg, data, sde, dim)
     path = Path(root if root is not None else cache_dir()) / f"score-{key}"
     start = time.perf_counter()
     if cache and path.with_suffix(".pt").exists():
         try:
             model = load_checkpoint(path, device)
+            if not path.with_suffix(".npz").exists():  # checkpoints of version 0.1
+                write_numpy_weights(_numpy_state(model), path)
             model.train_info = {
                 "key": key,
                 "from_cache": True,
