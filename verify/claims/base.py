@@ -430,25 +430,28 @@ class RunContext:
         return ctx
 
     def figure(self, **kwargs: Any):
-        """A new ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); pass to savefig."""
+        """A new ``matplotlib.figure.Figure`` (no pyplot, no GUI backend); pass to savefig.
+
+        Its layout is ``"tight"`` unless ``layout=`` is given: labels and titles fit without
+        a second full render at save time.
+        """
         from matplotlib.figure import Figure
 
+        kwargs.setdefault("layout", "tight")
         return Figure(**kwargs)
 
-    def savefig(self, fig: Any, name: str) -> str:
-        """Save ``fig`` as ``figure_dir/<claim-id>-<name>.png`` (dpi 110), close it.
+    def savefig(self, fig: Any, name: str, *, tight: bool = False) -> str:
+        """Save ``fig`` as ``figure_dir/<claim-id>-<name>.png`` (dpi 110).
 
-        Returns the path (also recorded, so the figure reaches the report even if the
-        claim forgets to list it in ``ClaimResult.figures``).
+        ``tight=True`` crops to the drawn artists (``bbox_inches="tight"``: a second draw, so
+        only for figures with a legend placed outside the axes); otherwise the figure's own
+        layout (``tight_layout``) is kept. The figure is a plain ``matplotlib.figure.Figure``
+        (no pyplot state to close). Returns the path (also recorded, so the figure reaches
+        the report even if the claim forgets to list it in ``ClaimResult.figures``).
         """
         stem = _sanitise(f"{self.claim_id}-{name}" if self.claim_id else name)
         path = self.figure_dir / f"{stem}.png"
-        try:
-            fig.savefig(path, dpi=110, bbox_inches="tight")
-        finally:
-            import matplotlib.pyplot as plt
-
-            plt.close(fig)
+        fig.savefig(path, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
         self.saved_figures.append(str(path))
         return str(path)
 

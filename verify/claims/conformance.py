@@ -128,7 +128,7 @@ def _order_figure(ctx, results, name, title):
         bbox_to_anchor=(1.01, 0.5),
     )
     ax.grid(True, which="both", alpha=0.3)
-    return ctx.savefig(fig, name)
+    return ctx.savefig(fig, name, tight=True)
 
 
 def _table(results):
@@ -631,7 +631,7 @@ def present_table(r: TableResult, ctx) -> Presentation:
             ),
             "checks": details,
         },
-        [ctx.savefig(fig, "kl-vs-steps")],
+        [ctx.savefig(fig, "kl-vs-steps", tight=True)],
     )
 
 
