@@ -215,6 +215,7 @@ def _one_line(text: str, width: int) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from verify.claims.base import requirement_name
     from verify.claims.render import short_source
 
     registry = _registry()
@@ -233,7 +234,10 @@ def _list(args: argparse.Namespace) -> int:
             c.id,
             _one_line(c.title, 72),
             short_source(c.source),
-            ",".join(c.budgets) + (f"  (requires {', '.join(c.requires)})" if c.requires else ""),
+            ",".join(c.budgets)
+            + (
+                f"  (requires {', '.join(map(requirement_name, c.requires))})" if c.requires else ""
+            ),
         ]
         for c in claims
     ]
@@ -242,7 +246,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _card_fields(c) -> list[tuple[str, str]]:
-    from verify.claims.base import RUNG_NAMES
+    from verify.claims.base import RUNG_NAMES, requirement_name
 
     fields = [
         ("statement", c.statement),
@@ -254,7 +258,7 @@ def _card_fields(c) -> list[tuple[str, str]]:
         ("budgets", ", ".join(c.budgets)),
     ]
     if c.requires:
-        fields.append(("requires", ", ".join(c.requires)))
+        fields.append(("requires", ", ".join(map(requirement_name, c.requires))))
     if c.finding:
         fields.append(("what holds instead (if it fails)", c.finding))
     return fields

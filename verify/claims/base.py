@@ -94,7 +94,14 @@ RESULT_FIELDS = (
 """Keys of the object :func:`run_claim` returns (plus ``"error"`` when the claim raised)."""
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9][A-Za-z0-9._-]*$")
-_EXTRAS = {"torch": "torch", "dask": "dask", "distributed": "dask", "matplotlib": "report"}
+_EXTRAS = {
+    "torch": "torch",
+    "dask": "dask",
+    "distributed": "dask",
+    "matplotlib": "report",
+    "diffusers": "peers",
+    "torchsde": "peers",
+}
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -306,7 +313,7 @@ class Claim:
     setting: str
     run: Callable[[RunContext], ClaimResult] | None = None
     budgets: tuple[str, ...] = BUDGETS
-    requires: tuple[str, ...] = ()
+    requires: tuple = ()
     compute: Callable[[RunContext], Any] | None = None
     decide: Callable[[Any], Decision] | None = None
     present: Callable[[Any, RunContext], Presentation] | None = None
@@ -326,6 +333,11 @@ class Claim:
         requires = (self.requires,) if isinstance(self.requires, str) else tuple(self.requires)
         object.__setattr__(self, "budgets", budgets)
         object.__setattr__(self, "requires", requires)
+        for req in requires:
+            if not (isinstance(req, str) or callable(req)):
+                raise ValueError(
+                    f"claim {self.id}: requires holds import names or checks, got {req!r}"
+                )
         bad = [b for b in budgets if b not in BUDGETS]
         if bad or not budgets:
             raise ValueError(f"claim {self.id}: budgets must be a non-empty subset of {BUDGETS}")
@@ -476,17 +488,38 @@ class RunContext:
         return np.random.default_rng([self.seed, *(stable_int(k) for k in keys)])
 
 
-def missing_requirements(claim: Claim) -> list[str]:
-    """The names in ``claim.requires`` that cannot be imported (found without importing)."""
-    missing = []
-    for name in claim.requires:
+def requirement_name(req) -> str:
+    """How a requirement is shown: the import name, or a check's ``requirement`` / name."""
+    return req if isinstance(req, str) else getattr(req, "requirement", req.__name__)
+
+
+def _requirement_problem(req) -> str | None:
+    """``None`` if ``req`` is available; else why not.
+
+    ``req`` is an import name (found without importing it: not installed, or a parent package
+    that fails to import) or a check ``() -> None | reason`` for what an import name cannot
+    express (e.g. a module loadable without its package's own heavy imports).
+    """
+    if not isinstance(req, str):
         try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(name)
-    return missing
+            return req()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+    try:
+        found = importlib.util.find_spec(req) is not None
+    except ModuleNotFoundError as exc:
+        if exc.name and not req.startswith(exc.name):
+            return f"installed but needs {exc.name}, which is missing"
+        found = False
+    except Exception as exc:  # a parent package that is installed but fails to import
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        return f"installed but fails to import: {type(exc).__name__}: {first}"
+    return None if found else "not installed"
+
+
+def missing_requirements(claim: Claim) -> list[str]:
+    """The requirements of ``claim`` that are not available (shown by name)."""
+    return [requirement_name(r) for r in claim.requires if _requirement_problem(r) is not None]
 
 
 TORCH_INSTALL = 'pip install torch==2.13.0 && pip install -e ".[torch]"'
@@ -497,16 +530,21 @@ def install_hint(package: str) -> str:
     """The install advice for an optional package (torch: the CPU wheel first, as README)."""
     if package == "torch":
         return f"install the CPU wheel first: {TORCH_INSTALL}"
+    if package == "k_diffusion":  # its dependency dctorch would downgrade NumPy below 2
+        return "pip install --no-deps k-diffusion"
     extra = _EXTRAS.get(package)
     return f'pip install -e ".[{extra}]"' if extra else f"pip install {package}"
 
 
 def _skip_reason(claim: Claim, budget: str) -> str | None:
-    missing = missing_requirements(claim)
-    if missing:
-        name = missing[0]
-        root = name.split(".")[0]
-        return f"requires {name} ({install_hint(root)})"
+    for req in claim.requires:
+        problem = _requirement_problem(req)
+        if problem is None:
+            continue
+        name = requirement_name(req)
+        if problem == "not installed":
+            return f"requires {name} ({install_hint(name.split('.')[0])})"
+        return f"requires {name}: {problem}"
     if budget not in claim.budgets:
         others = ", ".join(claim.budgets)
         return f"not run at budget {budget!r}: this claim runs at {others} (use --budget {others})"

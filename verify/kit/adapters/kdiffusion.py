@@ -84,6 +84,18 @@ def load_sampling():
         ) from exc
 
 
+def sampling_available() -> str | None:
+    """``None`` if :func:`load_sampling` works here, else why not (a claim requirement)."""
+    try:
+        load_sampling()
+    except ImportError as exc:
+        return str(exc)
+    return None
+
+
+sampling_available.requirement = "k_diffusion.sampling"
+
+
 def sampler(name):
     """``(function, stated method, knobs)`` of the table row ``name`` of :data:`KDIFFUSION`."""
     if name not in KDIFFUSION:
