@@ -346,8 +346,10 @@ def test_influence_and_ratio_grid():
 
     space = {"x": (0.0, 2.0), "y": (0.0, 2.0)}
     res = search(bound, truth, space, budget=64, rng=0)
-    eta = influence(res)
-    assert eta["x"] > 0.8 and eta["y"] < 0.1
+    assert res.setting["x"] == 0.0
+    eta = influence(res, bound, truth, space, n=9)
+    assert eta["x"] == pytest.approx(np.log10(5.0), rel=1e-12)  # ratio 1 -> 5 along x
+    assert eta["y"] == 0.0
     xs, ys, R = ratio_grid(bound, truth, space, res.setting, "x", "y", n=5)
     assert R.shape == (5, 5)
     np.testing.assert_allclose(R, (1.0 + xs[None, :] ** 2) * np.ones((5, 1)), rtol=1e-15)

@@ -329,7 +329,9 @@ def _corner_points(space, cap, rng):
     if 2**k <= cap:
         corners = np.array(list(itertools.product((0.0, 1.0), repeat=k)))
     else:
-        corners = (qmc.Sobol(k, scramble=True, rng=rng).random(cap) > 0.5).astype(float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a subset of corners, not a QMC sum
+            corners = (qmc.Sobol(k, scramble=True, rng=rng).random(cap) > 0.5).astype(float)
         corners = np.unique(corners, axis=0)
     # choice coordinates: every choice at every corner when affordable
     extra = [np.full(k, 0.5)]
@@ -728,28 +730,46 @@ def _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, dps, constan
 
 
 # ------------------------------------------------------------------- reading a result
-def influence(result: SearchResult, n_bins: int = 8) -> dict[str, float]:
-    """How much each parameter explains ``log rho`` over the space-filling points.
+def _axis(p, n):
+    """Unit coordinates of a slice along parameter ``p``: ``n`` points, every integer (at most
+    ``n``) or every choice."""
+    if p.kind == "choice":
+        return np.array([(i + 0.5) / len(p.choices) for i in range(len(p.choices))])
+    if p.kind == "int":
+        return np.array([p.unit(v) for v in np.unique(p.values(np.linspace(0, 1, n)))])
+    return np.linspace(0.0, 1.0, n)
 
-    The correlation ratio ``eta^2 = Var(E[log rho | bin(x_j)]) / Var(log rho)`` with ``x_j``
-    in ``n_bins`` equal-count bins (a choice: one bin per value), a first-order sensitivity
-    index; 0 when ``log rho`` does not vary.
+
+def _ratios(sp, bound, truth, U, vectorized):
+    ev = _Evaluator(sp, bound, truth, _is_vec(bound, vectorized), _is_vec(truth, vectorized), 10**9)
+    ev._evaluate_new(U, None, phase=4)
+    return np.array(ev.R, dtype=np.float64)
+
+
+def influence(
+    result: SearchResult,
+    bound: Callable,
+    truth: Callable,
+    space: Mapping,
+    n: int = 12,
+    vectorized: bool | None = None,
+) -> dict[str, float]:
+    """How much each parameter moves the ratio near the worst case.
+
+    For each searched parameter, ``log10(bound / truth)`` along its slice through the worst
+    setting (``n`` points of its range, the others fixed); the influence is the slice's
+    spread ``max - min`` (0 if the ratio does not change; undefined points are ignored).
     """
-    s = result.samples
-    sel = (s["phase"] <= 1) & np.isfinite(s["ratio"]) & (s["ratio"] > 0)
-    y = np.log(s["ratio"][sel])
+    sp = Space(space)
+    u0 = sp.unit(result.setting)
     out = {}
-    var = float(np.var(y)) if y.size > 1 else 0.0
-    for j, name in enumerate(result.names):
-        if var <= 0:
-            out[name] = 0.0
-            continue
-        u = s["unit"][sel, j]
-        edges = np.quantile(u, np.linspace(0, 1, n_bins + 1))
-        b = np.clip(np.searchsorted(edges, u, side="right") - 1, 0, n_bins - 1)
-        means = np.array([y[b == k].mean() for k in range(n_bins) if np.any(b == k)])
-        counts = np.array([np.sum(b == k) for k in range(n_bins) if np.any(b == k)])
-        out[name] = float(np.sum(counts * (means - y.mean()) ** 2) / (y.size * var))
+    for j, p in enumerate(sp.searched):
+        ax = _axis(p, n)
+        U = np.tile(u0, (len(ax), 1))
+        U[:, j] = ax
+        r = _ratios(sp, bound, truth, U, vectorized)
+        r = r[np.isfinite(r) & (r > 0)]
+        out[p.name] = float(np.ptp(np.log10(r))) if r.size > 1 else 0.0
     return out
 
 
@@ -772,23 +792,12 @@ def ratio_grid(
         raise ValueError(f"x and y must be two different searched parameters of {sp.names}")
     jx, jy = sp.names.index(x), sp.names.index(y)
 
-    def axis(j):
-        p = sp.searched[j]
-        if p.kind == "choice":
-            return np.array([(i + 0.5) / len(p.choices) for i in range(len(p.choices))])
-        if p.kind == "int":
-            vals = np.unique(p.values(np.linspace(0, 1, n)))
-            return np.array([p.unit(v) for v in vals])
-        return np.linspace(0.0, 1.0, n)
-
-    ux, uy = axis(jx), axis(jy)
+    ux, uy = _axis(sp.searched[jx], n), _axis(sp.searched[jy], n)
     u0 = sp.unit(base)
     U = np.tile(u0, (len(ux) * len(uy), 1))
     gx, gy = np.meshgrid(ux, uy)
     U[:, jx], U[:, jy] = gx.ravel(), gy.ravel()
-    ev = _Evaluator(sp, bound, truth, _is_vec(bound, vectorized), _is_vec(truth, vectorized), 10**9)
-    ev._evaluate_new(U, None, phase=4)
-    R = np.array(ev.R).reshape(len(uy), len(ux))
+    R = _ratios(sp, bound, truth, U, vectorized).reshape(len(uy), len(ux))
     xs = sp.searched[jx].values(ux)
     ys = sp.searched[jy].values(uy)
     return xs, ys, R
