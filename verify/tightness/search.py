@@ -611,7 +611,19 @@ def _rng(rng) -> np.random.Generator:
     return np.random.default_rng(int(rng))
 
 
-def _hp(bound, truth, bound_mp, truth_mp, precision):
+def _single(fn, vec):
+    """``fn`` as a one-setting callable (a vectorised ``fn`` gets 1-element arrays)."""
+    if not vec:
+        return fn
+
+    def one(**setting):
+        out = fn(**{k: np.array([v]) for k, v in setting.items()})
+        return float(np.asarray(out, dtype=np.float64).reshape(-1)[0])
+
+    return one
+
+
+def _hp(bound, truth, bound_mp, truth_mp, precision, vec_bound, vec_truth):
     if bound_mp is None and truth_mp is None:
         return None
     if bound_mp is not None and not callable(bound_mp):
@@ -623,7 +635,7 @@ def _hp(bound, truth, bound_mp, truth_mp, precision):
         + ("" if bound_mp is not None else " truth; float64 bound")
         + ("" if truth_mp is not None else " bound; float64 truth")
     )
-    return (bound_mp or bound, truth_mp or truth, label)
+    return (bound_mp or _single(bound, vec_bound), truth_mp or _single(truth, vec_truth), label)
 
 
 def search(
@@ -672,10 +684,9 @@ def search(
         raise ValueError(f"dps must be >= 16, got {dps!r}")
     sp = Space(space)
     gen = _rng(rng)
-    hp = _hp(bound, truth, bound_mp, truth_mp, precision)
-    ev = _Evaluator(
-        sp, bound, truth, _is_vec(bound, vectorized), _is_vec(truth, vectorized), budget
-    )
+    vb, vt = _is_vec(bound, vectorized), _is_vec(truth, vectorized)
+    hp = _hp(bound, truth, bound_mp, truth_mp, precision, vb, vt)
+    ev = _Evaluator(sp, bound, truth, vb, vt, budget)
     _run_phases(ev, sp, int(budget), gen, int(n_starts))
     verdict, eff, cert, checked, refuted = _certify(ev, hp, rtol, int(dps), int(max_certify))
     return _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, int(dps), constant)
