@@ -130,6 +130,23 @@ def test_euler_chain_kl_batch_equals_single_settings():
         assert batch[i] == pytest.approx(one, rel=1e-13)
 
 
+def test_one_dimensional_lam_is_one_eigenvalue_per_setting_in_a_batch():
+    # a (n,) lam with (n,) step counts: n settings in d = 1, not one setting in d = n
+    lam = np.array([0.01, 0.5, 2.0, 9.0])
+    N = np.array([10, 20, 5, 40])
+    g = np.array([2.0, 1.0, 0.0, 0.5])
+    batch = euler_chain_kl(lam, N, g, sde="VP")
+    single = [
+        euler_chain_kl(float(a), int(n), float(b), sde="VP")
+        for a, n, b in zip(lam, N, g, strict=True)
+    ]
+    np.testing.assert_allclose(batch, single, rtol=1e-13)
+    # the same lam as the eigenvalues of one setting in d = 4 (all arguments scalars)
+    assert np.ndim(euler_chain_kl(lam, 10, 1.0)) == 0
+    with pytest.raises(ValueError, match="ambiguous"):
+        euler_chain_kl(np.ones(3), np.array([5, 6]))
+
+
 def test_euler_chain_kl_bad_inputs():
     with pytest.raises(ValueError, match="n_steps"):
         euler_chain_kl(1.0, 0)
@@ -141,6 +158,8 @@ def test_euler_chain_kl_bad_inputs():
         euler_chain_kl(1.0, 5, sde="VPX")
     with pytest.raises(ValueError, match="lengths"):
         euler_chain_kl(np.ones((3, 2)), np.array([5, 6]))
+    with pytest.raises(ValueError, match="lengths"):
+        continuous_kl(np.ones((3, 2)), np.array([0.5, 1.0]))
 
 
 @pytest.mark.parametrize("name", ["OU", "VP", "VE"])

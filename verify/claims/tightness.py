@@ -336,11 +336,11 @@ _SPEC = {
         "along the top eigendirection).",
         "arXiv 2506.11378 §2 (reconstructed: the paper's statement was not available; this is "
         "the standard result it rests on)",
-        "Gaussian data N(m, diag(lam_max, aniso lam_max)) in d = 2, lam_max in [0.05, 20], "
+        "Gaussian data N(m, diag(lam_max, aniso lam_max)) in d = 2, lam_max in [0.03, 20], "
         "aniso in [0.01, 1]; OU, VP(0.1, beta_max in [1, 30]), VE(0.01, sigma_max in [1, 50]); "
         "T in [0.1, 2], t = t_frac T, t_frac in [0, 0.95]; gamma in [0.1, 5]; start offset "
         "delta in [0, 3] standard deviations at angle theta in [0, pi/2] to the top "
-        "eigendirection, variance ratio in [0.1, 10]; closed form (G), mpmath certificate.",
+        "eigendirection, variance ratio in [0.2, 10]; closed form (G), mpmath certificate.",
     ),
     "bakry-emery-vp": (
         True,
@@ -353,7 +353,7 @@ _SPEC = {
         "is attained when the data covariance is the identity.",
         "standard (Bakry and Emery 1985: the OU semigroup contracts KL at rate 2, VP is the "
         "OU process time-changed by B(t) = int beta)",
-        "Gaussian data in d = 2, eigenvalues lam1, lam2 in [0.05, 20], mean norm in [0, 3] at "
+        "Gaussian data in d = 2, eigenvalues lam1, lam2 in [0.03, 20], mean norm in [0, 3] at "
         "angle theta in [0, pi/2]; VP(beta_min in [0.01, 1], beta_max in [1, 30]), T in "
         "[0.02, 1], s = s_frac T, s_frac in [0, 0.95]; closed form, mpmath certificate.",
     ),

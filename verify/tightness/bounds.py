@@ -166,14 +166,14 @@ def _lsi_bound_mp(sde, **s):
 
 LSI_RATE_SPACE = {
     "sde": ["OU", "VP", "VE"],
-    "lam_max": (0.05, 20.0, "log"),
+    "lam_max": (0.03, 20.0, "log"),
     "aniso": (0.01, 1.0, "log"),
     "T": (0.1, 2.0, "log"),
     "t_frac": (0.0, 0.95),
     "gamma": (0.1, 5.0),
     "delta": (0.0, 3.0),
     "theta": (0.0, math.pi / 2),
-    "ratio": (0.1, 10.0, "log"),
+    "ratio": (0.2, 10.0, "log"),
     "beta_max": (1.0, 30.0),
     "sigma_max": (1.0, 50.0, "log"),
 }
@@ -254,8 +254,8 @@ def _be_bound_mp(beta_min, beta_max, s_frac, **s):
 
 
 BE_SPACE = {
-    "lam1": (0.05, 20.0, "log"),
-    "lam2": (0.05, 20.0, "log"),
+    "lam1": (0.03, 20.0, "log"),
+    "lam2": (0.03, 20.0, "log"),
     "mean": (0.0, 3.0),
     "theta": (0.0, math.pi / 2),
     "beta_min": (0.01, 1.0, "log"),

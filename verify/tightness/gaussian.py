@@ -143,32 +143,54 @@ def _kl_gauss(mu, v, m, S, direction):
 
 
 def _batch(lam, scalars: dict, per_dir: dict):
-    """Broadcast a batch: ``(n, d, lam (n, d), {name: (n, 1)}, {name: (n, d)}, scalar?)``."""
+    """Broadcast a batch: ``(n, d, lam (n, d), {name: (n, 1)}, {name: (n, d)}, scalar?)``.
+
+    The batch size ``n`` comes from the ``(n,)`` per-setting arguments and ``(n, d)`` arrays.
+    ``lam`` of shape ``(n, d)``; a 1-D ``lam`` is one eigenvalue per setting (``d = 1``) when
+    the batch has ``n > 1`` settings and ``len(lam) == n``, and the eigenvalues ``(d,)`` of a
+    single setting otherwise (pass ``(1, d)`` to share ``d`` eigenvalues across a batch); the
+    same rule applies to a 1-D ``mean`` / ``offset`` when ``d = 1``.
+    """
     lam = _arr(lam)
     if lam.ndim > 2:
         raise ValueError(f"lam must be a scalar, (d,) or (n, d), got shape {lam.shape}")
-    lam2 = lam.reshape(1, -1) if lam.ndim <= 1 else lam
     sc = {k: _arr(v) for k, v in scalars.items()}
     pd = {k: _arr(v) for k, v in per_dir.items()}
     for k, v in sc.items():
         if v.ndim > 1:
             raise ValueError(f"{k} must be a scalar or a (n,) array, got shape {v.shape}")
-    lead = [lam2.shape[0]] + [v.shape[0] for v in sc.values() if v.ndim == 1]
+    lead = [v.shape[0] for v in sc.values() if v.ndim == 1]
     lead += [v.shape[0] for v in pd.values() if v.ndim == 2]
+    if lam.ndim == 2:
+        lead.append(lam.shape[0])
     try:
-        n = int(np.broadcast_shapes(*[(m,) for m in lead])[0])
+        n = int(np.broadcast_shapes(*[(m,) for m in lead])[0]) if lead else 1
     except ValueError:
         raise ValueError(f"settings of different lengths {sorted(set(lead))}") from None
+    if lam.ndim == 2:
+        lam2 = lam
+    elif lam.ndim == 1 and n > 1:
+        if lam.shape[0] != n:
+            raise ValueError(
+                f"lam of shape {lam.shape} is ambiguous for a batch of {n} settings: pass "
+                f"(n,) for one eigenvalue per setting or (n, d) / (1, d)"
+            )
+        lam2 = lam.reshape(-1, 1)
+    else:
+        lam2 = lam.reshape(1, -1)
     d = lam2.shape[1]
     cols = {k: np.broadcast_to(v.reshape(-1, 1) if v.ndim else v, (n, 1)) for k, v in sc.items()}
     dirs = {}
     for k, v in pd.items():
-        v2 = v if v.ndim == 2 else v.reshape(1, -1) if v.ndim == 1 else v.reshape(1, 1)
+        if v.ndim == 1 and d == 1 and n > 1 and v.shape[0] == n:
+            v2 = v.reshape(-1, 1)
+        else:
+            v2 = v if v.ndim == 2 else v.reshape(1, -1) if v.ndim == 1 else v.reshape(1, 1)
         try:
             dirs[k] = np.broadcast_to(v2, (n, d))
         except ValueError:
             raise ValueError(f"{k} of shape {v.shape} does not broadcast to ({n}, {d})") from None
-    scalar = lam.ndim <= 1 and all(v.ndim == 0 for v in sc.values())
+    scalar = lam.ndim <= 1 and n == 1 and all(v.ndim == 0 for v in sc.values())
     scalar = scalar and all(v.ndim <= 1 for v in pd.values())
     return n, d, np.broadcast_to(lam2, (n, d)), cols, dirs, scalar
 
