@@ -1,7 +1,12 @@
-"""The ``diffusion-verify conformance MODULE:FUNCTION`` subcommand (the kit's command line).
+"""The ``diffusion-verify conformance`` subcommand (the kit's command line).
 
-The kit (``verify.kit``) knows nothing of the command line; this module turns the options
-into a ``check_sampler`` call and prints its summary (exit 1 if a check fails).
+``diffusion-verify conformance MODULE:FUNCTION [options]`` checks one sampler (a k-diffusion
+style function, a diffusers scheduler class or instance with ``--convention diffusers``, or
+our convention); ``diffusion-verify conformance --all-known`` runs the kit on every sampler of
+the installed peers (k-diffusion, diffusers, torchsde: ``pip install diffusion-verify[peers]``)
+and prints one line per sampler. The kit (``verify.kit``) knows nothing of the command line;
+this module turns the options into kit calls and prints their summaries (exit 1 if a check
+fails).
 """
 
 from __future__ import annotations
@@ -18,8 +23,38 @@ __all__ = ["add_arguments", "handler"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="MODULE:FUNCTION", help="the sampler to check")
-    parser.add_argument("--convention", choices=CONVENTIONS, default="k-diffusion")
+    parser.add_argument(
+        "target",
+        metavar="MODULE:FUNCTION",
+        nargs="?",
+        help="the sampler to check (a function, or a scheduler class / instance)",
+    )
+    parser.add_argument(
+        "--all-known",
+        action="store_true",
+        help="check every known sampler of the installed peers (k-diffusion, diffusers, "
+        "torchsde) and print the conformance table",
+    )
+    parser.add_argument(
+        "--package",
+        action="append",
+        choices=("k-diffusion", "diffusers", "torchsde"),
+        help="with --all-known: only this package (repeatable)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "numpy", "torch"),
+        default="auto",
+        help="array type handed to a k-diffusion-style sampler (auto: torch if its module "
+        "imports torch)",
+    )
+    parser.add_argument(
+        "--convention",
+        choices=CONVENTIONS,
+        default="k-diffusion",
+        help="how the sampler is called: k-diffusion sampler(model, x, sigmas, ...), a "
+        "diffusers scheduler, or ours sampler(score, x, grid, rng) (default k-diffusion)",
+    )
     parser.add_argument("--method", default=None, help="stated method, e.g. euler_ancestral")
     parser.add_argument("--order", type=float, default=None, help="stated weak order")
     parser.add_argument(
@@ -30,12 +65,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a sampler knob, e.g. --knob eta=1.0 (repeatable)",
     )
     parser.add_argument("--full", action="store_true", help="larger step counts and samples")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the checks (default 0)")
+
+
+def _all_known(args) -> int:
+    import importlib.util
+
+    from verify.claims.conformance import PACKAGES, real_table_row, table_rows
+
+    need = {"k-diffusion": "k_diffusion", "diffusers": "diffusers", "torchsde": "torchsde"}
+    worst = 0
+    for package in args.package or PACKAGES:
+        if (
+            importlib.util.find_spec(need[package]) is None
+            or importlib.util.find_spec("torch") is None
+        ):
+            print(f"{package}: not installed (pip install diffusion-verify[peers])")
+            continue
+        print(f"== {package}")
+        for name in table_rows(package, not args.full):
+            try:
+                row = real_table_row(
+                    {"package": package, "name": name, "quick": not args.full, "seed": args.seed}
+                )
+            except ImportError as exc:
+                print(f"{package}: cannot import ({exc})")
+                break
+            verdicts = {k: v[0] for k, v in row["checks"].items()}
+            worst = max(worst, int("fails" in verdicts.values()))
+            kl = ", ".join("-" if k is None else f"{k:.2e}" for k in row["kl"])
+            slope = "-" if row["slope"] is None else f"{row['slope']:.2f}"
+            print(
+                f"  {name:36s} {row['method']:22s} order {slope:>5s} (stated "
+                f"{row['expected'] if row['expected'] is not None else '-'}); KL N=10,25,50: "
+                f"{kl}; " + " ".join(f"{k}={v}" for k, v in verdicts.items())
+            )
+    return worst
 
 
 def handler(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:  # console scripts do not put the working directory on the path
         sys.path.insert(0, os.getcwd())
+    if args.all_known:
+        return _all_known(args)
+    if not args.target:
+        raise UserError("give MODULE:FUNCTION (the sampler to check) or --all-known")
     mod, _, attr = args.target.partition(":")
     if not mod or not attr:
         raise UserError(f"expected MODULE:FUNCTION, got {args.target!r}")
@@ -61,6 +135,7 @@ def handler(args: argparse.Namespace) -> int:
             quick=not args.full,
             seed=args.seed,
             name=args.target,
+            backend=args.backend,
             **knobs,
         )
     except ValueError as exc:

@@ -3,8 +3,9 @@
 ``check_sampler`` (``verify.kit.conformance``) checks a sampler against exact answers;
 ``verify.kit.references`` re-implements published update rules; ``verify.kit.conventions``
 maps other projects' stochasticity knobs onto gamma; ``verify.kit.pytest_plugin`` is a pytest
-fixture; ``verify.kit.strategies`` are hypothesis strategies. The kit never imports the
-command line.
+fixture; ``verify.kit.strategies`` are hypothesis strategies; ``verify.kit.adapters`` drives
+the published packages (k-diffusion, diffusers, torchsde). The kit never imports the command
+line.
 """
 
 from __future__ import annotations

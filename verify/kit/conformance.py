@@ -1,31 +1,33 @@
-r"""Conformance kit: is a user's sampler the sampler it claims to be? (issue 9)
+r"""Conformance kit: is a user's sampler the sampler it claims to be?
 
-A user's sampler is wrapped in one of three conventions and fed the **exact** denoiser / score
-of a Gaussian (or Gaussian-mixture) target:
+The mathematics and the decision rules are in docs/claims/conformance.md. A user's sampler is
+wrapped in one of three conventions and fed the **exact** denoiser / score of a Gaussian (or
+Gaussian-mixture) target:
 
 * ``"k-diffusion"``: ``sampler(model, x, sigmas, *, noise_sampler=None, **knobs)`` with a
   denoiser ``model(x, sigma)`` in the EDM parameterisation (Karras et al. 2022, §2): ``x`` has
   noise level ``sigma``, ``D(x, sigma) = x + sigma^2 grad log p_sigma(x)``, ``p_sigma = p_0 *
   N(0, sigma^2 I)`` (``analytic.EDM``, ``t = sigma``). ``sigma`` may be a scalar or an array
   of shape ``(n,)`` (k-diffusion passes ``sigmas[i] * s_in``). ``noise_sampler(sigma,
-  sigma_next)`` returns standard normals shaped like ``x`` (k-diffusion's hook).
-* ``"diffusers"``: a scheduler object (duck-typed, no dependency on diffusers) with
+  sigma_next)`` returns standard normals shaped like ``x`` (k-diffusion's hook). ``backend``:
+  NumPy arrays, or float64 torch tensors for torch samplers (the real ``k_diffusion.sampling``;
+  ``"auto"`` detects it), with ``torch.randn_like`` probed for samplers without a
+  ``noise_sampler``; samplers taking ``(sigma_min, sigma_max, n)`` (``sample_dpm_fast``) are
+  called with the grid's ends and step count.
+* ``"diffusers"``: a real diffusers scheduler (``verify.kit.adapters.schedulers``: its own
+  discrete levels, ``scale_model_input``, ``prediction_type``, noise through
+  ``variance_noise`` / ``randn_tensor``), or a duck-typed NumPy scheduler with
   ``set_timesteps(n)``, ``timesteps``, ``alphas_cumprod``, ``step(model_output, timestep,
-  sample, generator=..., **knobs)`` returning ``(prev_sample,)`` or an object with
-  ``prev_sample``; its ``prediction_type`` (``"epsilon"``, ``"sample"``, ``"v_prediction"``)
-  selects the model output. VP alpha-bar: ``x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps``, i.e.
-  EDM coordinates ``x / sqrt(abar)`` at ``sigma = sqrt((1 - abar)/abar)``. The last step goes
-  to ``final_alpha_cumprod`` (default ``alphas_cumprod[0]``). Noise comes from ``generator``
-  (``generator.standard_normal(shape)``). Arrays are NumPy: a torch-based scheduler (real
-  diffusers) needs a thin wrapper converting tensors and its ``generator``. Each step is run on
-  its own for the step-law check (true for DDIM/DDPM-type schedulers; a multistep scheduler
-  would run its first-order start).
+  sample, generator=..., **knobs)`` (VP alpha-bar: EDM coordinates ``x / sqrt(abar)`` at
+  ``sigma = sqrt((1 - abar)/abar)``; last step to ``final_alpha_cumprod``; noise from
+  ``generator.standard_normal``). Multistep and two-call-per-step schedulers are checked on
+  whole chain prefixes; single steps only where a step is self-contained.
 * ``"ours"``: ``sampler(score, x, grid, rng)`` with forward times ``grid`` of ``sde``
   (default ``EDM(30)``) and ``score(x, t)`` (``verify.solvers.particles`` convention); ``rng`` is a
   ``numpy.random.Generator`` (the kit passes a subclass whose normals it controls).
 
-Probing needs the noise to come through the convention's hook (``noise_sampler``,
-``generator``, ``rng``). Reported in EDM coordinates (sigma) for k-diffusion and diffusers.
+torchsde's ``sdeint`` is checked by ``verify.kit.adapters.sdeint.check_sdeint``. Reported in EDM
+coordinates (sigma) for k-diffusion and diffusers.
 
 **Exact probing.** For a Gaussian target the denoiser is affine, ``D(x, sigma) = m + Sigma
 (Sigma + sigma^2 I)^{-1} (x - m)``, so every sampler built from denoiser calls, linear
@@ -67,14 +69,24 @@ Checks (each ``holds`` / ``fails`` / ``inconclusive`` / ``n/a``, with numbers):
    per step to ``1e-6`` when the map is exact; Richardson-extrapolated to zero step size
    (``delta = 2%, 1%`` relative steps) within ``0.02 max(1, gamma)`` when it is small-step.
 
+5. ``output-kl`` (rung 2, exact consistency): ``KL(output law || data)`` of the full
+   discretisation ending at 0 for ``N = 10, 25, 50``; holds iff ``KL(50) <= max(KL(10)/4,
+   1e-12)``.
+
+Multistep methods (``MethodSpec.multistep``) carry state: their step law is checked on the
+chain after ``k = 1..5`` steps against the exact law of the published rule's re-implementation
+(``verify.kit.references``), probed the same way.
+
 ``check_sampler(...)`` runs them and returns a :class:`ConformanceReport` (``.verdict``,
 ``.failed`` names the checks that caught a problem, ``.assert_ok()`` for a test).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,7 +111,7 @@ __all__ = [
 ]
 
 CONVENTIONS = ("k-diffusion", "diffusers", "ours")
-CHECKS = ("consistency", "weak-order", "step-law", "gamma")
+CHECKS = ("consistency", "weak-order", "step-law", "gamma", "output-kl")
 SIGMA_MAX, SIGMA_MIN, RHO = 20.0, 0.02, 7.0
 AFFINE_RTOL = 1e-7
 STEP_TOL = 1e-6
@@ -183,7 +195,8 @@ def _kd_model(data):
 
 # ----------------------------------------------------------------------------- noise
 class _Source:
-    """Noise draws: ``random`` (an rng), ``zero``, ``probe`` (unit vectors) or ``given``."""
+    """Noise draws: ``random`` (an rng), ``record`` (random, kept in ``arrays``), ``zero``,
+    ``probe`` (unit vectors) or ``given``."""
 
     def __init__(self, mode, rng=None, d=0, base=0, arrays=None):
         self.mode, self.rng, self.d, self.base, self.arrays = mode, rng, d, base, arrays
@@ -194,6 +207,11 @@ class _Source:
         self.calls += 1
         if self.mode == "random":
             return self.rng.standard_normal(shape)
+        if self.mode == "record":
+            z = self.rng.standard_normal(shape)
+            self.arrays = [] if self.arrays is None else self.arrays
+            self.arrays.append(z)
+            return z
         z = np.zeros(shape)
         if self.mode == "probe":
             rows = self.base + c * self.d + np.arange(self.d)
@@ -235,11 +253,34 @@ def _accepts(fn, name):
 
 
 # ----------------------------------------------------------------------------- adapters
-class _SigmaAdapter:
-    """k-diffusion and ours: grids chosen by the kit (Karras, rho = 7)."""
+def _sigma_range_params(fn):
+    """True for samplers called ``(model, x, sigma_min, sigma_max, [n], ...)`` (k-diffusion
+    ``sample_dpm_fast`` / ``sample_dpm_adaptive``) instead of ``(model, x, sigmas, ...)``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "sigma_min" in params and "sigma_max" in params and "sigmas" not in params
 
-    def __init__(self, sampler, convention, data, knobs, sde=None):
+
+BACKENDS = ("auto", "numpy", "torch")
+
+
+class _SigmaAdapter:
+    """k-diffusion and ours: grids chosen by the kit (Karras, rho = 7).
+
+    ``backend``: ``"numpy"`` (arrays in, the NumPy denoiser), ``"torch"`` (float64 tensors,
+    the torch denoiser of ``verify.kit.adapters.torch_bridge``, ``torch.randn_like`` probed,
+    default dtype float64 during the call) or ``"auto"`` (torch when the sampler's module
+    imports torch, else NumPy, falling back to torch if the NumPy call fails).
+    """
+
+    def __init__(self, sampler, convention, data, knobs, sde=None, backend="auto"):
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         self.sampler, self.convention, self.data, self.knobs = sampler, convention, data, knobs
+        self.backend = backend
+        self.sigma_range = _sigma_range_params(sampler)
         self.sde = sde if sde is not None else EDM(SIGMA_MAX * 1.5)
         if convention == "k-diffusion" and not isinstance(self.sde, EDM):
             raise ValueError("convention 'k-diffusion' works in EDM sigma (sde must be EDM)")
@@ -247,6 +288,7 @@ class _SigmaAdapter:
         self.model = _kd_model(data)
         self._den = _denoiser(data)
         self.score = self._score if convention == "ours" else None
+        self._torch_model = None
 
     def _score(self, x, t):
         """``grad log p_t(x) = (alpha D(x/alpha, sigma) - x) / sigma2`` (Tweedie, any sde)."""
@@ -278,18 +320,86 @@ class _SigmaAdapter:
     def single(self, t, s):
         return np.array([t, s])
 
+    def prefix(self, n, k):
+        """The first ``k`` steps of the ``n``-step grid (what the sampler is called with)."""
+        return self.nodes(n)[: k + 1]
+
+    def ref_nodes(self, n, k):
+        """The same steps as EDM sigmas (for the reference rule)."""
+        return np.array([self.sde.sigma(t) for t in self.nodes(n)[: k + 1]], dtype=np.float64)
+
+    def _resolved_backend(self):
+        if self.backend != "auto":
+            return self.backend
+        fn = inspect.unwrap(self.sampler)
+        mod = getattr(fn, "__module__", "") or ""
+        if mod.startswith("k_diffusion") or "torch" in getattr(fn, "__globals__", {}):
+            return "torch"
+        return "numpy"
+
+    def _args(self, seg, sigmas):
+        """Positional grid arguments: ``(sigmas,)`` or ``(sigma_min, sigma_max[, n])``."""
+        if not self.sigma_range:
+            return (sigmas,), {}
+        pos = np.asarray(seg, dtype=np.float64)
+        pos = pos[pos > 0]
+        kw = {"sigma_min": float(pos[-1]), "sigma_max": float(pos[0])}
+        if _accepts(self.sampler, "n") and "n" not in self.knobs:
+            kw["n"] = len(seg) - 1
+        return (), kw
+
     def run(self, x, seg, source):
         x = np.array(x, dtype=np.float64)
         if self.convention == "ours":
             out = self.sampler(
                 self.score, x, np.asarray(seg, dtype=np.float64), _SourceGenerator(source)
             )
-        else:
-            kw = dict(self.knobs)
-            if _accepts(self.sampler, "noise_sampler"):
-                kw["noise_sampler"] = lambda sigma, sigma_next: source.draw(x.shape)
-            out = self.sampler(self.model, x, np.asarray(seg, dtype=np.float64), **kw)
+            return np.asarray(out, dtype=np.float64)
+        if self._resolved_backend() == "torch":
+            return self._run_torch(x, seg, source)
+        kw = dict(self.knobs)
+        if _accepts(self.sampler, "noise_sampler"):
+            kw["noise_sampler"] = lambda sigma, sigma_next: source.draw(x.shape)
+        args, extra = self._args(seg, np.asarray(seg, dtype=np.float64))
+        try:
+            out = self.sampler(self.model, x, *args, **extra, **kw)
+        except (AttributeError, TypeError):
+            if self.backend != "auto" or importlib.util.find_spec("torch") is None:
+                raise
+            self.backend = "torch"  # a torch sampler (e.g. x.new_ones): run it on tensors
+            source.calls = 0
+            return self._run_torch(x, seg, source)
         return np.asarray(out, dtype=np.float64)
+
+    def _run_torch(self, x, seg, source):
+        import torch
+
+        from verify.kit.adapters import torch_bridge as tb
+
+        if self._torch_model is None:
+            self._torch_model = tb.torch_denoiser(self.data, self.model)
+        xt = tb.to_torch(x)
+        kw = dict(self.knobs)
+        if _accepts(self.sampler, "noise_sampler"):
+            shape = tuple(xt.shape)
+            kw["noise_sampler"] = lambda sigma, sigma_next: torch.from_numpy(source.draw(shape))
+        if _accepts(self.sampler, "disable"):
+            kw.setdefault("disable", True)
+        args, extra = self._args(seg, tb.to_torch(np.asarray(seg, dtype=np.float64)))
+        if self.sigma_range:
+            extra = {
+                k: (torch.tensor(v, dtype=torch.float64) if k != "n" else v)
+                for k, v in extra.items()
+            }
+        dtype = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        try:
+            with tb.randn_from(source), tb.single_thread(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                out = self.sampler(self._torch_model, xt, *args, **extra, **kw)
+        finally:
+            torch.set_default_dtype(dtype)
+        return tb.to_numpy(out)
 
     def marginal(self, t):
         return self.sde.marginal(self.data, float(t)) if t > 0 else self.data
@@ -367,28 +477,49 @@ class _DiffusersAdapter:
 
 
 # ----------------------------------------------------------------------------- probing
-def _probe(adapter, seg, d, rng):
-    """``(M, u, Q)`` of the map ``x -> x'`` (``Q = sum_c L_c L_c^T``), verified on random rows."""
-    zero = _Source("zero")
-    adapter.run(np.zeros((1, d)), seg, zero)
-    nc = zero.calls
-    X = np.zeros((1 + d + nc * d, d))
-    X[1 : 1 + d] = np.eye(d)
-    src = _Source("probe", d=d, base=1 + d)
-    out = adapter.run(X, seg, src)
-    if src.calls != nc:
-        raise NotAffineError(f"the sampler drew noise {src.calls} times, then {nc} times")
+def _n_steps(seg):
+    if isinstance(seg, tuple):  # diffusers: (n, first call, last call)
+        return seg[2] - seg[1]
+    return len(seg) - 1
+
+
+def _probe(adapter, seg, d, rng, verify=True):
+    """``(M, u, Q)`` of the map ``x -> x'`` (``Q = sum_c L_c L_c^T``).
+
+    One run on a probe batch of ``1 + d + n_c d`` rows (zero input and noise; unit inputs;
+    a unit vector in one noise draw), with room for ``3 (steps + 2)`` draws (rerun with more
+    room if the sampler drew more). With ``verify``, a second run on 4 random rows with random
+    noise must be reproduced by the recovered map (a sampler whose rows interact, e.g. through
+    batch-wide step-size control, fails this); the checks verify every single step and the
+    longest chain of each sweep.
+    """
+    room = 3 * (_n_steps(seg) + 2)
+    while True:
+        X = np.zeros((1 + d + room * d, d))
+        X[1 : 1 + d] = np.eye(d)
+        src = _Source("probe", d=d, base=1 + d)
+        out = adapter.run(X, seg, src)
+        nc = src.calls
+        if nc <= room:
+            break
+        room = nc
     u = out[0]
     M = (out[1 : 1 + d] - u).T
     L = [(out[1 + d + c * d : 1 + d + (c + 1) * d] - u).T for c in range(nc)]
     Q = sum((Lc @ Lc.T for Lc in L), np.zeros((d, d)))
-    xr = 2.0 * rng.standard_normal((4, d))
-    zs = [rng.standard_normal((4, d)) for _ in range(nc)]
-    outr = adapter.run(xr, seg, _Source("given", arrays=zs))
-    pred = xr @ M.T + u + sum((z @ Lc.T for z, Lc in zip(zs, L, strict=True)), 0.0)
-    err = float(np.max(np.abs(outr - pred)) / (1.0 + np.max(np.abs(outr))))
-    if not np.isfinite(err) or err > AFFINE_RTOL:
-        raise NotAffineError(f"output is not affine in (input, noise): relative residual {err:.1e}")
+    if verify:
+        xr = 2.0 * rng.standard_normal((4, d))
+        rec = _Source("record", rng=rng)
+        outr = adapter.run(xr, seg, rec)
+        zs = rec.arrays or []
+        if rec.calls != nc:
+            raise NotAffineError(f"the sampler drew noise {nc} times, then {rec.calls} times")
+        pred = xr @ M.T + u + sum((z @ Lc.T for z, Lc in zip(zs, L, strict=True)), 0.0)
+        err = float(np.max(np.abs(outr - pred)) / (1.0 + np.max(np.abs(outr))))
+        if not np.isfinite(err) or err > getattr(adapter, "affine_rtol", AFFINE_RTOL):
+            raise NotAffineError(
+                f"output is not affine in (input, noise): relative residual {err:.1e}"
+            )
     return M, u, Q
 
 
@@ -426,6 +557,43 @@ class MethodSpec:
     order: object
     gamma: object
     step_law: object
+    multistep: bool = False
+    chain_law: object = None
+
+
+def _reference_chain(name):
+    """Exact law of the published rule ``verify.kit.references.<name>`` over ``nodes`` (EDM
+    sigmas), started at ``init``: the reference is affine for a Gaussian target, so it is
+    probed exactly like a user's sampler."""
+
+    def law(data, init, nodes, knobs):
+        from verify.kit import references as R
+
+        ad = _SigmaAdapter(getattr(R, name), "k-diffusion", data, dict(knobs), backend="numpy")
+        grid = np.asarray(nodes, dtype=np.float64)
+        return _push(_probe(ad, grid, data.dim, _REF_RNG(), verify=False), init)
+
+    return law
+
+
+def _REF_RNG():
+    return np.random.default_rng(20260)
+
+
+def _reference_step(name):
+    chain = _reference_chain(name)
+
+    def law(sde, data, init, t, s, knobs):
+        return chain(data, init, [t, s], knobs)
+
+    return law
+
+
+def _ref_spec(name, order, gamma, multistep=False):
+    """A published rule checked against its re-implementation ``references.<name>``."""
+    if multistep:
+        return MethodSpec(order, gamma, None, True, _reference_chain(name))
+    return MethodSpec(order, gamma, _reference_step(name), False, _reference_chain(name))
 
 
 def _family_law(method, gamma):
@@ -485,16 +653,32 @@ def _edm_gamma(knobs):
     return None
 
 
+def _no_churn(knobs):
+    return float(knobs.get("s_churn", 0.0)) == 0.0
+
+
+def _order_if_eta0(order):
+    return lambda k: order if float(k.get("eta", 1.0)) == 0.0 else None
+
+
+def _deterministic(knobs):
+    return _conv.GammaMap(0.0, "euler", True, "deterministic (an ODE solver): gamma = 0")
+
+
+def _deterministic_or_none(knobs):
+    return _deterministic(knobs) if _no_churn(knobs) else None
+
+
+def _ancestral_noise(knobs):
+    """Ancestral split (``get_ancestral_step``): its noise is our ancestral noise, gamma = eta^2."""
+    return _conv.kdiffusion_ancestral_eta_to_gamma(knobs.get("eta", 1.0))
+
+
 # Orders: Euler, Euler ancestral and DDIM are first order; EDM Heun without churn second order
 # (Karras et al. 2022 §3); DPM-Solver++(2M) is second order for eta = 0 (Lu et al. 2022 §4). For
 # DPM++ 2M SDE with eta > 0 and for EDM churn > 0 no weak order is published: the kit then only
 # requires convergence (slope > 0.5) and reports the measured slope.
 METHOD_SPECS = {
-    ("k-diffusion", "euler"): MethodSpec(
-        1,
-        lambda k: _conv.GammaMap(0.0, "euler", True, "probability-flow Euler"),
-        _family_law("euler", 0.0),
-    ),
     ("k-diffusion", "euler_ancestral"): MethodSpec(
         1,
         lambda k: _conv.kdiffusion_ancestral_eta_to_gamma(k.get("eta", 1.0)),
@@ -512,6 +696,86 @@ METHOD_SPECS = {
         1, lambda k: _conv.ddim_eta_to_gamma(k.get("eta", 0.0)), _family_law("ancestral", _eta2)
     ),
 }
+METHOD_SPECS[("k-diffusion", "heun")] = METHOD_SPECS[("k-diffusion", "edm_heun")]
+
+METHOD_SPECS.update(
+    {
+        ("k-diffusion", "euler"): MethodSpec(
+            lambda k: METHODS["euler"].weak_order if _no_churn(k) else None,
+            lambda k: (
+                _conv.GammaMap(0.0, "euler", True, "probability-flow Euler")
+                if _no_churn(k)
+                else None
+            ),
+            lambda sde, data, init, t, s, k: (
+                exact_law(sde, data, init, [t, s], gamma=0.0, method="euler")
+                if _no_churn(k)
+                else _reference_step("sample_euler")(sde, data, init, t, s, k)
+            ),
+        ),
+        ("k-diffusion", "dpm_2"): _ref_spec(
+            "sample_dpm_2", lambda k: 2 if _no_churn(k) else None, _deterministic_or_none
+        ),
+        ("k-diffusion", "dpm_2_ancestral"): _ref_spec(
+            "sample_dpm_2_ancestral", _order_if_eta0(2), _ancestral_noise
+        ),
+        ("k-diffusion", "lms"): _ref_spec("sample_lms", 4, _deterministic, multistep=True),
+        ("k-diffusion", "dpmpp_2s_ancestral"): _ref_spec(
+            "sample_dpmpp_2s_ancestral", _order_if_eta0(2), _ancestral_noise
+        ),
+        ("k-diffusion", "dpmpp_sde"): _ref_spec(
+            "sample_dpmpp_sde",
+            _order_if_eta0(2),
+            lambda k: _conv.dpmpp_sde_eta_to_gamma(k.get("eta", 1.0), "sde"),
+        ),
+        ("k-diffusion", "dpmpp_2m"): _ref_spec(
+            "sample_dpmpp_2m", 2, _deterministic, multistep=True
+        ),
+        ("k-diffusion", "dpmpp_2m_sde"): _ref_spec(
+            "sample_dpmpp_2m_sde",
+            _order_if_eta0(2),
+            lambda k: _conv.dpmpp_sde_eta_to_gamma(k.get("eta", 1.0), "2m"),
+            multistep=True,
+        ),
+        ("k-diffusion", "dpmpp_3m_sde"): _ref_spec(
+            "sample_dpmpp_3m_sde",
+            _order_if_eta0(3),
+            lambda k: _conv.dpmpp_sde_eta_to_gamma(k.get("eta", 1.0), "2m"),
+            multistep=True,
+        ),
+        ("k-diffusion", "dpm_fast"): _ref_spec("sample_dpm_fast", 3, _deterministic),
+    }
+)
+_DIFFUSERS_AS_KDIFFUSION = {
+    "euler": "sample_euler",
+    "euler_ancestral": "sample_euler_ancestral",
+    "heun": "sample_heun",
+    "lms": "sample_lms",
+    "dpm_2": "sample_dpm_2",
+    "dpm_2_ancestral": "sample_dpm_2_ancestral",
+    "dpmpp_2m": "sample_dpmpp_2m",
+    "dpmpp_2m_sde": "sample_dpmpp_2m_sde",
+    "dpmpp_sde": "sample_dpmpp_sde",
+}
+"""diffusers schedulers that implement a k-diffusion rule: the same spec, and the k-diffusion
+re-implementation's chain on the scheduler's own noise levels as the reference."""
+for _m, _ref in _DIFFUSERS_AS_KDIFFUSION.items():
+    _k = METHOD_SPECS[("k-diffusion", _m)]
+    METHOD_SPECS[("diffusers", _m)] = MethodSpec(
+        _k.order, _k.gamma, _k.step_law, _k.multistep, _reference_chain(_ref)
+    )
+METHOD_SPECS[("diffusers", "ddpm")] = MethodSpec(
+    METHODS["ancestral"].weak_order,
+    lambda k: _conv.GammaMap(1.0, "ancestral", True, "DDPM posterior (beta-tilde): gamma = 1"),
+    _family_law("ancestral", 1.0),
+)
+METHOD_SPECS[("diffusers", "ddim")] = MethodSpec(
+    METHODS["ancestral"].weak_order,
+    lambda k: _conv.ddim_eta_to_gamma(k.get("eta", 0.0)),
+    _family_law("ancestral", lambda k: float(k.get("eta", 0.0)) ** 2),
+)
+for _m in ("pndm", "dpmsolver_multistep", "dpmsolver_singlestep", "unipc", "deis"):
+    METHOD_SPECS[("diffusers", _m)] = MethodSpec(None, _deterministic, None, True, None)
 """(convention, method) -> MethodSpec. In the ``"ours"`` convention the method is one of
 ``verify.solvers.particles.METHODS`` with knob ``gamma`` (the map is the identity, exact)."""
 
@@ -630,8 +894,8 @@ def _check_order(ad, spec_order, stated, n_list, d, rng):
     expected = stated if stated is not None else spec_order
     rows, errs = [], []
     for n in n_list:
-        nodes, seg = ad.full(n)
-        law = _push(_probe(ad, seg, d, rng), ad.marginal(nodes[0]))
+        nodes, seg = ad.order_seg(n) if hasattr(ad, "order_seg") else ad.full(n)
+        law = _push(_probe(ad, seg, d, rng, verify=n == max(n_list)), ad.marginal(nodes[0]))
         tgt = ad.marginal(nodes[-1])
         err = float(
             np.linalg.norm(law.mean - tgt.mean)
@@ -672,31 +936,96 @@ def _check_order(ad, spec_order, stated, n_list, d, rng):
     )
 
 
+def _shifted(p):
+    """``p`` shifted by half a standard deviation, covariance times 1.3 (a wrong map cannot
+    hide behind the fixed point of the exact flow)."""
+    C = np.atleast_2d(p.cov)
+    return Gaussian(p.mean + 0.5 * np.sqrt(np.diag(C)), 1.3 * C)
+
+
 def _check_steps(ad, spec, knobs, n_steps, d, rng):
+    if spec.step_law is None and spec.chain_law is None:
+        na = "no reference implementation of this rule (verify.kit.references)"
+        return CheckResult("step-law", "n/a", na), []
+    if spec.multistep or getattr(ad, "chains", False):
+        return _check_chains(ad, spec, knobs, n_steps, d, rng), []
     rows, worst, probes = [], 0.0, []
     for k, (t, s, seg) in enumerate(ad.steps(n_steps)):
         maps = _probe(ad, seg, d, rng)
         probes.append((t, s, maps))
-        p = ad.marginal(t)
-        init = Gaussian(
-            p.mean + 0.5 * np.sqrt(np.diag(np.atleast_2d(p.cov))), 1.3 * np.atleast_2d(p.cov)
-        )
+        init = _shifted(ad.marginal(t))
         user = _push(maps, init)
         # a zero-length step (diffusers DDIM's last step without set_alpha_to_one) is the identity
         ref = spec.step_law(ad.sde, ad.data, init, t, s, knobs) if s < t else init
         mg, cg = _gaps(user, ref)
         worst = max(worst, mg, cg)
         rows.append([k, t, s, mg, cg, _safe_kl(user, ref)])
-    ok = worst <= STEP_TOL
+    tol = getattr(ad, "step_tol", STEP_TOL)
+    ok = worst <= tol
     return CheckResult(
         "step-law",
         "holds" if ok else "fails",
         f"max relative moment gap to the exact one-step law = {worst:.1e} "
-        f"({'<=' if ok else '>'} {STEP_TOL:g}) over {n_steps} steps",
+        f"({'<=' if ok else '>'} {tol:g}) over {n_steps} steps",
         ["k", "t_k", "t_k+1", "mean gap", "cov gap", "KL(user step||exact step)"],
         rows,
         {"worst": worst},
     ), probes
+
+
+def _check_chains(ad, spec, knobs, n_steps, d, rng):
+    """Multistep methods carry state: the laws after the first ``k`` steps of one chain,
+    ``k = 1..n``, against the reference rule's (a single step is only its start-up step)."""
+    rows, worst = [], 0.0
+    nodes = ad.nodes(n_steps)
+    init = _shifted(ad.marginal(nodes[0]))
+    for k in range(1, n_steps + 1):
+        maps = _probe(ad, ad.prefix(n_steps, k), d, rng, verify=k == n_steps)
+        user = _push(maps, init)
+        rk = ad.ref_knobs(n_steps) if hasattr(ad, "ref_knobs") else knobs
+        ref = spec.chain_law(ad.data, init, ad.ref_nodes(n_steps, k), rk)
+        mg, cg = _gaps(user, ref)
+        worst = max(worst, mg, cg)
+        rows.append([k, nodes[0], nodes[k], mg, cg, _safe_kl(user, ref)])
+    tol = getattr(ad, "step_tol", STEP_TOL)
+    ok = worst <= tol
+    return CheckResult(
+        "step-law",
+        "holds" if ok else "fails",
+        f"multistep: max relative moment gap of the chain after k = 1..{n_steps} steps to the "
+        f"reference rule = {worst:.1e} ({'<=' if ok else '>'} {tol:g})",
+        ["k", "t_0", "t_k", "mean gap", "cov gap", "KL(user chain||reference chain)"],
+        rows,
+        {"worst": worst},
+    )
+
+
+OUTPUT_KL_STEPS = (10, 25, 50)
+
+
+def _check_output_kl(ad, d, rng):
+    """Exact consistency: the output law of the sampler's full discretisation (ending at 0) for
+    ``N = 10, 25, 50``, started at the exact marginal of its first node, against the data."""
+    rows, kls = [], []
+    for n in OUTPUT_KL_STEPS:
+        nodes, seg = ad.full(n, zero=True)
+        maps = _probe(ad, seg, d, rng, verify=n == OUTPUT_KL_STEPS[-1])
+        law = _push(maps, ad.marginal(nodes[0]))
+        k = _safe_kl(law, ad.data)
+        kls.append(k)
+        rows.append([n, float(nodes[-1]), k])
+    lo, hi = kls[-1], kls[0]
+    ok = math.isfinite(lo) and lo <= max(hi / 4.0, 1e-12)
+    return CheckResult(
+        "output-kl",
+        "holds" if ok else "fails",
+        f"KL(output law || data) = {', '.join(f'{k:.2e}' for k in kls)} at N = "
+        f"{', '.join(map(str, OUTPUT_KL_STEPS))} ({'falls' if ok else 'does not fall'} by "
+        f"4x from N = {OUTPUT_KL_STEPS[0]} to {OUTPUT_KL_STEPS[-1]})",
+        ["N", "last noise level", "KL(output law||data)"],
+        rows,
+        {"kl": kls, "n": list(OUTPUT_KL_STEPS)},
+    )
 
 
 def _ref_noise(sde, t, s, method):
@@ -705,6 +1034,26 @@ def _ref_noise(sde, t, s, method):
     if method == "ddpm":
         return float(step_coefficients(sde, [t, s], 1.0, "ddpm")[2][0] ** 2)
     return float(sde.exponential_integrals(s, t)[1])  # exponential I2
+
+
+def _check_chain_gamma(ad, gm, d, rng):
+    """Two-stage schedulers (a step is two calls): only ``gamma = 0`` is checkable, as a
+    noise-free whole chain."""
+    cols = ["chain", "tr Q / d", "gamma (mapped)"]
+    nodes = ad.nodes(5)
+    if any(gm(t) != 0.0 for t in nodes[:-1]):
+        return CheckResult("gamma", "n/a", "two-stage scheduler: per-step noise not separable")
+    _, _, Q = _probe(ad, ad.full(5)[1], d, rng)
+    q = float(np.trace(Q)) / d
+    ok = q <= 1e-12
+    return CheckResult(
+        "gamma",
+        "holds" if ok else "fails",
+        f"deterministic map ({gm.note}): injected noise variance of a 5-step chain = {q:.1e}",
+        cols,
+        [[5, q, 0.0]],
+        {"worst": q},
+    )
 
 
 def _check_gamma(ad, spec, knobs, probes, d, rng):
@@ -716,11 +1065,22 @@ def _check_gamma(ad, spec, knobs, probes, d, rng):
         )
     if gm.exact is not None:
         refm = "euler" if gm.exact == "heun" else gm.exact
+        if not probes and getattr(ad, "two_stage", False):
+            return _check_chain_gamma(ad, gm, d, rng)
+        if not probes:  # multistep: single calls are the method's first step
+            probes = [(t, s, _probe(ad, seg, d, rng)) for t, s, seg in ad.steps(5)]
         rows, worst = [], 0.0
         for t, s, (_, _, Q) in probes:
             if not s < t:
                 continue
-            ge = float(np.trace(Q)) / (d * _ref_noise(ad.sde, t, s, refm))
+            ref = _ref_noise(ad.sde, t, s, refm)
+            q = float(np.trace(Q)) / d
+            if ref <= 0.0:  # a noise-free reference step (e.g. the ancestral step to sigma = 0)
+                if q <= 1e-12 * max(1.0, float(np.trace(np.atleast_2d(ad.data.cov)))):
+                    continue
+                ge = math.inf
+            else:
+                ge = q / ref
             g0 = gm(t)
             worst = max(worst, abs(ge - g0) / max(1.0, g0))
             rows.append([t, s, ge, g0, abs(ge - g0)])
@@ -775,6 +1135,7 @@ def check_sampler(
     name: str | None = None,
     level: float = 0.99,
     checks=None,
+    backend: str = "auto",
     **knobs,
 ) -> ConformanceReport:
     """Check ``sampler`` against exact answers (module docstring for the four checks).
@@ -809,13 +1170,20 @@ def check_sampler(
     d = data.dim
     rng = np.random.default_rng([seed, 9])
     if convention == "diffusers":
-        ad = _DiffusersAdapter(sampler, data, knobs)
+        from verify.kit.adapters import schedulers as _sched
+
+        if _sched.is_torch_scheduler(sampler):
+            ad = _sched.SchedulerAdapter(sampler, data, knobs, _denoiser(data))
+        else:
+            ad = _DiffusersAdapter(sampler, data, knobs)
         n_list = [20, 40, 80, 160] if quick else [20, 40, 80, 160, 320, 640]
         n_cons, n_step = 1000, (5 if quick else 10)
     else:
         run_knobs = {} if convention == "ours" else knobs
-        ad = _SigmaAdapter(sampler, convention, data, run_knobs, sde)
+        ad = _SigmaAdapter(sampler, convention, data, run_knobs, sde, backend)
         n_list = [16, 32, 64, 128] if quick else [16, 32, 64, 128, 256, 512]
+        if ad.sigma_range:  # DPM-Solver-fast: n = 3m - 1 evaluations run m third-order steps
+            n_list = [n + 2 - n % 3 for n in n_list]
         n_cons, n_step = (2000 if quick else 8000), (5 if quick else 10)
     spec = _spec(convention, method) if method is not None else None
     if method is not None and spec is None:
@@ -859,6 +1227,12 @@ def check_sampler(
                     out["gamma"] = _check_gamma(ad, spec, knobs, probes, d, rng)
         except NotAffineError as exc:
             for nm in exact:
-                out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
+                if nm != "output-kl":
+                    out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
+    if "output-kl" in want and isinstance(data, Gaussian):
+        try:
+            out["output-kl"] = _check_output_kl(ad, d, rng)
+        except NotAffineError as exc:
+            out["output-kl"] = CheckResult("output-kl", "inconclusive", f"cannot probe: {exc}")
     label = name or getattr(sampler, "__name__", type(sampler).__name__)
     return ConformanceReport(label, convention, method, dict(knobs), out)

@@ -72,13 +72,41 @@ def get_ancestral_step(sigma_from, sigma_to, eta=1.0):
     return sigma_down, sigma_up
 
 
-def sample_euler(model, x, sigmas, *, noise_sampler=None):
-    """k-diffusion ``sample_euler`` (no churn): Euler on the probability-flow ODE."""
+def _churn(x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler, churn_steps=None):
+    """Karras et al. 2022 Alg. 2 churn: ``sigma_hat = (1 + gamma_i) sigma_i`` and the noise added
+    to reach it, ``gamma_i = min(S_churn / N, sqrt 2 - 1)`` on ``[S_tmin, S_tmax]``; ``N`` is
+    ``len(sigmas) - 1`` unless ``churn_steps`` says otherwise (a prefix of a longer chain)."""
+    n = len(sigmas) - 1 if churn_steps is None else int(churn_steps)
+    gam = min(s_churn / n, 2**0.5 - 1) if s_tmin <= sigmas[i] <= s_tmax else 0.0
+    sigma_hat = sigmas[i] * (gam + 1)
+    if gam > 0:
+        z = _noise(noise_sampler, x, sigmas[i], sigmas[i + 1])
+        x = x + z * s_noise * math.sqrt(sigma_hat**2 - sigmas[i] ** 2)
+    return x, sigma_hat
+
+
+def sample_euler(
+    model,
+    x,
+    sigmas,
+    *,
+    s_churn=0.0,
+    s_tmin=0.0,
+    s_tmax=math.inf,
+    s_noise=1.0,
+    noise_sampler=None,
+    churn_steps=None,
+):
+    """k-diffusion ``sample_euler``: Euler on the probability-flow ODE, after the optional
+    churn of Karras et al. 2022 Alg. 2 (``s_churn = 0``: plain Euler)."""
     x = np.array(x, dtype=np.float64)
     for i in range(len(sigmas) - 1):
-        denoised = model(x, sigmas[i] * _s_in(x))
-        d = (x - denoised) / sigmas[i]
-        x = x + d * (sigmas[i + 1] - sigmas[i])
+        x, sigma_hat = _churn(
+            x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler, churn_steps
+        )
+        denoised = model(x, sigma_hat * _s_in(x))
+        d = (x - denoised) / sigma_hat
+        x = x + d * (sigmas[i + 1] - sigma_hat)
     return x
 
 
@@ -95,8 +123,12 @@ def sample_euler_ancestral(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_samp
     return x
 
 
-def sample_dpmpp_2m_sde(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None):
-    """k-diffusion ``sample_dpmpp_2m_sde`` (``solver_type="midpoint"``)."""
+def sample_dpmpp_2m_sde(
+    model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None, solver_type="midpoint"
+):
+    """k-diffusion ``sample_dpmpp_2m_sde`` (``solver_type`` ``"midpoint"`` or ``"heun"``)."""
+    if solver_type not in ("midpoint", "heun"):
+        raise ValueError(f"solver_type must be 'midpoint' or 'heun', got {solver_type!r}")
     x = np.array(x, dtype=np.float64)
     old_denoised, h_last = None, None
     for i in range(len(sigmas) - 1):
@@ -110,7 +142,11 @@ def sample_dpmpp_2m_sde(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler
             x = sigmas[i + 1] / sigmas[i] * math.exp(-eta_h) * x - math.expm1(-h - eta_h) * denoised
             if old_denoised is not None:
                 r = h_last / h
-                x = x + 0.5 * (-math.expm1(-h - eta_h)) * (1 / r) * (denoised - old_denoised)
+                if solver_type == "midpoint":
+                    c = 0.5 * (-math.expm1(-h - eta_h))
+                else:
+                    c = -math.expm1(-h - eta_h) / (-h - eta_h) + 1
+                x = x + c * (1 / r) * (denoised - old_denoised)
             if eta:
                 z = _noise(noise_sampler, x, sigmas[i], sigmas[i + 1])
                 x = x + z * sigmas[i + 1] * math.sqrt(-math.expm1(-2 * eta_h)) * s_noise
@@ -138,6 +174,226 @@ def sample_edm_heun(
             d2 = (x_next - model(x_next, sigmas[i + 1] * _s_in(x))) / sigmas[i + 1]
             x_next = x + (sigmas[i + 1] - t_hat) * 0.5 * (d + d2)
         x = x_next
+    return x
+
+
+sample_heun = sample_edm_heun
+"""k-diffusion ``sample_heun`` is Karras et al. 2022 Alg. 2 (Heun steps, Euler to sigma = 0)."""
+
+
+def sample_dpm_2(
+    model,
+    x,
+    sigmas,
+    *,
+    s_churn=0.0,
+    s_tmin=0.0,
+    s_tmax=math.inf,
+    s_noise=1.0,
+    noise_sampler=None,
+):
+    """k-diffusion ``sample_dpm_2``: churn, then a DPM-Solver-2 step through the log-midpoint
+    ``sigma_mid = sqrt(sigma_hat sigma')``: ``x <- x + (sigma' - sigma_hat) d(x_2, sigma_mid)``
+    with ``x_2 = x + (sigma_mid - sigma_hat) d(x, sigma_hat)``; Euler to ``sigma' = 0``."""
+    x = np.array(x, dtype=np.float64)
+    for i in range(len(sigmas) - 1):
+        x, sigma_hat = _churn(x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler)
+        d = (x - model(x, sigma_hat * _s_in(x))) / sigma_hat
+        x = _dpm2_step(model, x, d, sigma_hat, sigmas[i + 1])
+    return x
+
+
+def _dpm2_step(model, x, d, sigma, sigma_to):
+    if sigma_to == 0:
+        return x + d * (sigma_to - sigma)
+    sigma_mid = math.exp(0.5 * (math.log(sigma) + math.log(sigma_to)))
+    x_2 = x + d * (sigma_mid - sigma)
+    d_2 = (x_2 - model(x_2, sigma_mid * _s_in(x))) / sigma_mid
+    return x + d_2 * (sigma_to - sigma)
+
+
+def sample_dpm_2_ancestral(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None):
+    """k-diffusion ``sample_dpm_2_ancestral``: the DPM-Solver-2 step to ``sigma_down`` of
+    ``get_ancestral_step``, then ``sigma_up`` noise (Euler when ``sigma_down = 0``)."""
+    x = np.array(x, dtype=np.float64)
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * _s_in(x))
+        sigma_down, sigma_up = get_ancestral_step(sigmas[i], sigmas[i + 1], eta)
+        d = (x - denoised) / sigmas[i]
+        x = _dpm2_step(model, x, d, sigmas[i], sigma_down)
+        if sigma_down != 0:
+            x = x + _noise(noise_sampler, x, sigmas[i], sigmas[i + 1]) * s_noise * sigma_up
+    return x
+
+
+def lms_coefficient(order, t, i, j):
+    """``int_{t_i}^{t_{i+1}} prod_{k != j} (tau - t_{i-k}) / (t_{i-j} - t_{i-k}) dtau``: the
+    Lagrange weight of the derivative ``j`` steps back (Adams-Bashforth in sigma), exactly."""
+    if order - 1 > i:
+        raise ValueError(f"order {order} too high for step {i}")
+    poly = np.polynomial.Polynomial([1.0])
+    for k in range(order):
+        if k != j:
+            poly = poly * np.polynomial.Polynomial([-t[i - k], 1.0]) / (t[i - j] - t[i - k])
+    anti = poly.integ()
+    return float(anti(t[i + 1]) - anti(t[i]))
+
+
+def sample_lms(model, x, sigmas, *, order=4, noise_sampler=None):
+    """k-diffusion ``sample_lms``: linear multistep (Adams-Bashforth of order ``min(i+1, 4)``)
+    on the probability-flow ODE in sigma, ``x <- x + sum_j c_j d_{i-j}``."""
+    x = np.array(x, dtype=np.float64)
+    t = np.asarray(sigmas, dtype=np.float64)
+    ds = []
+    for i in range(len(t) - 1):
+        ds.append((x - model(x, t[i] * _s_in(x))) / t[i])
+        ds = ds[-order:]
+        cur = min(i + 1, order)
+        coeffs = [lms_coefficient(cur, t, i, j) for j in range(cur)]
+        x = x + sum(c * d for c, d in zip(coeffs, reversed(ds), strict=False))
+    return x
+
+
+def sample_dpmpp_2s_ancestral(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None):
+    """k-diffusion ``sample_dpmpp_2s_ancestral``: DPM-Solver++(2S) (data prediction, midpoint
+    in ``lambda = -log sigma``) to ``sigma_down``, then ``sigma_up`` noise."""
+    x = np.array(x, dtype=np.float64)
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * _s_in(x))
+        sigma_down, sigma_up = get_ancestral_step(sigmas[i], sigmas[i + 1], eta)
+        if sigma_down == 0:
+            x = x + (x - denoised) / sigmas[i] * (sigma_down - sigmas[i])
+        else:
+            t, t_next = -math.log(sigmas[i]), -math.log(sigma_down)
+            h = t_next - t
+            s = t + 0.5 * h
+            x_2 = math.exp(t - s) * x - math.expm1(-0.5 * h) * denoised
+            denoised_2 = model(x_2, math.exp(-s) * _s_in(x))
+            x = math.exp(t - t_next) * x - math.expm1(-h) * denoised_2
+        if sigmas[i + 1] > 0:
+            x = x + _noise(noise_sampler, x, sigmas[i], sigmas[i + 1]) * s_noise * sigma_up
+    return x
+
+
+def sample_dpmpp_sde(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None, r=0.5):
+    """k-diffusion ``sample_dpmpp_sde``: two ancestral DPM-Solver++ substeps (to ``lambda + r h``
+    and to ``lambda + h``, each with ``get_ancestral_step(eta)`` noise), the second using
+    ``(1 - 1/(2r)) D + 1/(2r) D_2``; Euler to ``sigma' = 0``."""
+    x = np.array(x, dtype=np.float64)
+    fac = 1 / (2 * r)
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * _s_in(x))
+        if sigmas[i + 1] == 0:
+            x = x + (x - denoised) / sigmas[i] * (sigmas[i + 1] - sigmas[i])
+            continue
+        t, t_next = -math.log(sigmas[i]), -math.log(sigmas[i + 1])
+        s = t + (t_next - t) * r
+        sd, su = get_ancestral_step(math.exp(-t), math.exp(-s), eta)
+        s_ = -math.log(sd)
+        x_2 = math.exp(t - s_) * x - math.expm1(t - s_) * denoised
+        x_2 = x_2 + _noise(noise_sampler, x, math.exp(-t), math.exp(-s)) * s_noise * su
+        denoised_2 = model(x_2, math.exp(-s) * _s_in(x))
+        sd, su = get_ancestral_step(math.exp(-t), math.exp(-t_next), eta)
+        t_next_ = -math.log(sd)
+        denoised_d = (1 - fac) * denoised + fac * denoised_2
+        x = math.exp(t - t_next_) * x - math.expm1(t - t_next_) * denoised_d
+        x = x + _noise(noise_sampler, x, math.exp(-t), math.exp(-t_next)) * s_noise * su
+    return x
+
+
+def sample_dpmpp_2m(model, x, sigmas, *, noise_sampler=None):
+    """k-diffusion ``sample_dpmpp_2m``: DPM-Solver++(2M), ``D_d = (1 + 1/(2r)) D_i - 1/(2r)
+    D_{i-1}`` with ``r = h_{i-1}/h_i``; first order on the first step and to ``sigma' = 0``."""
+    x = np.array(x, dtype=np.float64)
+    old = None
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * _s_in(x))
+        if sigmas[i + 1] == 0:
+            x = denoised
+        else:
+            t, t_next = -math.log(sigmas[i]), -math.log(sigmas[i + 1])
+            h = t_next - t
+            dd = denoised
+            if old is not None:
+                r = (t + math.log(sigmas[i - 1])) / h
+                dd = (1 + 1 / (2 * r)) * denoised - (1 / (2 * r)) * old
+            x = (sigmas[i + 1] / sigmas[i]) * x - math.expm1(-h) * dd
+        old = denoised
+    return x
+
+
+def sample_dpmpp_3m_sde(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None):
+    """k-diffusion ``sample_dpmpp_3m_sde``: the third-order multistep DPM-Solver++ SDE (phi_2,
+    phi_3 corrections from the last two denoised values), noise ``sigma' sqrt(1 - e^{-2 eta h})``;
+    the step to ``sigma' = 0`` returns ``D``."""
+    x = np.array(x, dtype=np.float64)
+    d1s, hs = [], []
+    for i in range(len(sigmas) - 1):
+        denoised = model(x, sigmas[i] * _s_in(x))
+        h = None
+        if sigmas[i + 1] == 0:
+            x = denoised
+        else:
+            h = math.log(sigmas[i]) - math.log(sigmas[i + 1])
+            h_eta = h * (eta + 1)
+            x = math.exp(-h_eta) * x - math.expm1(-h_eta) * denoised
+            phi_2 = math.expm1(-h_eta) / h_eta + 1
+            if len(hs) >= 2 and hs[-2] is not None:
+                r0, r1 = hs[-1] / h, hs[-2] / h
+                d1_0 = (denoised - d1s[-1]) / r0
+                d1_1 = (d1s[-1] - d1s[-2]) / r1
+                d1 = d1_0 + (d1_0 - d1_1) * r0 / (r0 + r1)
+                d2 = (d1_0 - d1_1) / (r0 + r1)
+                x = x + phi_2 * d1 - (phi_2 / h_eta - 0.5) * d2
+            elif hs:
+                x = x + phi_2 * (denoised - d1s[-1]) / (hs[-1] / h)
+            if eta:
+                z = _noise(noise_sampler, x, sigmas[i], sigmas[i + 1])
+                x = x + z * sigmas[i + 1] * math.sqrt(-math.expm1(-2 * h * eta)) * s_noise
+        d1s.append(denoised)
+        hs.append(h)
+    return x
+
+
+def sample_dpm_fast(model, x, sigma_min, sigma_max, n, *, eta=0.0, s_noise=1.0, noise_sampler=None):
+    """k-diffusion ``sample_dpm_fast`` (Lu et al. 2022, DPM-Solver-fast, arXiv 2206.00927 §3.4):
+    ``m = floor(n/3) + 1`` steps uniform in ``lambda = -log sigma``, orders ``3, ..., 3, 2, 1``
+    (``n % 3 == 0``) or ``3, ..., 3, n % 3``; noise-prediction DPM-Solver-1/2/3 steps."""
+    if eta:
+        raise ValueError("this reference implements sample_dpm_fast with eta = 0 only")
+    x = np.array(x, dtype=np.float64)
+    m = n // 3 + 1
+    ts = np.linspace(-math.log(sigma_max), -math.log(sigma_min), m + 1)
+    orders = [3] * (m - 2) + [2, 1] if n % 3 == 0 else [3] * (m - 1) + [n % 3]
+
+    def eps(y, t):
+        return (y - model(y, math.exp(-t) * _s_in(y))) / math.exp(-t)
+
+    for i, order in enumerate(orders):
+        t, t1 = ts[i], ts[i + 1]
+        h = t1 - t
+        e = eps(x, t)
+        if order == 1:
+            x = x - math.exp(-t1) * math.expm1(h) * e
+        elif order == 2:
+            s1 = t + 0.5 * h
+            u1 = x - math.exp(-s1) * math.expm1(0.5 * h) * e
+            e1 = eps(u1, s1)
+            x = x - math.exp(-t1) * math.expm1(h) * e - math.exp(-t1) * math.expm1(h) * (e1 - e)
+        else:
+            r1, r2 = 1 / 3, 2 / 3
+            s1, s2 = t + r1 * h, t + r2 * h
+            u1 = x - math.exp(-s1) * math.expm1(r1 * h) * e
+            e1 = eps(u1, s1)
+            c = math.expm1(r2 * h) / (r2 * h) - 1
+            u2 = (
+                x
+                - math.exp(-s2) * math.expm1(r2 * h) * e
+                - math.exp(-s2) * (r2 / r1) * c * (e1 - e)
+            )
+            e2 = eps(u2, s2)
+            c3 = math.expm1(h) / h - 1
+            x = x - math.exp(-t1) * math.expm1(h) * e - math.exp(-t1) / r2 * c3 * (e2 - e)
     return x
 
 
