@@ -24,6 +24,8 @@ from verify.tightness import (
     euler_chain_kl_mp,
     lsi_rate_bound,
     lsi_rate_bound_mp,
+    reverse_family_kl,
+    reverse_family_kl_mp,
     schedule,
     schedule_mp,
 )
@@ -205,4 +207,44 @@ def test_lsi_rate_bound_is_an_equality_for_a_mean_offset_along_the_top_direction
     kw = dict(sde="VP", T=1.0, t=0.2, delta=np.array([[1.3, 0.0]]), ratio=1.0)
     assert lsi_rate_bound(lam, 1.5, **kw)[0] == pytest.approx(
         continuous_kl(lam, 1.5, **kw)[0], rel=1e-14
+    )
+
+
+@pytest.mark.parametrize("name", ["OU", "VP", "VE"])
+def test_reverse_family_with_scale_and_offset_errors_matches_the_moment_ode(name):
+    # exact_law integrates the moment ODE (DOP853, rtol 1e-11); the closed form is exact
+    rng = np.random.default_rng([13, len(name)])
+    for _ in range(2):
+        d = 2
+        lam, m0 = rng.uniform(0.1, 4.0, d), rng.normal(size=d)
+        T, g = float(rng.uniform(0.3, 1.5)), float(rng.uniform(0.0, 3.0))
+        k, b = float(rng.uniform(0.6, 1.4)), 0.5 * rng.normal(size=d)
+        delta, ratio = 0.5 * rng.normal(size=d), rng.uniform(0.5, 2.0, d)
+        sde = _sde(name, T)
+        data = Gaussian(m0, np.diag(lam))
+        pT = sde.marginal(data, T)
+        S = np.diag(pT.cov)
+        init = Gaussian(pT.mean + delta * np.sqrt(S), np.diag(ratio * S))
+        nodes = np.linspace(T, 0.01, 7)
+        _, tr = exact_law(
+            sde, data, init, nodes, gamma=g, method=None, trajectory=True, solver="ode",
+            score_error=_ScaleOffset(sde.score(data), k, b),
+        )  # fmt: skip
+        kw = dict(sde=name, T=T, delta=delta, ratio=ratio, offset=b, scale=k,
+                  **PARS.get(name, {}))  # fmt: skip
+        got = reverse_family_kl(lam, g, t=nodes[None, :], **kw)[0]
+        np.testing.assert_allclose(got, tr.kl, rtol=1e-9)
+        target, law = sde.marginal(data, nodes[-1]), tr.law(len(nodes) - 1)
+        rev = reverse_family_kl(lam, g, t=nodes[-1], direction="data||chain", **kw)
+        assert float(np.ravel(rev)[0]) == pytest.approx(kl(target, law), rel=1e-9)
+        with mpmath.workdps(30):
+            mp = float(reverse_family_kl_mp(lam, g, t=nodes[-1], **kw))
+        assert mp == pytest.approx(tr.kl[-1], rel=1e-9)
+
+
+def test_reverse_family_with_the_exact_score_is_formula_g():
+    lam = np.array([[2.0, 0.3]])
+    kw = dict(sde="VP", T=1.0, t=0.1, delta=np.array([[0.7, -0.4]]), ratio=np.array([[1.5, 0.6]]))
+    np.testing.assert_allclose(
+        reverse_family_kl(lam, 1.3, **kw), continuous_kl(lam, 1.3, **kw), rtol=1e-13
     )

@@ -5,8 +5,8 @@
   :func:`ratio_grid`, the :func:`vectorized` marker;
 * :mod:`verify.tightness.space`: search spaces (ranges, log ranges, integers, choices);
 * :mod:`verify.tightness.gaussian`: exact rungs for Gaussian data vectorised over settings
-  (the Euler chain's KL, the continuous-time closed form (G), the LSI rate bound) with mpmath
-  twins for certificates.
+  (the Euler chain's KL, the continuous-time closed form (G) and its extension to scale and
+  offset score errors, the LSI rate bound) with mpmath twins for certificates.
 
 The mathematics: docs/claims/tightness.md.
 """
@@ -18,6 +18,9 @@ from .gaussian import (
     euler_chain_kl_mp,
     lsi_rate_bound,
     lsi_rate_bound_mp,
+    reverse_family_kl,
+    reverse_family_kl_mp,
+    reverse_family_moments,
     schedule,
     schedule_mp,
 )
@@ -46,6 +49,9 @@ __all__ = [
     "lsi_rate_bound",
     "lsi_rate_bound_mp",
     "ratio_grid",
+    "reverse_family_kl",
+    "reverse_family_kl_mp",
+    "reverse_family_moments",
     "schedule",
     "schedule_mp",
     "search",

@@ -40,6 +40,22 @@ eigendirection): from ``N(mu_0, v_0)`` at ``T`` the reverse family at forward ti
 ``q_0 = (mu_0 - alpha(T) m_0)^2 / S(T)`` and ``e^{-Gamma} = ((lam + sbar2(t)) / (lam +
 sbar2(T)))^gamma``, so ``KL(q_t || p_t) = 1/2 sum_i [h(r_i - 1) + q_i]``.
 
+Continuous time with a scale and offset error (:func:`reverse_family_moments`,
+:func:`reverse_family_kl`; derived in docs/claims/tightness.md). With ``s~ = k s + b``, a
+constant ``gamma`` and ``a = 1 - (1 + gamma) k``, the normalised variance ``r = v / S(t)`` and
+mean error ``z = (mu - alpha m_0) / sqrt(S(t))`` of each direction obey, in the variable
+``s(t) = log(lam + sbar2(t))`` (``ds/dt = g2 / S``), the linear constant-coefficient equations
+``dr/ds = -(a r + gamma)`` and ``dz/ds = -(a z + (1 + gamma) b sqrt(S)) / 2``. With
+``Delta = s(t) - s(T) <= 0``:
+
+    r(t) = r_0 e^{-a Delta} + gamma (-Delta) phi(-a Delta),    phi(x) = expm1(x) / x,
+    z(t) = z_0 e^{-a Delta / 2}
+           + (1+gamma)/2 b int_t^T e^{-a (s(t) - s(u)) / 2} g2(u) / sqrt(S(u)) du,
+
+the integral by Gauss-Legendre quadrature (48 nodes, an entire integrand). For ``k = 1`` this
+is (G). ``KL(q_t || p_t) = 1/2 sum_i [h(r_i - 1) + z_i^2]`` and ``KL(p_t || q_t) = 1/2 sum_i
+[h(1/r_i - 1) + z_i^2 / r_i]``.
+
 LSI rate bound (:func:`lsi_rate_bound`): ``H_t <= H_T exp(-int_t^T gamma g2 / C(p_u) du)``
 with ``C(p_u) = alpha^2 lam_max + sigma2`` (``analytic.lsi.marginal_lsi_bound``, equality for
 Gaussian data); since ``g2 / (alpha^2 lam + sigma2) = d/du log(lam + sbar2(u))`` the exponent
@@ -63,6 +79,9 @@ __all__ = [
     "continuous_kl_mp",
     "lsi_rate_bound",
     "lsi_rate_bound_mp",
+    "reverse_family_moments",
+    "reverse_family_kl",
+    "reverse_family_kl_mp",
 ]
 
 SDES = ("OU", "VP", "VE")
@@ -432,3 +451,121 @@ def lsi_rate_bound_mp(lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.
     lmax = max(lam)
     H0 = sum((r - 1) - mpmath.log(r) + q**2 for r, q in zip(ratio, delta, strict=True)) / 2
     return H0 * ((lmax + sbt) / (lmax + sbT)) ** mpmath.mpf(gamma)
+
+
+# ------------------------------------------- continuous time, scale and offset errors
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(48)
+
+
+def _phi(x):
+    """``expm1(x) / x`` (1 at 0), elementwise."""
+    x = np.asarray(x, dtype=np.float64)
+    small = np.abs(x) < 1e-8
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(small, 1.0 + 0.5 * x, np.expm1(x) / np.where(small, 1.0, x))
+    return out
+
+
+def reverse_family_moments(
+    lam,
+    gamma,
+    *,
+    sde: str = "OU",
+    T=1.0,
+    t=0.0,
+    delta=0.0,
+    ratio=1.0,
+    offset=0.0,
+    scale=1.0,
+    beta_min=0.1,
+    beta_max=20.0,
+    sigma_min=0.01,
+    sigma_max=10.0,
+):
+    """``(r, z)`` of the continuous reverse family with ``s~ = k s + b`` (module docstring).
+
+    ``lam``, ``delta``, ``ratio``, ``offset`` per direction (``(n, d)``); ``gamma``, ``T``,
+    ``scale`` and the schedule ``(n,)``; ``t`` ``(n,)`` or ``(n, m)`` forward times (``m``
+    nodes per setting). Returns arrays ``(n, d)`` (or ``(n, m, d)``).
+    """
+    _check_sde(sde)
+    sched = _sched(beta_min, beta_max, sigma_min, sigma_max)
+    t = _arr(t)
+    nodes = t.ndim == 2
+    scal = dict(g=gamma, T=T, k=scale, **sched)
+    if not nodes:
+        scal["t"] = t
+    per = {"delta": delta, "ratio": ratio, "b": offset}
+    n, d, lam2, c, dirs, _ = _batch(lam, scal, per)
+    tt = (np.broadcast_to(t, (n, t.shape[1])) if nodes else c["t"])[:, :, None]  # (n, m, 1)
+    T_, g, k = c["T"][:, :, None], c["g"][:, :, None], c["k"][:, :, None]
+    if np.any(tt < 0) or np.any(tt > T_) or np.any(lam2 <= 0) or np.any(dirs["ratio"] <= 0):
+        raise ValueError("need 0 <= t <= T, lam > 0 and ratio > 0")
+    sc = {key: c[key][:, :, None] for key in sched}
+    L, r0, z0, b = (x[:, None, :] for x in (lam2, dirs["ratio"], dirs["delta"], dirs["b"]))
+    a = 1.0 - (1.0 + g) * k
+    s_t = np.log(L + schedule(sde, tt, **sc)[4])
+    Delta = s_t - np.log(L + schedule(sde, T_, **sc)[4])
+    r = r0 * np.exp(-a * Delta) + g * (-Delta) * _phi(-a * Delta)
+    # z: Gauss-Legendre on [t, T] per setting and node, u of shape (n, m, 48) -> (n, m, 48, d)
+    u = tt + (T_ - tt) * (0.5 * (_GL_X + 1.0))
+    _, g2u, alu, s2u, sbu = schedule(sde, u, **sc)
+    s_u = np.log(L[..., None, :] + sbu[..., None])
+    Su = alu[..., None] ** 2 * L[..., None, :] + s2u[..., None]
+    integrand = np.exp(-0.5 * a[..., None] * (s_t[..., None, :] - s_u)) * (
+        g2u[..., None] / np.sqrt(Su)
+    )
+    integral = 0.5 * (T_ - tt) * np.einsum("nmqd,q->nmd", integrand, _GL_W)
+    z = z0 * np.exp(-0.5 * a * Delta) + 0.5 * (1.0 + g) * b * integral
+    if not nodes:
+        r, z = r[:, 0, :], z[:, 0, :]
+    return r, z
+
+
+def reverse_family_kl(lam, gamma, *, direction: str = "chain||data", **kw):
+    """``KL`` between the reverse family with ``s~ = k s + b`` and ``p_t`` (batched; arguments
+    as :func:`reverse_family_moments`; ``direction`` as :func:`euler_chain_kl`)."""
+    _direction(direction)
+    r, z = reverse_family_moments(lam, gamma, **kw)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if direction == "chain||data":
+            per = h_u_minus_log1p(r - 1.0) + z * z
+        else:
+            per = h_u_minus_log1p(1.0 / r - 1.0) + z * z / r
+    return 0.5 * np.sum(per, axis=-1)
+
+
+def reverse_family_kl_mp(
+    lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0, offset=0.0, scale=1.0,
+    direction="chain||data", **sched,
+):  # fmt: skip
+    """:func:`reverse_family_kl` for one setting in mpmath (``mpmath.quad`` for the integral)."""
+    _direction(direction)
+    lam = _mp_list(lam, len(np.atleast_1d(lam)))
+    d = len(lam)
+    delta, ratio, b = _mp_list(delta, d), _mp_list(ratio, d), _mp_list(offset, d)
+    g, k, T_, t_ = (mpmath.mpf(x) for x in (gamma, scale, T, t))
+    a = 1 - (1 + g) * k
+    total = mpmath.mpf(0)
+    for i in range(d):
+
+        def s_of(x, i=i):
+            return mpmath.log(lam[i] + schedule_mp(sde, x, **sched)[4])
+
+        s_t = s_of(t_)
+        Delta = s_t - s_of(T_)
+        r = ratio[i] * mpmath.exp(-a * Delta) + (
+            g * (mpmath.exp(-a * Delta) - 1) / a if a != 0 else -g * Delta
+        )
+
+        def f(u, i=i, s_t=s_t):
+            _, g2u, alu, s2u, _ = schedule_mp(sde, u, **sched)
+            return mpmath.exp(-a * (s_t - s_of(u)) / 2) * g2u / mpmath.sqrt(alu**2 * lam[i] + s2u)
+
+        integral = mpmath.quad(f, [t_, T_]) if T_ > t_ else mpmath.mpf(0)
+        z = delta[i] * mpmath.exp(-a * Delta / 2) + (1 + g) / 2 * b[i] * integral
+        if direction == "chain||data":
+            total += r - 1 - mpmath.log(r) + z * z
+        else:
+            total += 1 / r - 1 + mpmath.log(r) + z * z / r
+    return total / 2
