@@ -300,3 +300,15 @@ def test_unknown_id_suggests_the_nearest(fake_modules):
     with pytest.raises(registry.UnknownClaimError, match="no claim id matches 'horizon.*'"):
         registry.select(["horizon.*"], claims)
     assert registry.get("theory.fails", claims).id == "theory.fails"
+
+
+def test_decide_checks_treats_numpy_booleans_as_booleans():
+    import numpy as np
+
+    from verify.claims.base import Check, decide_checks
+
+    assert decide_checks([Check(np.bool_(False), "x")], "ok").verdict == "fails"
+    assert decide_checks([Check(np.float64(2.0) > 1.0, "y")], "ok").verdict == "holds"
+    assert decide_checks([Check(None, "z")], "ok").verdict == "inconclusive"
+    with pytest.raises(TypeError):
+        Check("yes", "w")

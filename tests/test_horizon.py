@@ -1,69 +1,133 @@
-"""Tests of the horizon.* claims' numerics (paper 4, notes §4)."""
+"""Tests of verify.theory.elbo and the horizon.* claims (paper 4, arXiv 2206.05173)."""
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import pytest
 
-from analytic import VP, Gaussian, GaussianMixture, kl
+from analytic import VE, VP, Gaussian, GaussianMixture, kl
 from verify.claims import horizon as H
-from verify.claims.base import RunContext
+from verify.claims.base import RunContext, run_claim
+from verify.errors import Offset, Scale
+from verify.theory.elbo import (
+    N_COARSE,
+    BoundRow,
+    aux_models_1d,
+    bound_along_T,
+    coupled_be_slack,
+    expect_1d,
+    gaussian_elbo,
+    kl_1d,
+    moments_1d,
+    per_t_quantities,
+)
+
+
+def _vp():
+    return VP(0.1, 20.0, 1.0)
+
+
+def _two_modes():
+    return GaussianMixture([0.35, 0.65], np.array([[-2.0], [1.5]]), np.array([0.15, 0.4]))
 
 
 def _kl_quad(p, q):
-    return H._expect(p, lambda x: p.log_prob(x) - q.log_prob(x))
+    return expect_1d(p, lambda x: p.log_prob(x) - q.log_prob(x))
 
 
+# ------------------------------------------------------------------------ theory.elbo
 def test_quadrature_kl_matches_closed_form_for_a_gaussian():
     p = GaussianMixture([1.0], np.array([[0.7]]), np.array([0.3]))
     q = Gaussian(np.array([0.0]), 1.0)
     assert _kl_quad(p, q) == pytest.approx(kl(Gaussian([0.7], 0.3), q), rel=1e-12)
 
 
+def test_expect_1d_rejects_bad_input():
+    with pytest.raises(ValueError, match="1-D GaussianMixture"):
+        expect_1d(Gaussian([0.0], 1.0), lambda x: x[:, 0])
+    with pytest.raises(ValueError, match="n must be"):
+        expect_1d(_two_modes(), lambda x: x[:, 0], n=2)
+
+
 def test_quadrature_converges_for_the_mixture():
-    sde, data = H._vp(), H._data_1d()
-    fine = H._per_t_quantities(sde, data, 0.05)
-    coarse = H._per_t_quantities(sde, data, 0.05, H._N_COARSE)
+    fine = per_t_quantities(_vp(), _two_modes(), 0.05)
+    coarse = per_t_quantities(_vp(), _two_modes(), 0.05, N_COARSE)
     for key in ("delta", "fisher", "kl_prior"):
-        assert fine[key] == pytest.approx(coarse[key], rel=1e-9)
+        assert getattr(fine, key) == pytest.approx(getattr(coarse, key), rel=1e-9)
+
+
+def test_fisher_information_of_a_gaussian_is_its_precision():
+    p = GaussianMixture([1.0], np.array([[0.4]]), np.array([0.25]))
+    q = per_t_quantities(_vp(), p, 0.0)
+    assert q.fisher == pytest.approx(4.0, rel=1e-12)
+    assert q.delta == pytest.approx(0.0, abs=1e-12)  # the score of a Gaussian is affine
 
 
 def test_per_t_affine_score_term_identity():
     """J(T) = KL(p_0||g_0) - KL(p_T||g_T), g the moment-matched Gaussian (independent route)."""
-    sde, data, rows = H._horizon_tables(10, 8)
+    sde, data = _vp(), _two_modes()
+    rows = bound_along_T(sde, data, np.linspace(0.0, 1.0, 11), 8)
 
     def g_at(t):
-        m, v = H._t_moments(sde.marginal(data, t) if t > 0 else data)
+        m, v = moments_1d(sde.marginal(data, t) if t > 0 else data)
         return Gaussian([m], v)
 
     k0 = _kl_quad(data, g_at(0.0))
     for r in rows[::3]:
-        pT = sde.marginal(data, r["T"])
-        assert r["J_aff"] == pytest.approx(k0 - _kl_quad(pT, g_at(r["T"])), rel=1e-6, abs=1e-9)
+        pT = sde.marginal(data, r.T)
+        assert r.J_aff == pytest.approx(k0 - _kl_quad(pT, g_at(r.T)), rel=1e-6, abs=1e-9)
 
 
 def test_prior_kl_derivative_is_minus_half_g2_relative_fisher():
-    sde, data = H._vp(), H._data_1d()
+    sde, data = _vp(), _two_modes()
     T, h = 0.3, 1e-5
-    kp = [H._per_t_quantities(sde, data, t)["kl_prior"] for t in (T - h, T + h)]
-    q = H._per_t_quantities(sde, data, T)
+    kp = [per_t_quantities(sde, data, t).kl_prior for t in (T - h, T + h)]
+    q = per_t_quantities(sde, data, T)
     assert (kp[1] - kp[0]) / (2 * h) == pytest.approx(
-        -0.5 * float(sde.g2(T)) * q["rel_fisher_prior"], rel=1e-6
+        -0.5 * float(sde.g2(T)) * q.rel_fisher_prior, rel=1e-6
     )
     # and the per-t affine gap never exceeds it (the prior score -x is affine)
-    assert q["delta"] <= q["rel_fisher_prior"]
+    assert q.delta <= q.rel_fisher_prior
 
 
 def test_shared_capacity_score_term_is_at_least_the_per_t_one():
     """The time-shared family is a subset of the per-t affine family, so its J is larger."""
-    _, _, rows = H._horizon_tables(8, 6)
+    rows = bound_along_T(_vp(), _two_modes(), np.linspace(0.0, 1.0, 9), 6)
     for r in rows:
-        assert r["J_sh"] >= r["J_aff"] - 1e-12
-    assert rows[-1]["J_sh"] > rows[-1]["J_aff"]
+        assert r.J_sh >= r.J_aff - 1e-12
+    assert rows[-1].J_sh > rows[-1].J_aff
+
+
+def test_shared_v_minimises_the_shared_score_term():
+    """J(v, T) at the fitted v is below J at perturbed v (direct quadrature over t)."""
+    sde, data = _vp(), _two_modes()
+    T = 0.4
+    row = bound_along_T(sde, data, [0.0, T], 12)[0]
+    xq, wq = np.polynomial.legendre.leggauss(12)
+    ts, ws = 0.5 * T * (xq + 1.0), 0.5 * T * wq
+
+    def J(v):
+        tot = 0.0
+        for t, w in zip(ts, ws, strict=True):
+            p = sde.marginal(data, t)
+            m, _ = moments_1d(p)
+            err = expect_1d(p, lambda x, p=p, m=m: (p.score(x)[:, 0] + (x[:, 0] - m) / v) ** 2)
+            tot += 0.5 * float(sde.g2(t)) * w * err
+        return tot
+
+    assert J(row.v_sh) == pytest.approx(row.J_sh, rel=1e-9)
+    assert J(row.v_sh) < min(J(row.v_sh * 1.05), J(row.v_sh / 1.05))
+
+
+def test_bound_along_T_rejects_bad_grids():
+    with pytest.raises(ValueError, match="increasing"):
+        bound_along_T(_vp(), _two_modes(), [0.1, 0.5])
 
 
 def test_gaussian_bakry_emery_is_equality_for_a_mean_offset():
-    sde = VP(0.1, 20.0, 1.0)
+    sde = _vp()
     data = Gaussian(np.array([1.5, -0.5]), 1.0)
     pi = Gaussian(np.zeros(2), 1.0)
     for T in (0.2, 0.7):
@@ -72,12 +136,160 @@ def test_gaussian_bakry_emery_is_equality_for_a_mean_offset():
         )
 
 
+def test_coupled_be_slack_kl_interval_contains_the_gaussian_truth():
+    sde = _vp()
+    data = GaussianMixture([1.0], np.array([[1.0, -0.5]]), np.array([0.5]))
+    rows = coupled_be_slack(sde, data, [0.1, 0.3], 20_000, np.random.default_rng(0))
+    for row in rows:
+        exact = kl(Gaussian(data.means[0], 0.5).noised(*_alpha_s2(sde, row[0])), sde.prior(2))
+        se = (row[3] - row[2]) / (2 * 1.959964)
+        assert abs(row[1] - exact) <= 4.5 * se  # 95% CI half-width -> 4.5-sigma check
+        assert row[4] > 0 and row[6] > 0  # the slack is positive (strict for a non-Gaussian)
+
+
+def _alpha_s2(sde, t):
+    return float(sde.alpha(t)), float(sde.sigma2(t))
+
+
+def test_prior_variance_of_the_ve_prior():
+    """KL(p_T || N(0, sigma^2(T))) for a one-component 'mixture' is the Gaussian closed form."""
+    ve = VE(0.01, 10.0, 1.0)
+    p0 = GaussianMixture([1.0], np.array([[0.7]]), np.array([0.3]))
+    q = per_t_quantities(ve, p0, 0.8, prior_var=ve.sigma2)
+    pT = Gaussian([0.7], 0.3 + float(ve.sigma2(0.8)))
+    assert q.kl_prior == pytest.approx(kl(pT, Gaussian([0.0], float(ve.sigma2(0.8)))), rel=1e-10)
+    with pytest.raises(ValueError, match="prior variance"):
+        per_t_quantities(ve, p0, 0.8, prior_var=-1.0)
+
+
+def test_gaussian_moment_matched_auxiliary_makes_the_per_t_bound_constant():
+    """B(T) = KL(p_T||g_T) + J_aff(T) = KL(p_0||g_0) for the exact moment-matched Gaussian g_T
+    (docs/claims/horizon.md#auxiliary-model): the Gaussian auxiliary's optimum is at T -> 0."""
+    sde, data = _vp(), _two_modes()
+    rows = bound_along_T(sde, data, np.linspace(0.0, 1.0, 11), 8)
+
+    def g_at(t):
+        m, v = moments_1d(sde.marginal(data, t) if t > 0 else data)
+        return Gaussian([m], v)
+
+    k0 = kl_1d(data, g_at(0.0))
+    for r in rows:
+        B = kl_1d(sde.marginal(data, r.T), g_at(r.T)) + r.J_aff
+        assert B == pytest.approx(k0, rel=1e-6)
+
+
+def test_aux_models_are_maximum_likelihood_fits():
+    p = _two_modes()
+    x = p.sample(20_000, np.random.default_rng(3))
+    m = aux_models_1d(x, np.random.default_rng(4))
+    assert m["gaussian"].mean[0] == pytest.approx(x.mean(), rel=1e-12)
+    assert kl_1d(p, m["gmm2"]) < 2e-3 < kl_1d(p, m["gaussian"])  # K = 2 is well specified
+    assert kl_1d(p, p) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_gaussian_elbo_terms():
+    sde = _vp()
+    data = Gaussian([1.0, -0.5], [[1.0, 0.6], [0.6, 0.8]])
+    prior = Gaussian(np.zeros(2), 1.0)
+    exact = gaussian_elbo(sde, data, prior, 0.5, None, with_ode=False)
+    assert exact.J == 0.0 and np.isnan(exact.kl_ode)
+    assert 0 < exact.kl_sde <= exact.kl_prior  # data processing
+    c = 0.2
+    off = gaussian_elbo(sde, data, prior, 0.5, Offset(sde.score(data), c))
+    assert off.J == pytest.approx(0.5 * 2 * c * c * float(sde.B(0.5) - sde.B(1e-3)), rel=1e-9)
+    assert off.kl_sde <= off.bound
+    sc = gaussian_elbo(sde, data, prior, 0.5, Scale(sde.score(data), 0.9))
+    assert sc.kl_sde <= sc.bound and sc.J > 0
+
+
+# ---------------------------------------------------------------------- decide (hand-made)
+def _row(T, kl_prior, J_aff, J_sh, delta=0.1, rel_fisher=0.2, g2=1.0):
+    return BoundRow(T, kl_prior, 0.0, J_aff, J_sh, 1.0, delta, rel_fisher, g2)
+
+
+def _bound(rows, name="two-mode GMM"):
+    return H.BoundResult({name: rows})
+
+
+def test_decide_shared_holds_with_an_interior_optimum_and_fails_at_the_edge():
+    inner = [_row(0.1, 1.0, 0, 0.0), _row(0.5, 0.3, 0, 0.1), _row(1.0, 0.1, 0, 0.6)]
+    assert H.decide_shared(_bound(inner)).verdict == "holds"
+    edge = [_row(0.1, 1.0, 0, 0.0), _row(0.5, 0.5, 0, 0.1), _row(1.0, 0.1, 0, 0.2)]
+    assert H.decide_shared(_bound(edge)).verdict == "fails"
+    shrinking = [_row(0.1, 1.0, 0, 0.2), _row(0.5, 0.3, 0, 0.1), _row(1.0, 0.1, 0, 0.6)]
+    assert H.decide_shared(_bound(shrinking)).verdict == "fails"  # J must not decrease
+
+
+def test_decide_monotone_on_both_sides():
+    down = [_row(0.1, 1.0, 0.0, 0), _row(0.5, 0.6, 0.1, 0), _row(1.0, 0.4, 0.15, 0)]
+    assert H.decide_monotone(_bound(down)).verdict == "holds"
+    up = [_row(0.1, 1.0, 0.0, 0), _row(0.5, 0.6, 0.1, 0), _row(1.0, 0.4, 0.5, 0)]
+    assert H.decide_monotone(_bound(up)).verdict == "fails"  # B rises: an interior optimum
+    bad_slope = [_row(0.1, 1.0, 0.0, 0, delta=0.3), _row(0.5, 0.6, 0.1, 0)]
+    assert H.decide_monotone(_bound(bad_slope)).verdict == "fails"  # B' > 0 somewhere
+
+
+def _aux(prior=(0.45, 0.60, 0.61, 0.62), gauss=(0.0025, 0.55), gmm=(0.0025, 0.001)):
+    optima = [
+        ["J_sh", "prior", prior[0], prior[1], prior[2], prior[3]],
+        ["J_sh", "gaussian", gauss[0], gauss[1], np.nan, gauss[1] + 0.01],
+        ["J_sh", "gmm2", gmm[0], gmm[1], np.nan, gmm[1] + 0.01],
+    ]
+    return H.AuxResult([_row(0.0025, 1.0, 0, 0)], {}, optima, [])
+
+
+def test_decide_aux_on_both_sides():
+    assert H.decide_aux(_aux()).verdict == "holds"
+    assert H.decide_aux(_aux(prior=(1.0, 0.60, 0.61, np.nan))).verdict == "fails"  # edge
+    assert H.decide_aux(_aux(gauss=(0.6, 0.55))).verdict == "fails"  # T* not smaller
+    assert H.decide_aux(_aux(gmm=(0.0025, 0.7))).verdict == "fails"  # bound not lower
+
+
+def test_decide_elbo_on_both_sides():
+    ok = [["VP", 1.0, "offset", 0.1, 0.2, 0.3, 0.1, 0.5, 0.1 / 0.3]]
+    assert H.decide_elbo(H.ElboResult(ok)).verdict == "holds"  # the ODE may exceed it
+    bad = [["VP", 1.0, "offset", 0.1, 0.2, 0.3, 0.31, np.nan, 0.31 / 0.3]]
+    assert H.decide_elbo(H.ElboResult(bad)).verdict == "fails"
+
+
+def test_decide_aux_lik_on_both_sides():
+    def res(gap, kl_q, gain_lo):
+        rows = [[0.1, "prior", 0.5, 0.45, 0.55, 0.5, 0.0, 0.0, 0.0]]
+        rows.append([0.1, "gmm2", gap, gap - 0.01, gap + 0.01, kl_q, 0.49, gain_lo, 0.6])
+        return H.AuxLikResult(rows, 100, [])
+
+    assert H.decide_aux_lik(res(0.01, 0.012, 0.4)).verdict == "holds"
+    assert H.decide_aux_lik(res(0.01, 0.05, 0.4)).verdict == "fails"  # gap != KL(p_T||nu)
+    assert H.decide_aux_lik(res(0.01, 0.012, -0.1)).verdict == "fails"  # no gain
+
+
+def test_decide_pf_on_both_sides_of_the_tolerance():
+    good = H.PfResult([["g", 1e-9, 0.0, [0.0], [1.0], [1.0]]], [])
+    bad = H.PfResult([["g", 1e-5, 0.0, [0.0], [1.0], [1.0]]], [])
+    assert H.decide_pf(good).verdict == "holds"
+    assert H.decide_pf(bad).verdict == "fails"
+
+
+def test_decide_prior_monotone_uses_the_slack_intervals():
+    def res(lo, mono=-1e-3, ratio=0.99):
+        mc = [[0.1, 0.5, 0.4, 0.6, lo, lo + 0.1, lo, lo + 0.1, 0.7]]
+        return H.PriorMonotoneResult(np.zeros(2), np.zeros(2), np.zeros(2), mono, ratio, mc, 10, [])
+
+    assert H.decide_prior_monotone(res(0.01)).verdict == "holds"
+    assert H.decide_prior_monotone(res(-0.2)).verdict == "fails"
+    assert H.decide_prior_monotone(res(-0.05)).verdict == "inconclusive"
+    assert H.decide_prior_monotone(res(0.01, mono=1e-6)).verdict == "fails"
+    assert H.decide_prior_monotone(res(0.01, ratio=1.01)).verdict == "fails"
+
+
+# ------------------------------------------------------------------------------ claims
+_EXPECTED = {c.id: "holds" for c in H.CLAIMS}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("claim", H.CLAIMS, ids=lambda c: c.id)
 def test_claims_quick_verdicts(claim, tmp_path):
-    expected = "fails" if claim.id == "horizon.interior-optimum-per-t-affine" else "holds"
-    res = claim.run(
-        RunContext("quick", seed=0, figure_dir=tmp_path, stream=None).for_claim(claim.id)
-    )
-    assert res.verdict == expected, res.reason
-    assert res.figures
+    ctx = RunContext("quick", seed=0, figure_dir=tmp_path, stream=io.StringIO())
+    res = run_claim(claim, ctx)
+    assert res["verdict"] == _EXPECTED[claim.id], res["reason"]
+    assert res["figures"]

@@ -233,6 +233,12 @@ class Check:
     ok: bool | None
     detail: str
 
+    def __post_init__(self) -> None:
+        if self.ok is not None and not isinstance(self.ok, bool):
+            if not isinstance(self.ok, np.bool_ | int):
+                raise TypeError(f"Check.ok must be True, False or None, got {self.ok!r}")
+            object.__setattr__(self, "ok", bool(self.ok))  # numpy bools count as bools
+
 
 def decide_checks(checks: Iterable[Check], holds: str, key_number: str = "") -> Decision:
     """``fails`` if a check failed, else ``inconclusive`` if one is undecided, else ``holds``.

@@ -1136,6 +1136,7 @@ def check_sampler(
     level: float = 0.99,
     checks=None,
     backend: str = "auto",
+    order_steps=None,
     **knobs,
 ) -> ConformanceReport:
     """Check ``sampler`` against exact answers (module docstring for the four checks).
@@ -1153,6 +1154,8 @@ def check_sampler(
     sde : for ``"ours"``: the forward SDE whose times the grid holds (default ``EDM(30)``).
     quick : smaller step counts and particle numbers.
     checks : names of the checks to run (default all of ``CHECKS``).
+    order_steps : the step counts of the weak-order check (default: the budget's list,
+        ``quick`` 16..128 / diffusers 20..160).
     level : family-wise confidence level of the consistency check (``fails`` needs the
         ``1 - (1 - level)/10`` intervals to exclude an exact moment).
     **knobs : passed to the sampler (``eta=1.0``, ``s_churn=...``; ``gamma`` for ``"ours"``).
@@ -1185,6 +1188,13 @@ def check_sampler(
         if ad.sigma_range:  # DPM-Solver-fast: n = 3m - 1 evaluations run m third-order steps
             n_list = [n + 2 - n % 3 for n in n_list]
         n_cons, n_step = (2000 if quick else 8000), (5 if quick else 10)
+    if order_steps is not None:
+        steps = [int(n) for n in order_steps]
+        if len(steps) < 2 or any(n < 1 for n in steps) or steps != sorted(set(steps)):
+            raise ValueError(
+                f"order_steps must be >= 2 increasing positive integers: {order_steps!r}"
+            )
+        n_list = [n + 2 - n % 3 for n in steps] if getattr(ad, "sigma_range", False) else steps
     spec = _spec(convention, method) if method is not None else None
     if method is not None and spec is None:
         known = [m for c, m in METHOD_SPECS if c == convention]

@@ -1,7 +1,8 @@
-r"""Start laws for the reverse chain and the KL bound split into its terms (notes §2, §4).
+r"""Start laws for the reverse chain and the KL bound split into its terms (arXiv 2603.00772).
 
 Paper 2 (Fassina, Cardoso, Le Corff, Romary, "Initialization-aware score-based diffusion
-sampling", arXiv 2603.00772, v1 §3; notes §2.2) starts the variance-exploding (VE) reverse
+sampling", arXiv 2603.00772, v1 §3; the bound is reconstructed, see
+docs/claims/initialization.md#kl-bound-terms) starts the variance-exploding (VE) reverse
 chain not at the classical prior ``pi_infty = N(0, sigma_T^2 I)`` but at a law ``p_theta``
 *learned* from noised data ``x_0 + sigma_T z``, so that the initialization term of the bound
 
@@ -9,7 +10,7 @@ chain not at the classical prior ``pi_infty = N(0, sigma_T^2 I)`` but at a law `
         + 1/2 sum_k int_{t_{k+1}}^{t_k} g(t)^2 E|s(X_{t_k}, t_k) - grad log p_t(X_t)|^2 dt
 
 is small even for a small ``sigma_T`` and the chain needs few steps. Paper 4 (Franzese et al.,
-"How much is enough?", arXiv 2206.05173, §2; notes §4.2) uses the same idea with an
+"How much is enough?", arXiv 2206.05173, §2; docs/claims/horizon.md) uses the same idea with an
 "auxiliary model" fitted to ``p_T``. This module provides the start laws and the bound.
 
 Start laws (``start_law(kind, ...)``):
@@ -39,7 +40,7 @@ k-means++ seeding (Arthur and Vassilvitskii 2007, greedy variant as scikit-learn
 assignment to the nearest seed; ``n_init`` restarts, the fit with the highest mean
 log-likelihood wins. Stops when the mean log-likelihood changes by less than ``tol``.
 
-The bound (``kl_bound_terms``; notes §2.2, Girsanov form, Chen et al. 2023). For Gaussian
+The bound (``kl_bound_terms``; Girsanov form, Chen et al. 2023, arXiv 2209.11215). For Gaussian
 data ``N(m_0, Sigma)`` and an affine score error, ``grad log p_t(x) = -P_t x + c_t`` with
 ``P_t = (alpha^2 Sigma + sigma2 I)^{-1}``, ``c_t = P_t alpha m_0``, and the used score is
 ``s~(x, t) = -P~_t x + c~_t`` (``P~ = K P - A``, ``c~ = K c + b`` from
@@ -63,9 +64,17 @@ integrated over each step by Gauss-Legendre quadrature (the integrand is smooth 
   ``verify.solvers.chain_laws``). The bound is proved for the chain whose interpolation freezes
   the score on each step with ``gamma = 1`` and an exact linear part: ``method="exponential"``
   (for VE/EDM this is also ``"ddpm"``). Other methods (the VE ancestral step of the authors'
-  code, ``"ancestral"``) are compared with it, not bounded by it.
+  code, ``"ancestral"``) are compared with it, not bounded by it. Errors whose ``K`` and ``A``
+  are scalars are integrated in the eigenbasis of ``Sigma`` (every matrix diagonal there, all
+  steps and nodes at once); others with full matrices.
 
-Targets of the authors' toy experiments (notes §2.3): :func:`grid_gmm` (25-mode 2-D GMM, an
+Gaussian divergences for the start error: :func:`expected_kl_gaussian_mle` /
+:func:`expected_kl_mle_to_truth` (the expected KL of a moment-matched fit, both directions,
+Wishart closed forms), :func:`chi2_gaussian` and :func:`log_ratio_variance` (the two factors
+of the Cauchy-Schwarz bound in docs/claims/initialization.md#start-error-carried).
+
+Targets of the authors' toy experiments (their code, cited in docs/claims/initialization.md):
+:func:`grid_gmm` (25-mode 2-D GMM, an
 ``analytic.GaussianMixture`` with full covariances, whose exact log-density and noised score
 use the fused feature path of ``analytic.mixture``), and :func:`student_t_mixture` (heavy
 tails; with ``eig_floor`` for ``d = 100``, a stated deviation from the recipe) as a
@@ -78,6 +87,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
+from scipy.special import digamma
 
 from analytic import Gaussian, GaussianMixture, kl
 from analytic.covariance import Covariance
@@ -85,15 +95,22 @@ from analytic.covariance import Covariance
 __all__ = [
     "START_KINDS",
     "GMMFit",
+    "expected_kl_gaussian_mle",
+    "expected_kl_mle_to_truth",
+    "chi2_gaussian",
+    "log_ratio_variance",
     "BoundTerms",
     "start_law",
     "moment_matched",
     "fit_gmm",
     "kmeans_plusplus",
     "kl_bound_terms",
+    "score_error_integral",
     "grid_gmm",
     "gmm_score_and_laplacian",
     "pf_ode_log_likelihood",
+    "pf_ode_flow",
+    "PFFlow",
     "StudentTMixture",
     "student_t_mixture",
 ]
@@ -112,6 +129,87 @@ def moment_matched(samples) -> Gaussian:
     xc = x - m
     cov = xc.T @ xc / x.shape[0]
     return Gaussian(m, 0.5 * (cov + cov.T))
+
+
+def expected_kl_gaussian_mle(d: int, n: int) -> float:
+    r"""``E KL(p || p_hat)``, ``p = N(m, S)`` in ``d`` dims, ``p_hat`` its ML fit to ``n`` draws.
+
+    ``S_hat = W/n``, ``W ~ Wishart_d(n - 1, S)``, ``m_hat ~ N(m, S/n)`` independent, so with
+    ``E[W^{-1}] = S^{-1}/(n - d - 2)`` and
+    ``E log det(S^{-1} W) = sum_{i=1}^d psi((n-i)/2) + d log 2``:
+
+        E KL = 1/2 [ d (n + 1)/(n - d - 2) - d + sum_{i=1}^d psi((n - i)/2) + d log(2/n) ].
+
+    Independent of ``m``, ``S``; ~ ``d(d + 3)/(4n)`` for large ``n``.
+    """
+    if n <= d + 2:
+        raise ValueError(f"n must exceed d + 2 = {d + 2}, got n = {n}")
+    i = np.arange(1, d + 1)
+    return 0.5 * (
+        d * (n + 1) / (n - d - 2) - d + float(np.sum(digamma((n - i) / 2.0))) + d * np.log(2.0 / n)
+    )
+
+
+def expected_kl_mle_to_truth(d: int, n: int) -> float:
+    r"""``E KL(p_hat || p)`` (the other direction of :func:`expected_kl_gaussian_mle`).
+
+    With ``n S_hat = W ~ Wishart_d(n - 1, S)`` and ``m_hat ~ N(m, S/n)`` independent,
+    ``E tr(S^{-1} S_hat) = d (n - 1)/n``, ``E (m_hat - m)^T S^{-1} (m_hat - m) = d/n`` and
+    ``E log det(S^{-1} S_hat) = sum_{i=1}^d psi((n - i)/2) + d log(2/n)``, so
+
+        E KL(p_hat || p) = 1/2 [ -sum_{i=1}^d psi((n - i)/2) - d log(2/n) ]  ~  d(d + 3)/(4n).
+    """
+    if n <= d:
+        raise ValueError(f"n must exceed d = {d}, got n = {n}")
+    i = np.arange(1, d + 1)
+    return 0.5 * (-float(np.sum(digamma((n - i) / 2.0))) - d * np.log(2.0 / n))
+
+
+def _gauss_parts(p: Gaussian):
+    C = np.asarray(p.cov, dtype=np.float64)
+    return np.asarray(p.mean, dtype=np.float64), C, np.linalg.inv(C)
+
+
+def chi2_gaussian(q: Gaussian, p: Gaussian) -> float:
+    r"""``chi^2(q || p) = int q^2/p - 1`` for Gaussians ``q = N(a, A)``, ``p = N(b, B)``.
+
+    ``int q^2/p = det(A)^{-1} det(B)^{1/2} det(M)^{-1/2} exp(h^T M^{-1} h/2 - k/2)`` with
+    ``M = 2 A^{-1} - B^{-1}``, ``h = 2 A^{-1} a - B^{-1} b``, ``k = 2 a^T A^{-1} a -
+    b^T B^{-1} b`` (complete the square); ``inf`` unless ``M`` is positive definite.
+    """
+    a, A, Ai = _gauss_parts(q)
+    b, B, Bi = _gauss_parts(p)
+    M = 2.0 * Ai - Bi
+    lam = np.linalg.eigvalsh(0.5 * (M + M.T))
+    if lam.min() <= 0:
+        return float("inf")
+    h = 2.0 * Ai @ a - Bi @ b
+    k = 2.0 * a @ Ai @ a - b @ Bi @ b
+    log_int = (
+        -np.linalg.slogdet(A)[1]
+        + 0.5 * np.linalg.slogdet(B)[1]
+        - 0.5 * float(np.sum(np.log(lam)))
+        + 0.5 * h @ np.linalg.solve(M, h)
+        - 0.5 * k
+    )
+    return float(np.expm1(log_int))
+
+
+def log_ratio_variance(p1: Gaussian, p2: Gaussian, under: Gaussian) -> float:
+    r"""``Var_{Y ~ under}[log p1(Y) - log p2(Y)]`` for Gaussians.
+
+    ``log p1 - log p2 = y^T A y / 2 + b^T y + const`` with ``A = P2 - P1``, ``b = P1 m1 -
+    P2 m2`` (``P`` the precisions); for ``Y ~ N(mu, S)``:
+    ``Var = tr((A S)^2)/2 + (A mu + b)^T S (A mu + b)``.
+    """
+    m1, _, P1 = _gauss_parts(p1)
+    m2, _, P2 = _gauss_parts(p2)
+    mu, S, _ = _gauss_parts(under)
+    A = P2 - P1
+    b = P1 @ m1 - P2 @ m2
+    AS = A @ S
+    g = A @ mu + b
+    return float(0.5 * np.sum(AS * AS.T) + g @ S @ g)
 
 
 def start_law(
@@ -318,7 +416,7 @@ def fit_gmm(
 
 # ------------------------------------------------------------ the 25-mode GMM (§2.3)
 def grid_gmm(dim: int = 2, seed: int = 0, n_standardize: int = 100_000) -> GaussianMixture:
-    """The grid GMM of the authors' code (notes §2.3, ``src/create_data_gmm.py``), in NumPy.
+    """The grid GMM of the authors' code (``src/create_data_gmm.py``), in NumPy.
 
     ``5^d`` modes at ``{-2, -1, 0, 1, 2}^d``, weights ``Dirichlet(1)``, component scale
     ``L_k = 4 A_k diag(u_k) 0.1`` with ``A_k`` unit lower-triangular with ``N(0, 1)``
@@ -345,7 +443,7 @@ def grid_gmm(dim: int = 2, seed: int = 0, n_standardize: int = 100_000) -> Gauss
 # ---------------------------------------------------------------------------- bound
 @dataclass
 class BoundTerms:
-    """The KL bound of notes §2.2 split into its terms (module docstring); all in nats.
+    """The KL bound split into its terms (module docstring); all in nats.
 
     Directions: ``init = KL(p_T || p_init)``, ``true_kl = KL(p_{t_min} || chain law)``;
     ``score``, ``disc``, ``path`` are the Girsanov integrals; ``bound = init + path``.
@@ -402,32 +500,100 @@ class _GaussScores:
         return K @ P - A, K @ c + np.asarray(b, dtype=np.float64)
 
 
-def kl_bound_terms(
-    sde,
-    data: Gaussian,
-    init: Gaussian,
-    grid,
-    score_error=None,
-    *,
-    method: str = "exponential",
-    gamma: float = 1.0,
-    n_quad: int = 16,
-) -> BoundTerms:
-    """The terms of the notes §2.2 bound for Gaussian data and an affine score error.
+def _time_constant(score_error) -> bool:
+    """True for an ``Offset``/``Scale``/``Affine`` error (exactly these classes) whose
+    parameters are not callables: its affine parts do not depend on ``t``."""
+    from verify.errors import Affine, Offset, Scale
 
-    ``grid`` is decreasing forward times ``T = t_0 > ... > t_N = t_min``; ``init`` the
-    Gaussian start law at ``t_0``. ``method``/``gamma`` select the chain whose true KL is
-    reported (the bound itself is that of ``method="exponential"``, ``gamma=1``).
-    """
-    from verify.solvers.chain_laws import exact_law
-    from verify.solvers.grids import validate
+    params = {Offset: ("c",), Scale: ("k",), Affine: ("A", "b")}.get(type(score_error))
+    return params is not None and not any(callable(getattr(score_error, a)) for a in params)
 
-    if not isinstance(data, Gaussian) or not isinstance(init, Gaussian):
-        raise ValueError("kl_bound_terms needs Gaussian data and a Gaussian init (exact terms)")
-    g = validate(grid, sde)
-    gs = _GaussScores(sde, data, score_error)
+
+class _Frozen:
+    """``affine_parts`` of an error at one fixed time (for :func:`_time_constant` errors)."""
+
+    def __init__(self, err, t):
+        self.err, self.t = err, t
+
+    def affine_parts(self, t, d):
+        return self.err.affine_parts(self.t, d)
+
+
+def _scalar_parts(score_error, ts, d):
+    """``(K (n,), A (n,), b (n, d))`` at the times ``ts`` if ``K`` and ``A`` are scalars, else
+    None (then the full-matrix route is used)."""
+    if score_error is None:
+        return np.ones(len(ts)), np.zeros(len(ts)), np.zeros((len(ts), d))
+    if _time_constant(score_error):  # evaluate once
+        parts = _scalar_parts(_Frozen(score_error, float(ts[0])), ts[:1], d)
+        if parts is None:
+            return None
+        return tuple(np.repeat(v, len(ts), axis=0) for v in parts)
+    Ks, As, bs = [], [], []
+    for t in ts:
+        parts = score_error.affine_parts(float(t), d)
+        if parts is None:
+            raise ValueError("score_error must be affine (affine_parts returned None)")
+        K, A, b = parts
+        if np.ndim(K) or np.ndim(A):
+            return None
+        Ks.append(float(K))
+        As.append(float(A))
+        bs.append(np.broadcast_to(np.asarray(b, dtype=np.float64), (d,)))
+    return np.asarray(Ks), np.asarray(As), np.asarray(bs)
+
+
+def _bound_integrals_eig(sde, gs, g, score_error, n_quad):
+    """``(score, disc, path)`` in the eigenbasis of the data covariance (scalar ``K``, ``A``):
+    every matrix of the integrand is diagonal there; all steps and nodes at once."""
     xq, wq = np.polynomial.legendre.leggauss(int(n_quad))
-    d = data.dim
+    tk, tk1 = g[:-1, None], g[1:, None]
+    half = 0.5 * (tk - tk1)
+    ts = (tk1 + half * (xq + 1.0)).ravel()  # (N * n_quad,)
+    w = (half * wq).ravel()
+    tks = np.repeat(g[:-1], len(xq))
+    d = gs.d
+
+    def exact(t):  # eigen-coordinates: P (n, d), c (n, d), m (n, d), S (n, d)
+        a = np.asarray(sde.alpha(t), dtype=np.float64)[:, None]
+        S = a * a * gs.lam[None] + np.asarray(sde.sigma2(t), dtype=np.float64)[:, None]
+        m = a * (gs.U.T @ gs.m0)[None]
+        return 1.0 / S, m / S, m, S
+
+    def used(t, P, c):
+        parts = _scalar_parts(score_error, t, d)
+        if parts is None:
+            return None
+        K, A, b = parts
+        return K[:, None] * P - A[:, None], K[:, None] * c + b @ gs.U
+
+    P, c, m, S = exact(ts)
+    Pk, ck, _, _ = exact(tks)
+    step = np.repeat(np.arange(len(g) - 1), len(xq))
+    u0 = used(g[:-1], *exact(g[:-1])[:2])  # the frozen score: one evaluation per step
+    ut = used(ts, P, c)
+    if u0 is None or ut is None:
+        return None
+    uk = (u0[0][step], u0[1][step])
+    a, v = sde.transition(ts, tks)
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), ts.shape)[:, None]
+    v = np.broadcast_to(np.asarray(v, dtype=np.float64), ts.shape)
+    wg = 0.5 * np.asarray(sde.g2(ts), dtype=np.float64) * w
+
+    def frozen(Pf, cf):
+        M = P - a * Pf
+        mean = M * m + cf - c
+        return np.sum(mean * mean + M * M * S, axis=1) + v * np.sum(Pf * Pf, axis=1)
+
+    E = P - ut[0]
+    mean = E * m + ut[1] - c
+    score = np.sum(mean * mean + E * E * S, axis=1) if score_error is not None else 0.0 * v
+    return float(wg @ score), float(wg @ frozen(Pk, ck)), float(wg @ frozen(*uk))
+
+
+def _bound_integrals_full(sde, gs, g, score_error, n_quad):
+    """``(score, disc, path)`` with full ``(d, d)`` matrices (any affine score error)."""
+    xq, wq = np.polynomial.legendre.leggauss(int(n_quad))
     score = disc = path = 0.0
     for tk, tk1 in zip(g[:-1], g[1:], strict=True):
         half = 0.5 * (tk - tk1)
@@ -452,91 +618,131 @@ def kl_bound_terms(
                 E = P - Pe
                 mean = E @ m + ce - c
                 score += 0.5 * g2 * wt * half * (mean @ mean + np.sum((E @ S) * E))
+    return score, disc, path
+
+
+def score_error_integral(sde, data: Gaussian, grid, score_error, *, n_quad: int = 16) -> float:
+    """``1/2 int_{t_min}^{T} g^2 E_{p_t}|s~(X_t, t) - grad log p_t(X_t)|^2 dt`` (no freezing):
+    the ELBO's score-matching term for Gaussian data and an affine score error, by
+    ``n_quad``-node Gauss-Legendre on each interval of ``grid`` (decreasing times)."""
+    from verify.solvers.grids import validate
+
+    if not isinstance(data, Gaussian):
+        raise ValueError("score_error_integral needs Gaussian data (exact expectations)")
+    g = validate(grid, sde)
+    gs = _GaussScores(sde, data, score_error)
+    terms = _bound_integrals_eig(sde, gs, g, score_error, n_quad)
+    if terms is None:
+        terms = _bound_integrals_full(sde, gs, g, score_error, n_quad)
+    return float(terms[0])
+
+
+def kl_bound_terms(
+    sde,
+    data: Gaussian,
+    init: Gaussian,
+    grid,
+    score_error=None,
+    *,
+    method: str = "exponential",
+    gamma: float = 1.0,
+    n_quad: int = 16,
+) -> BoundTerms:
+    """The terms of the bound (module docstring) for Gaussian data and an affine score error.
+
+    ``grid`` is decreasing forward times ``T = t_0 > ... > t_N = t_min``; ``init`` the
+    Gaussian start law at ``t_0``. ``method``/``gamma`` select the chain whose true KL is
+    reported (the bound itself is that of ``method="exponential"``, ``gamma=1``). Errors whose
+    ``K`` and ``A`` are scalars are integrated in the eigenbasis of the data covariance (all
+    matrices diagonal); others with full matrices.
+    """
+    from verify.solvers.chain_laws import exact_law
+    from verify.solvers.grids import validate
+
+    if not isinstance(data, Gaussian) or not isinstance(init, Gaussian):
+        raise ValueError("kl_bound_terms needs Gaussian data and a Gaussian init (exact terms)")
+    g = validate(grid, sde)
+    gs = _GaussScores(sde, data, score_error)
+    terms = _bound_integrals_eig(sde, gs, g, score_error, n_quad)
+    if terms is None:
+        terms = _bound_integrals_full(sde, gs, g, score_error, n_quad)
+    score, disc, path = terms
     p_T = sde.marginal(data, float(g[0]))
     law = exact_law(sde, data, init, g, gamma=gamma, method=method, score_error=score_error)
     target = sde.marginal(data, float(g[-1])) if g[-1] > 0 else data
-    true = kl(target, law) if d else 0.0
+    true = kl(target, law) if data.dim else 0.0
     return BoundTerms(kl(p_T, init), score, disc, path, true, method, law)
 
 
-# ------------------------------------------- small-d mixtures by the feature trick (EM's)
 # ------------------------------------------------- likelihood through the PF-ODE (paper 4)
-def _full_covs(p: GaussianMixture) -> np.ndarray:
-    covs, d = p.covs, p.dim
-    if covs.ndim == 1:
-        return covs[:, None, None] * np.eye(d)[None]
-    if covs.ndim == 2:
-        return np.stack([np.diag(c) for c in covs])
-    return covs
+def gmm_score_and_laplacian(p, x) -> tuple[np.ndarray, np.ndarray]:
+    """``(grad log p(x), Lap log p(x))``: kept for one release; use
+    :func:`verify.theory.mixture_calculus.mixture_score_laplacian`."""
+    from verify.theory.mixture_calculus import mixture_score_laplacian
+
+    return mixture_score_laplacian(p, x)
 
 
-def gmm_score_and_laplacian(p: GaussianMixture, x) -> tuple[np.ndarray, np.ndarray]:
-    """``(grad log p(x), tr Hess log p(x))`` for a Gaussian mixture, exactly, batched.
+@dataclass
+class PFFlow:
+    """:func:`pf_ode_flow`: ``Ts`` the forward times, ``x[j]`` the points at ``Ts[j]``
+    ``(n, d)``, ``div[j]`` the accumulated ``int_0^{Ts[j]} div v dt`` along each path ``(n,)``."""
 
-    With ``u_k = S_k^{-1}(mu_k - x)``, responsibilities ``pi_k`` and score ``s = sum pi_k u_k``:
-    ``Hess log p = sum_k pi_k (u_k u_k^T - S_k^{-1}) - s s^T``, so
-    ``tr = sum_k pi_k (|u_k|^2 - tr S_k^{-1}) - |s|^2``. For small ``d`` (the ``(K, d, d)``
-    precisions from batched Cholesky factors; all components and points in a few array
-    operations).
-    """
-    x = _points(x, "x")
-    d = p.dim
-    L = np.linalg.cholesky(_full_covs(p))  # (K, d, d), batched
-    Linv = np.linalg.solve(L, np.broadcast_to(np.eye(d), L.shape))  # triangular solves
-    prec = np.einsum("kji,kjl->kil", Linv, Linv)  # S_k^{-1} = L^{-T} L^{-1}
-    logdet = -2.0 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1)  # log det S^{-1}
-    diff = p.means[:, None, :] - x[None, :, :]  # (K, n, d)
-    u = np.einsum("kij,knj->kni", prec, diff)
-    quad = np.einsum("kni,kni->kn", u, diff)
-    logits = (np.log(p.weights) + 0.5 * logdet - 0.5 * d * _LOG_2PI)[:, None] - 0.5 * quad
-    logits -= logits.max(axis=0, keepdims=True)
-    resp = np.exp(logits)
-    resp /= resp.sum(axis=0, keepdims=True)
-    s = np.einsum("kn,kni->ni", resp, u)
-    uu = np.einsum("kni,kni->kn", u, u) - np.trace(prec, axis1=1, axis2=2)[:, None]
-    return s, np.einsum("kn,kn->n", resp, uu) - np.einsum("ni,ni->n", s, s)
+    Ts: np.ndarray
+    x: list
+    div: list
 
 
-def pf_ode_log_likelihood(sde, data, x0, T: float | None = None, *, end="exact", rtol=1e-10):
-    """``log p_0(x0)`` by the instantaneous change of variables along the PF-ODE (Song et al.
-    2021, §4.3 and App. D.2; paper 4 §2 reports likelihoods this way).
-
-    Forward-time ODE ``dx/dt = v(x, t) = f(t) x - g2(t)/2 grad log p_t(x)`` from ``x0`` at
-    ``t = 0`` to ``T``; then ``log p_0(x0) = log q(x_T) + int_0^T div v(x_t, t) dt`` with
-    ``div v = d f - g2/2 tr Hess log p_t`` (exact, :func:`gmm_score_and_laplacian`).
-    ``end="exact"`` uses ``q = p_T`` (an identity), ``end="prior"`` the SDE prior (what a
-    model reports). Returns ``(loglik (n,), x_T (n, d))``. ``data`` a ``Gaussian`` or GMM.
-    """
+def pf_ode_flow(sde, data, x0, Ts, *, rtol: float = 1e-10) -> PFFlow:
+    """Integrate the forward PF-ODE ``dx/dt = f x - g2/2 grad log p_t(x)`` from ``x0`` at ``t = 0``
+    through the increasing times ``Ts`` with the log-determinant ``int div v dt``,
+    ``div v = d f - g2/2 Lap log p_t`` (exact, :mod:`verify.theory.mixture_calculus`); one
+    DOP853 solve for all times (``rtol = atol = rtol``)."""
     from scipy.integrate import solve_ivp
+
+    from verify.theory.mixture_calculus import mixture_score_laplacian
 
     x0 = _points(x0, "x0")
     n, d = x0.shape
-    T = float(sde.T) if T is None else float(T)
-
-    def score_lap(p, x):
-        if isinstance(p, Gaussian):
-            lap = -float(np.trace(p.covariance.solve(np.eye(d))))  # -tr Sigma^{-1}
-            return p.score(x), np.full(x.shape[0], lap)
-        return gmm_score_and_laplacian(p, x)
+    Ts = np.atleast_1d(np.asarray(Ts, dtype=np.float64))
+    if np.any(Ts <= 0) or np.any(np.diff(Ts) <= 0):
+        raise ValueError("Ts must be positive and increasing")
 
     def rhs(t, y):
         x = y[: n * d].reshape(n, d)
         p = sde.marginal(data, t) if t > 0 else data
         f, g2 = float(sde.f(t)), float(sde.g2(t))
-        s, lap = score_lap(p, x)
+        s, lap = mixture_score_laplacian(p, x)
         return np.concatenate([(f * x - 0.5 * g2 * s).ravel(), d * f - 0.5 * g2 * lap])
 
     y0 = np.concatenate([x0.ravel(), np.zeros(n)])
-    sol = solve_ivp(rhs, (0.0, T), y0, method="DOP853", rtol=rtol, atol=rtol)
+    sol = solve_ivp(rhs, (0.0, float(Ts[-1])), y0, method="DOP853", rtol=rtol, atol=rtol, t_eval=Ts)
     if not sol.success:
         raise RuntimeError(f"PF-ODE integration failed: {sol.message}")
-    xT = sol.y[: n * d, -1].reshape(n, d)
-    integral = sol.y[n * d :, -1]
-    q = sde.marginal(data, T) if end == "exact" else sde.prior(d)
-    return q.log_prob(xT) + integral, xT
+    xs = [sol.y[: n * d, j].reshape(n, d) for j in range(len(Ts))]
+    return PFFlow(Ts, xs, [sol.y[n * d :, j] for j in range(len(Ts))])
 
 
-# --------------------------------------------- heavy tails: Student-t mixtures (notes §2.3)
+def pf_ode_log_likelihood(sde, data, x0, T: float | None = None, *, end="exact", rtol=1e-10):
+    """``log p_model(x0)`` by the instantaneous change of variables along the PF-ODE (Song et
+    al. 2021, §4.3 and App. D.2; arXiv 2206.05173 §2 reports likelihoods this way):
+    ``log q(x_T) + int_0^T div v(x_t, t) dt`` (:func:`pf_ode_flow`).
+
+    ``end="exact"`` uses ``q = p_T`` (then the result is ``log p_0(x0)``, an identity),
+    ``end="prior"`` the SDE prior (what a model reports), or any law with ``log_prob`` (an
+    auxiliary model). Returns ``(loglik (n,), x_T (n, d))``. ``data`` a ``Gaussian`` or GMM.
+    """
+    T = float(sde.T) if T is None else float(T)
+    flow = pf_ode_flow(sde, data, x0, [T], rtol=rtol)
+    xT = flow.x[0]
+    if isinstance(end, str):
+        if end not in ("exact", "prior"):
+            raise ValueError(f"end must be 'exact', 'prior' or a law with log_prob, got {end!r}")
+        end = sde.marginal(data, T) if end == "exact" else sde.prior(xT.shape[1])
+    return end.log_prob(xT) + flow.div[0], xT
+
+
+# ----------------------------------------------------- heavy tails: Student-t mixtures
 class StudentTMixture:
     r"""Mixture of multivariate Student-t ``sum_k w_k t_nu(mu_k, Sigma_k)`` and its noised scores.
 
@@ -650,8 +856,10 @@ def student_t_mixture(
     n_standardize: int = 100_000,
     n_quad: int = 121,
     eig_floor: float = 0.0,
+    standardize: str = "empirical",
+    s_range=(-18.0, 6.0),
 ) -> StudentTMixture:
-    """The heavy-tailed target of the authors' code (notes §2.3, ``src/create_data.py``), in NumPy.
+    """The heavy-tailed target of the authors' code (``src/create_data.py``), in NumPy.
 
     ``n_modes`` multivariate t (``df``) with locations ``U([-1, 1]^d)``, scale
     ``L = 4 A diag(u) 0.1`` as in :func:`grid_gmm`, then centred by the empirical mean of
@@ -678,7 +886,24 @@ def student_t_mixture(
         lam = np.maximum(lam, float(eig_floor) * lam[:, -1:])
         cov = np.matmul(V * lam[:, None, :], V.transpose(0, 2, 1))
         cov = 0.5 * (cov + cov.transpose(0, 2, 1))
-    raw = StudentTMixture(w, mu, cov, df, n_quad)
-    x = raw.sample(int(n_standardize), rng)
-    m, s = x.mean(axis=0), float(x.std())
-    return StudentTMixture(w, (mu - m) / s, cov / s**2, df, n_quad)
+    if standardize == "exact":
+        m, s = _t_mixture_standardization(w, mu, cov, df)
+    elif standardize == "empirical":
+        x = StudentTMixture(w, mu, cov, df, 3).sample(int(n_standardize), rng)
+        m, s = x.mean(axis=0), float(x.std())
+    else:
+        raise ValueError(f"standardize must be 'empirical' or 'exact', got {standardize!r}")
+    return StudentTMixture(w, (mu - m) / s, cov / s**2, df, n_quad, s_range)
+
+
+def _t_mixture_standardization(w, mu, cov, df):
+    """Exact counterparts of the empirical ``x.mean(axis=0)`` and ``x.std()`` (all entries):
+    ``m = sum w_k mu_k``, ``C = sum w_k (Sigma_k nu/(nu-2) + mu_k mu_k^T) - m m^T``,
+    ``s^2 = (tr C + sum_i (m_i - mean(m))^2) / d``."""
+    if not df > 2:
+        raise ValueError(f"exact standardisation needs df > 2 (finite variance), got {df!r}")
+    m = w @ mu
+    C = np.einsum("k,kij->ij", w, cov * df / (df - 2) + mu[:, :, None] * mu[:, None, :])
+    C -= np.outer(m, m)
+    s2 = (np.trace(C) + np.sum((m - m.mean()) ** 2)) / m.size
+    return m, float(np.sqrt(s2))
