@@ -27,8 +27,6 @@ out in docs/claims/tightness.md; each ``truth`` is the highest rung available:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
@@ -50,7 +48,9 @@ from .gaussian import (
     schedule,
     schedule_mp,
 )
+from .problem import Bound
 from .search import vectorized
+from .theory_bounds import THEORY_BOUNDS
 
 __all__ = [
     "Bound",
@@ -61,46 +61,6 @@ __all__ = [
     "two_mixture",
     "mixture_constant",
 ]
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A bound as a search problem.
-
-    ``key`` (the claim id after ``tightness.``), ``title``, ``formula`` (the inequality in
-    words and symbols), ``checks`` (the claim whose bound it is), ``source``; ``bound``,
-    ``truth`` (vectorised or not) and their high-precision / higher-rung twins for the
-    certificate, ``precision`` (a label for the twins), ``space``, ``constant`` (the theorem's
-    ``C`` when ``bound = C * expression``), ``rtol`` (the resolution of the truth), the
-    ``budgets`` (settings evaluated at ``quick`` / ``full``), the ``rung`` of the truth and
-    ``truth_name`` (what the truth is).
-    """
-
-    key: str
-    title: str
-    formula: str
-    checks: str
-    source: str
-    bound: Callable
-    truth: Callable
-    space: dict
-    bound_mp: Callable | None = None
-    truth_mp: Callable | None = None
-    precision: str | None = None
-    constant: float | None = None
-    rtol: float = 1e-12
-    budgets: dict = field(default_factory=lambda: {"quick": 384, "full": 4096})
-    rung: int = 1
-    truth_name: str = ""
-    grid_n: int = 20
-
-    def budget(self, name_or_n) -> int:
-        """Evaluations for a budget name (``"quick"``/``"full"``) or an explicit count."""
-        if isinstance(name_or_n, str):
-            if name_or_n not in self.budgets:
-                raise ValueError(f"budget must be one of {sorted(self.budgets)} or an integer")
-            return int(self.budgets[name_or_n])
-        return int(name_or_n)
 
 
 def _grouped(fn):
@@ -376,6 +336,7 @@ BOUNDS: dict[str, Bound] = {
     )
 }
 """The bounds, by key (the claim id after ``tightness.``)."""
+BOUNDS.update({b.key: b for b in THEORY_BOUNDS})
 
 
 def get_bound(key: str) -> Bound:

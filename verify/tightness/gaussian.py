@@ -14,6 +14,7 @@ Schedules (:func:`schedule`, the formulas of ``analytic.sde`` with array paramet
   ``g2 = beta``, ``alpha = e^{-B/2}``, ``sigma2 = 1 - e^{-B}``;
 * ``VE``: ``sigma(t) = smin (smax/smin)^t``, ``L = log(smax/smin)``, ``f = 0``,
   ``g2 = 2 L smin^2 e^{2 L t}``, ``alpha = 1``, ``sigma2 = smin^2 (e^{2 L t} - 1)``;
+* ``EDM``: ``t = sigma``, ``f = 0``, ``g2 = 2 t``, ``alpha = 1``, ``sigma2 = t^2``;
 
 and ``sbar2 = sigma2 / alpha^2`` (``expm1(2t)``, ``expm1(B)``, ``sigma2``).
 
@@ -84,7 +85,7 @@ __all__ = [
     "reverse_family_kl_mp",
 ]
 
-SDES = ("OU", "VP", "VE")
+SDES = ("OU", "VP", "VE", "EDM")
 
 
 def _arr(x) -> np.ndarray:
@@ -108,6 +109,9 @@ def schedule(sde: str, t, *, beta_min=0.1, beta_max=20.0, sigma_min=0.01, sigma_
         s2 = smin * smin * np.expm1(2.0 * L * t)
         zero = np.zeros(np.broadcast(t, L).shape)
         return zero, 2.0 * L * smin * smin * np.exp(2.0 * L * t), zero + 1.0, s2, s2
+    if sde == "EDM":
+        zero = np.zeros_like(t)
+        return zero, 2.0 * t, zero + 1.0, t * t, t * t
     raise ValueError(f"sde must be one of {SDES}, got {sde!r}")
 
 
@@ -132,6 +136,8 @@ def schedule_mp(sde: str, t, *, beta_min=0.1, beta_max=20.0, sigma_min=0.01, sig
         L = mpmath.log(smax / smin)
         s2 = smin**2 * mpmath.expm1(2 * L * t)
         return mpmath.mpf(0), 2 * L * smin**2 * mpmath.exp(2 * L * t), mpmath.mpf(1), s2, s2
+    if sde == "EDM":
+        return mpmath.mpf(0), 2 * t, mpmath.mpf(1), t * t, t * t
     raise ValueError(f"sde must be one of {SDES}, got {sde!r}")
 
 
@@ -146,8 +152,8 @@ def _direction(direction):
 
 
 def _prior_var(sde, T, sched):
-    if sde == "VE":
-        return schedule("VE", T, **sched)[3]
+    if sde in ("VE", "EDM"):
+        return schedule(sde, T, **sched)[3]
     return np.ones_like(_arr(T))
 
 
@@ -326,7 +332,7 @@ def euler_chain_kl_mp(
         mu = [aT * m for m in m0]
         v = [aT**2 * x + s2T for x in lam]
     else:
-        pv = s2T if sde == "VE" else mpmath.mpf(1)
+        pv = s2T if sde in ("VE", "EDM") else mpmath.mpf(1)
         mu, v = [mpmath.mpf(0)] * d, [pv] * d
     for j in range(N):
         t = T_ if j == 0 else T_ + (tm - T_) * j / N

@@ -76,16 +76,25 @@ def _grid(b: Bound, res, infl: dict, n: int) -> dict:
     return {"x": x, "y": y, "xs": plain(xs), "ys": plain(ys), "log10_ratio": L.tolist()}
 
 
-def _extra(b: Bound, res) -> dict:
-    if not b.key.startswith("mixture-lsi"):
-        return {}
+def _extra(b: Bound, res, lsi: bool) -> dict:
+    """The bound's additional numbers at the worst setting: the LSI estimate of a mixture
+    (``lsi``: 1-3 s, full budget), ``ode_w2_bound`` itself for the Gronwall twin."""
     s = res.setting
-    c = lsi_estimate(float(s["w"]), float(s["rho"]), float(s["s"]))
-    return {
-        "lsi_estimate_at_worst": c,
-        "bound_at_worst": res.bound_value,
-        "ratio_to_lsi_estimate": res.bound_value / c,
-    }
+    if b.key.startswith("mixture-lsi") and lsi:
+        c = lsi_estimate(float(s["w"]), float(s["rho"]), float(s["s"]))
+        return {
+            "lsi_estimate_at_worst": c,
+            "bound_at_worst": res.bound_value,
+            "ratio_to_lsi_estimate": res.bound_value / c,
+        }
+    if b.key == "ode-w2":
+        from .theory_bounds import ode_w2_theory_ratio
+
+        return {
+            "theory_min_ratio_at_worst": ode_w2_theory_ratio(s),
+            "twin_min_ratio_at_worst": res.bound_value / res.truth_value,
+        }
+    return {}
 
 
 @functools.lru_cache(maxsize=64)
@@ -103,7 +112,7 @@ def _run(key: str, budget: int, seed: int, grid_n: int, extras: bool) -> BoundRu
         precision=b.precision,
         rtol=b.rtol,
     )
-    infl = influence(res, b.bound, b.truth, b.space)
+    infl = influence(res, b.bound, b.truth, b.space, n=b.infl_n)
     return BoundRun(
         key=b.key,
         budget=budget,
@@ -124,7 +133,7 @@ def _run(key: str, budget: int, seed: int, grid_n: int, extras: bool) -> BoundRu
         worst_check=asdict(res.worst_check) if res.worst_check else None,
         influence=infl,
         grid=_grid(b, res, infl, grid_n) if grid_n else {},
-        extra=_extra(b, res) if extras else {},
+        extra=_extra(b, res, extras),
     )
 
 
@@ -133,8 +142,8 @@ def run_bound(key: str, budget="quick", seed: int = 0, *, grid_n=None, extras=No
     from the base ``seed`` (the search's seed is ``task_seed(seed, "tightness", key)``).
 
     ``grid_n`` points per axis of the ratio grid (default the bound's; 0: none); ``extras``
-    the bound's extra checks (default: at the full budget only). Memoised per arguments
-    within a process.
+    the expensive extra checks (the LSI estimate; default: at the full budget only).
+    Memoised per arguments within a process.
     """
     b = get_bound(key)
     n = b.budget(budget)

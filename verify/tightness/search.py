@@ -576,6 +576,10 @@ def _certify(ev, hp, rtol, dps, max_certify):
             eff[i] = np.nan  # not reached (a refuted point's ratio is >= 1 - rtol); never loop
             continue
         if len(checked) >= max_certify:
+            confirmed = [j for j, c in checked.items() if c.confirmed]
+            if confirmed:  # the worst certified point stands; lower float values unchecked
+                j = min(confirmed, key=lambda j: eff[j])
+                return "fails", eff, checked[j], checked, refuted
             return "inconclusive", eff, None, checked, refuted
         if hp is not None:
             cert = _check(settings[i], ev.B[i], ev.T[i], hp, rtol, dps)
@@ -702,6 +706,8 @@ def _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, dps, constan
             + (f"; {first}" if first else "")
         )
     i = int(np.nanargmin(eff))
+    if cert is not None:  # the certified point (lower float values may be unchecked)
+        i = next(j for j, c in checked.items() if c is cert)
     settings = sp.settings(np.array(ev.U))
     worst = float(eff[i])
     if i in checked:
