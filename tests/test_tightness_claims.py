@@ -85,8 +85,8 @@ def test_decide_bound_lsi_estimate_both_sides():
     assert decide_bound(bad).verdict == "fails"
 
 
-def _row(key, verdict, ratio=1.0):
-    return {"key": key, "verdict": verdict, "worst_ratio": ratio}
+def _row(key, verdict, ratio=1.0, finding=False):
+    return {"key": key, "verdict": verdict, "worst_ratio": ratio, "finding": finding}
 
 
 def test_decide_table_all_sides():
@@ -94,9 +94,25 @@ def test_decide_table_all_sides():
         "holds"
     )
     d = decide_table(TableResult([_row("a", "holds"), _row("b", "fails", 0.5)]))
-    assert d.verdict == "fails" and "b fails" in d.reason
+    assert d.verdict == "fails" and "unexpected: b fails" in d.reason
     d = decide_table(TableResult([_row("a", "inconclusive"), _row("b", "holds")]))
     assert d.verdict == "inconclusive"
+    # a refuted bound with a recorded finding is a result, not a failure of the table
+    d = decide_table(TableResult([_row("a", "holds"), _row("b", "fails", 0.5, True)]))
+    assert d.verdict == "holds" and "refuted with a recorded finding: b" in d.reason
+    # a finding that no longer reproduces is
+    d = decide_table(TableResult([_row("a", "holds"), _row("b", "holds", 1.2, True)]))
+    assert d.verdict == "fails" and "no longer reproduces" in d.reason
+
+
+def test_decide_bound_theory_twin_agreement_both_sides():
+    ok = _result(key="ode-w2", extra={"theory_min_ratio_at_worst": 0.99997,
+                                      "twin_min_ratio_at_worst": 1.0})  # fmt: skip
+    assert decide_bound(ok).verdict == "holds"
+    bad = _result(key="ode-w2", extra={"theory_min_ratio_at_worst": 0.95,
+                                       "twin_min_ratio_at_worst": 1.0})  # fmt: skip
+    d = decide_bound(bad)
+    assert d.verdict == "fails" and "disagree" in d.reason
 
 
 # ----------------------------------------------------- bounds against references

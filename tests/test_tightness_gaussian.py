@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from analytic import OU, VE, VP, Gaussian, kl
+from analytic import EDM, OU, VE, VP, Gaussian, kl
 from analytic.lsi import marginal_lsi_bound
 from verify.errors import ScoreError
 from verify.solvers.chain_laws import continuous_kl_closed_form, exact_law
@@ -34,6 +34,8 @@ PARS = {"VP": {"beta_min": 0.1, "beta_max": 20.0}, "VE": {"sigma_min": 0.01, "si
 
 
 def _sde(name, T):
+    if name == "EDM":
+        return EDM(T)
     if name == "VP":
         return VP(0.1, 20.0, T=T)
     if name == "VE":
@@ -55,7 +57,7 @@ class _ScaleOffset(ScoreError):
         return self.k, 0.0, np.broadcast_to(self.b, (dim,))
 
 
-@pytest.mark.parametrize("name", ["OU", "VP", "VE"])
+@pytest.mark.parametrize("name", ["OU", "VP", "VE", "EDM"])
 def test_schedule_matches_analytic(name):
     sde = _sde(name, 2.0)
     t = np.linspace(0.0, 2.0, 17)
@@ -210,7 +212,7 @@ def test_lsi_rate_bound_is_an_equality_for_a_mean_offset_along_the_top_direction
     )
 
 
-@pytest.mark.parametrize("name", ["OU", "VP", "VE"])
+@pytest.mark.parametrize("name", ["OU", "VP", "VE", "EDM"])
 def test_reverse_family_with_scale_and_offset_errors_matches_the_moment_ode(name):
     # exact_law integrates the moment ODE (DOP853, rtol 1e-11); the closed form is exact
     rng = np.random.default_rng([13, len(name)])

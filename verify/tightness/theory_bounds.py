@@ -207,7 +207,9 @@ def _gronwall(tau, Lam, h):
     return np.exp(L) * integrate.cumulative_trapezoid(np.exp(-L) * h, tau, axis=1, initial=0.0)
 
 
-def gronwall_w2(sde, T, lam, offset, scale, n_nodes=ODE_NODES, grading=3.0, **sched):
+def gronwall_w2(
+    sde, T, lam, offset, scale, n_nodes=ODE_NODES, grading=3.0, *, nodes=False, **sched
+):
     """``(B, W2)`` at the node where ``B / W2`` is smallest, for a batch of settings: the
     probability-flow ODE from ``p_T`` with ``s~ = k s + b`` and the bound of
     ``verify.theory.kl_dynamics.ode_w2_bound``, vectorised over settings (that function
@@ -222,8 +224,8 @@ def gronwall_w2(sde, T, lam, offset, scale, n_nodes=ODE_NODES, grading=3.0, **sc
     ``L = int Lam dtau``. Nodes ``t_j = T (1 - j/(n-1))^grading`` (graded towards ``t = 0``,
     where ``S_t`` changes on the scale of the data variance); the trapezoid rule on these
     nodes and on the ``2n - 1`` nodes halving them, Richardson-extrapolated
-    (``(4 B_fine - B)/3``, error ``O(h^4)``; ``grading=1, richardson=False`` is the uniform
-    rule of ``ode_w2_bound``).
+    (``(4 B_fine - B)/3``, error ``O(h^4)``). ``nodes=True`` returns ``(t, B, W2)`` at all
+    ``n_nodes`` nodes instead.
     """
     T = np.asarray(T, dtype=np.float64)
     n = T.shape[0]
@@ -243,6 +245,8 @@ def gronwall_w2(sde, T, lam, offset, scale, n_nodes=ODE_NODES, grading=3.0, **sc
     fine = _gronwall(tau, Lam, h)[:, ::2]
     coarse = _gronwall(tau[:, ::2], Lam[:, ::2], h[:, ::2])
     B = (4.0 * fine - coarse) / 3.0
+    if nodes:
+        return t_nodes[:, ::2], B, W2
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(W2[:, 1:] > 0, B[:, 1:] / W2[:, 1:], np.nan)
     i = np.nanargmin(np.where(np.isfinite(ratio), ratio, np.inf), axis=1)
@@ -297,7 +301,7 @@ def _ode_truth_fine(**s):
     return float(_ode_fine(**s)[1][0])
 
 
-def ode_w2_theory_ratio(setting: dict, n_nodes: int = ODE_NODES) -> float:
+def ode_w2_theory_ratio(setting: dict, n_nodes: int = 201) -> float:
     """``min B / W2`` of ``verify.theory.kl_dynamics.ode_w2_bound`` itself at ``setting`` (the
     cross-check of :func:`gronwall_w2` at the worst setting)."""
     s = setting
