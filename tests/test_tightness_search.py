@@ -40,7 +40,7 @@ def test_tight_bound_equality_everywhere():
     assert res.certificate is None
     assert res.evaluations == 64
     # m = 0 (a corner-free centre point) has truth 0: skipped and counted, not a crash
-    assert res.skipped == {"truth <= 0": 1}
+    assert res.skipped == {"truth <= atol": 1}
 
 
 def _be_truth(m, v, a):
@@ -262,6 +262,13 @@ def test_vectorised_batch_that_raises_falls_back_to_single_settings():
     res = search(vectorized(lambda m: m * m), truth, {"m": (-1.0, 1.0)}, budget=32, rng=0)
     assert res.skipped.get("truth raised", 0) > 0
     assert res.setting["m"] > 0 and res.worst_ratio == pytest.approx(2.0)
+
+
+def test_a_truth_below_atol_has_no_ratio():
+    # truth = m^2/2 is 1e-3 at m = 0.0447: below atol = 1e-3 those settings are skipped
+    res = search(lambda m: m * m / 2, kl_mean, {"m": (0.0, 1.0)}, budget=32, rng=0, atol=1e-3)
+    assert res.skipped["truth <= atol"] >= 1
+    assert abs(res.setting["m"]) > 0.0447
 
 
 def test_nowhere_defined_is_a_clear_error():

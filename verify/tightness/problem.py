@@ -17,9 +17,11 @@ class Bound:
     words and symbols), ``checks`` (the claim whose bound it is), ``source``; ``bound``,
     ``truth`` (vectorised or not) and their high-precision / higher-rung twins for the
     certificate, ``precision`` (a label for the twins), ``space``, ``constant`` (the theorem's
-    ``C`` when ``bound = C * expression``), ``rtol`` (the resolution of the truth), the
+    ``C`` when ``bound = C * expression``), ``rtol`` (the resolution of the truth), ``atol``
+    (a truth at most this has no ratio), the
     ``budgets`` (settings evaluated at ``quick`` / ``full``), the ``rung`` of the truth and
-    ``truth_name`` (what the truth is).
+    ``truth_name`` (what the truth is); ``grid_n`` and ``infl_n`` the points per axis of the
+    ratio map and of the influence slices.
     """
 
     key: str
@@ -35,6 +37,7 @@ class Bound:
     precision: str | None = None
     constant: float | None = None
     rtol: float = 1e-12
+    atol: float = 0.0
     budgets: dict = field(default_factory=lambda: {"quick": 384, "full": 4096})
     rung: int = 1
     truth_name: str = ""

@@ -111,6 +111,7 @@ def _run(key: str, budget: int, seed: int, grid_n: int, extras: bool) -> BoundRu
         truth_mp=b.truth_mp,
         precision=b.precision,
         rtol=b.rtol,
+        atol=b.atol,
     )
     infl = influence(res, b.bound, b.truth, b.space, n=b.infl_n)
     return BoundRun(

@@ -27,8 +27,8 @@ Vectorised callables (marked with :func:`vectorized`, or ``vectorized=True``) re
 values, so a batch of settings costs one call; others are called once per setting.
 
 Undefined settings. A setting where ``bound`` or ``truth`` raises, returns NaN/inf, or
-``truth <= 0`` (no ratio) is skipped and counted by reason in ``SearchResult.skipped``; it
-never ends the search and never enters a result as NaN.
+``truth <= atol`` (no ratio; ``atol = 0`` by default) is skipped and counted by reason in
+``SearchResult.skipped``; it never ends the search and never enters a result as NaN.
 
 Certificate. A candidate counterexample (``rho < 1 - rtol`` in float64) is re-evaluated
 before it is reported: with ``bound_mp`` / ``truth_mp`` (callables evaluated under
@@ -85,7 +85,7 @@ SKIP_REASONS = (
     "truth raised",
     "bound not finite",
     "truth not finite",
-    "truth <= 0",
+    "truth <= atol",
 )
 """Why a setting is skipped (the keys of ``SearchResult.skipped``)."""
 
@@ -205,8 +205,9 @@ class _ShapeError(TypeError):
 class _Evaluator:
     """Evaluates batches of unit points; records everything; enforces the budget."""
 
-    def __init__(self, space, bound, truth, vec_bound, vec_truth, budget):
+    def __init__(self, space, bound, truth, vec_bound, vec_truth, budget, atol=0.0):
         self.space = space
+        self.atol = float(atol)
         self.bound, self.truth = bound, truth
         self.vec_bound, self.vec_truth = vec_bound, vec_truth
         self.budget = budget
@@ -299,8 +300,8 @@ class _Evaluator:
                 reason = "bound not finite"
             elif not math.isfinite(t[i]):
                 reason = "truth not finite"
-            elif t[i] <= 0:
-                reason = "truth <= 0"
+            elif t[i] <= self.atol:
+                reason = "truth <= atol"
             if reason is None:
                 r[i] = b[i] / t[i]
             else:
@@ -655,6 +656,7 @@ def search(
     dps: int = 50,
     precision: str | None = None,
     rtol: float = 1e-12,
+    atol: float = 0.0,
     vectorized: bool | None = None,
     n_starts: int = 4,
     max_certify: int = 16,
@@ -672,6 +674,8 @@ def search(
     bound_mp, truth_mp : high-precision (or higher-rung) callables for the certificate.
     dps : decimal digits of the mpmath check; ``precision`` a label for the check.
     rtol : ratios within ``rtol`` of 1 count as equality (the resolution of the numbers).
+    atol : a truth at most ``atol`` has no ratio (the setting is skipped): e.g. a KL at the
+        rounding level where the error vanishes.
     vectorized : force (True/False) or detect (None: the ``vectorized`` attribute) batches.
     n_starts : local refinements from this many distinct best points.
     max_certify : candidates checked before giving up (verdict ``"inconclusive"``).
@@ -690,7 +694,9 @@ def search(
     gen = _rng(rng)
     vb, vt = _is_vec(bound, vectorized), _is_vec(truth, vectorized)
     hp = _hp(bound, truth, bound_mp, truth_mp, precision, vb, vt)
-    ev = _Evaluator(sp, bound, truth, vb, vt, budget)
+    if not (math.isfinite(atol) and atol >= 0):
+        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+    ev = _Evaluator(sp, bound, truth, vb, vt, budget, atol)
     _run_phases(ev, sp, int(budget), gen, int(n_starts))
     verdict, eff, cert, checked, refuted = _certify(ev, hp, rtol, int(dps), int(max_certify))
     return _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, int(dps), constant)
