@@ -6,7 +6,12 @@
 * :mod:`verify.tightness.space`: search spaces (ranges, log ranges, integers, choices);
 * :mod:`verify.tightness.gaussian`: exact rungs for Gaussian data vectorised over settings
   (the Euler chain's KL, the continuous-time closed form (G) and its extension to scale and
-  offset score errors, the LSI rate bound) with mpmath twins for certificates.
+  offset score errors, the LSI rate bound) with mpmath twins for certificates;
+* :mod:`verify.tightness.bounds` / :mod:`verify.tightness.theory_bounds`: every bound the
+  claims check as a search problem (:class:`verify.tightness.problem.Bound`), the latter wired
+  to the ``verify.theory`` functions; :mod:`verify.tightness.runner`: one memoised run of a
+  catalogued bound (search, influence, ratio map), for the ``tightness.*`` claims and
+  ``diffusion-verify tighten``.
 
 The mathematics: docs/claims/tightness.md.
 """
