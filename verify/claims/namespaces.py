@@ -96,6 +96,16 @@ NAMESPACES: tuple[Namespace, ...] = (
         doc="docs/claims/learned.md",
     ),
     Namespace(
+        "tightness",
+        "Tightness of the bounds",
+        "An adversarial search for the worst case of every bound the claims check: corners "
+        "and faces of the parameter space, a Sobol start and bounded local refinement minimise "
+        "bound / truth against the exact (or grid) truth; a counterexample is certified at "
+        "high precision before it is reported, and the smallest constant that still holds is "
+        "reported next to the theorem's.",
+        doc="docs/claims/tightness.md",
+    ),
+    Namespace(
         "conformance",
         "Conformance of samplers",
         "The conformance kit run on samplers: each is fed the exact denoiser of a Gaussian "
