@@ -413,6 +413,26 @@ register_subcommand(
 )
 
 
+def _tighten_arguments(parser: argparse.ArgumentParser) -> None:
+    from verify.app import tighten_command
+
+    tighten_command.add_arguments(parser)
+
+
+def _tighten(args: argparse.Namespace) -> int:
+    from verify.app import tighten_command
+
+    return tighten_command.handler(args)
+
+
+register_subcommand(
+    "tighten",
+    "search one bound for its worst case and print the search's trace",
+    _tighten_arguments,
+    _tighten,
+)
+
+
 def _conformance_arguments(parser: argparse.ArgumentParser) -> None:
     from verify.app import conformance_command
 
