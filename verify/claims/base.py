@@ -628,15 +628,16 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
     return ClaimRecord(to_jsonable(obj))
 
 
-def _run_claim_in_worker(payload) -> dict:
-    """One claim in a worker process of :func:`run_claims` (its sweeps run locally there)."""
-    claim, budget, seed, figure_dir = payload
+def _run_claims_in_worker(payload) -> list[dict]:
+    """A group of claims, one after the other, in a worker process of :func:`run_claims`
+    (their sweeps run locally there; a namespace's claims share what they memoise)."""
+    claims, budget, seed, figure_dir = payload
     import os
 
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # one BLAS thread per worker: the workers share cores
     ctx = RunContext(budget=budget, seed=seed, figure_dir=figure_dir, stream=None)
-    return run_claim(claim, ctx)
+    return [run_claim(claim, ctx) for claim in claims]
 
 
 def _picklable(claim: Claim) -> bool:
@@ -659,13 +660,13 @@ def run_claims(
 ) -> list[dict]:
     """Run claims with a claim-level progress bar; see :func:`run_claim`. Results in order.
 
-    ``jobs > 1`` runs claims in parallel in that many worker processes (each claim's own
-    sweeps then run locally in its worker), longest first when ``durations`` (seconds per id,
-    e.g. from the previous run) are known; a claim that cannot be pickled runs in this
-    process. ``jobs = 1`` runs them one after the other here, with ``ctx.executor`` for their
-    sweeps (local, pool or Dask). Each finished claim is logged as ``[3/12] theory.xyz ...
-    holds (1.2 s)`` on ``ctx.stream`` (stderr by default). Results do not depend on ``jobs``:
-    every claim draws from its own seeds.
+    ``jobs > 1`` runs claims in parallel in that many worker processes (each claim's own sweeps
+    then run locally in its worker), a namespace per task when there are enough namespaces,
+    longest first when ``durations`` (seconds per id, e.g. from the previous run) are known; a
+    claim that cannot be pickled runs in this process. ``jobs = 1`` runs them one after the
+    other here, with ``ctx.executor`` for their sweeps (local, pool or Dask). Each finished
+    claim is logged as ``[3/12] theory.xyz ... holds (1.2 s)`` on ``ctx.stream`` (stderr by
+    default). Results do not depend on ``jobs``: every claim draws from its own seeds.
     """
     claims = list(claims)
     results: list[dict | None] = [None] * len(claims)
@@ -690,15 +691,24 @@ def run_claims(
 
 
 def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
+    """Claims grouped by namespace (when there are at least ``jobs`` namespaces: a namespace's
+    claims share memoised computations) or one by one, groups longest first, on a pool."""
     from verify.runtime.sweep import PoolExecutor
 
-    order = sorted(indices, key=lambda i: -float(durations.get(claims[i].id, 0.0)))
+    namespaces = {claims[i].namespace for i in indices}
+    key = (lambda i: claims[i].namespace) if len(namespaces) >= jobs else (lambda i: claims[i].id)
+    groups: dict[str, list[int]] = {}
+    for i in indices:
+        groups.setdefault(key(i), []).append(i)
+    order = sorted(
+        groups.values(), key=lambda g: -sum(float(durations.get(claims[i].id, 0.0)) for i in g)
+    )
     figure_dir = ctx.figure_dir
-    payloads = [(claims[i], ctx.budget, ctx.seed, figure_dir) for i in order]
+    payloads = [([claims[i] for i in g], ctx.budget, ctx.seed, figure_dir) for g in order]
+
+    def finished(k, objs):
+        for i, obj in zip(order[k], objs, strict=True):
+            done(i, obj)
+
     with PoolExecutor(min(jobs, len(order))) as pool:
-        pool.map(
-            _run_claim_in_worker,
-            payloads,
-            on_done=None,
-            on_result=lambda k, obj: done(order[k], obj),
-        )
+        pool.map(_run_claims_in_worker, payloads, on_done=None, on_result=finished)
