@@ -282,3 +282,18 @@ def test_conformance_claims_at_quick_budget(tmp_path):
         res = claim.evaluate(ctx)
         assert res.verdict == "holds", (claim.id, res.reason)
         assert res.figures
+
+
+def test_a_conformance_report_renders_as_html_in_a_notebook():
+    from verify.kit.references import sample_euler_ancestral
+
+    rep = C.check_sampler(
+        sample_euler_ancestral,
+        "k-diffusion",
+        "euler_ancestral",
+        checks=("weak-order", "step-law"),
+        eta=1.0,
+    )
+    page = rep._repr_html_()
+    assert page.startswith("<div>") and "sample_euler_ancestral" in page
+    assert page.count("<details>") == 2 and ">holds</span>" in page  # one table per check
