@@ -1210,38 +1210,13 @@ def check_sampler(
         raise ValueError("data must be an analytic.Gaussian or GaussianMixture")
     d = data.dim
     rng = np.random.default_rng([seed, 9])
-    if convention == "diffusers":
-        from verify.kit.adapters import schedulers as _sched
-
-        if _sched.is_torch_scheduler(sampler):
-            ad = _sched.SchedulerAdapter(sampler, data, knobs, _denoiser(data))
-        else:
-            ad = _DiffusersAdapter(sampler, data, knobs)
-        n_list = [20, 40, 80, 160] if quick else [20, 40, 80, 160, 320, 640]
-        n_cons, n_step = 1000, (5 if quick else 10)
-    else:
-        run_knobs = {} if convention == "ours" else knobs
-        ad = _SigmaAdapter(sampler, convention, data, run_knobs, sde, backend)
-        n_list = [16, 32, 64, 128] if quick else [16, 32, 64, 128, 256, 512]
-        if ad.sigma_range:  # DPM-Solver-fast: n = 3m - 1 evaluations run m third-order steps
-            n_list = [n + 2 - n % 3 for n in n_list]
-        n_cons, n_step = (2000 if quick else 8000), (5 if quick else 10)
-    if order_steps is not None:
-        steps = [int(n) for n in order_steps]
-        if len(steps) < 2 or any(n < 1 for n in steps) or steps != sorted(set(steps)):
-            raise ValueError(
-                f"order_steps must be >= 2 increasing positive integers: {order_steps!r}"
-            )
-        n_list = [n + 2 - n % 3 for n in steps] if getattr(ad, "sigma_range", False) else steps
+    ad, n_list, n_cons, n_step, n_particles = _setup(
+        sampler, convention, data, sde, backend, quick, order_steps, knobs
+    )
     spec = _spec(convention, method) if method is not None else None
     if method is not None and spec is None:
         known = [m for c, m in METHOD_SPECS if c == convention]
         raise ValueError(f"unknown method {method!r} for {convention!r}; known: {known}")
-    n_particles = 2000 if quick else 20000
-    if convention == "diffusers":  # N <= num_train_timesteps: keep the bias below the CI width
-        n_particles = 2000 if quick else 4000
-    if not isinstance(data, Gaussian):  # the GMM denoiser is slower; its bias is not the issue
-        n_cons = min(n_cons, 1000)
     want = CHECKS if checks is None else tuple(checks)
     unknown = [c for c in want if c not in CHECKS]
     if unknown or not want:
@@ -1254,33 +1229,74 @@ def check_sampler(
         na = "needs a Gaussian target (the sampler is then affine and can be probed exactly)"
         out.update({nm: CheckResult(nm, "n/a", na) for nm in exact})
     elif exact:
-        try:
-            if "weak-order" in want:
-                so = spec.order if spec is not None else None
-                so = so(knobs) if callable(so) else so
-                out["weak-order"] = _check_order(ad, so, order, n_list, d, rng)
-            if spec is None:
-                out.update(
-                    {
-                        nm: CheckResult(nm, "n/a", "no stated method")
-                        for nm in ("step-law", "gamma")
-                        if nm in want
-                    }
-                )
-            elif "step-law" in want or "gamma" in want:
-                step, probes = _check_steps(ad, spec, knobs, n_step, d, rng)
-                if "step-law" in want:
-                    out["step-law"] = step
-                if "gamma" in want:
-                    out["gamma"] = _check_gamma(ad, spec, knobs, probes, d, rng)
-        except NotAffineError as exc:
-            for nm in exact:
-                if nm != "output-kl":
-                    out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
-    if "output-kl" in want and isinstance(data, Gaussian):
+        out.update(_exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng))
+    label = name or getattr(sampler, "__name__", type(sampler).__name__)
+    return ConformanceReport(label, convention, method, dict(knobs), out)
+
+
+def _setup(sampler, convention, data, sde, backend, quick, order_steps, knobs):
+    """The adapter and the budget: (adapter, order step counts, consistency steps,
+    step-law probes, particles)."""
+    if convention == "diffusers":
+        from verify.kit.adapters import schedulers as _sched
+
+        if _sched.is_torch_scheduler(sampler):
+            ad = _sched.SchedulerAdapter(sampler, data, knobs, _denoiser(data))
+        else:
+            ad = _DiffusersAdapter(sampler, data, knobs)
+        n_list = [20, 40, 80, 160] if quick else [20, 40, 80, 160, 320, 640]
+        n_cons, n_step = 1000, (5 if quick else 10)
+        n_particles = 2000 if quick else 4000  # N <= num_train_timesteps: bias below the CI
+    else:
+        run_knobs = {} if convention == "ours" else knobs
+        ad = _SigmaAdapter(sampler, convention, data, run_knobs, sde, backend)
+        n_list = [16, 32, 64, 128] if quick else [16, 32, 64, 128, 256, 512]
+        if ad.sigma_range:  # DPM-Solver-fast: n = 3m - 1 evaluations run m third-order steps
+            n_list = [n + 2 - n % 3 for n in n_list]
+        n_cons, n_step = (2000 if quick else 8000), (5 if quick else 10)
+        n_particles = 2000 if quick else 20000
+    if order_steps is not None:
+        steps = [int(n) for n in order_steps]
+        if len(steps) < 2 or any(n < 1 for n in steps) or steps != sorted(set(steps)):
+            raise ValueError(
+                f"order_steps must be >= 2 increasing positive integers: {order_steps!r}"
+            )
+        n_list = [n + 2 - n % 3 for n in steps] if getattr(ad, "sigma_range", False) else steps
+    if not isinstance(data, Gaussian):  # the GMM denoiser is slower; its bias is not the issue
+        n_cons = min(n_cons, 1000)
+    return ad, n_list, n_cons, n_step, n_particles
+
+
+def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
+    """The checks that probe the (affine) chain exactly: weak order, step law, gamma,
+    output KL; a sampler that is not affine makes them inconclusive."""
+    out = {}
+    try:
+        if "weak-order" in want:
+            so = spec.order if spec is not None else None
+            so = so(knobs) if callable(so) else so
+            out["weak-order"] = _check_order(ad, so, order, n_list, d, rng)
+        if spec is None:
+            out.update(
+                {
+                    nm: CheckResult(nm, "n/a", "no stated method")
+                    for nm in ("step-law", "gamma")
+                    if nm in want
+                }
+            )
+        elif "step-law" in want or "gamma" in want:
+            step, probes = _check_steps(ad, spec, knobs, n_step, d, rng)
+            if "step-law" in want:
+                out["step-law"] = step
+            if "gamma" in want:
+                out["gamma"] = _check_gamma(ad, spec, knobs, probes, d, rng)
+    except NotAffineError as exc:
+        for nm in CHECKS[1:]:
+            if nm in want and nm != "output-kl":
+                out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
+    if "output-kl" in want:
         try:
             out["output-kl"] = _check_output_kl(ad, d, rng)
         except NotAffineError as exc:
             out["output-kl"] = CheckResult("output-kl", "inconclusive", f"cannot probe: {exc}")
-    label = name or getattr(sampler, "__name__", type(sampler).__name__)
-    return ConformanceReport(label, convention, method, dict(knobs), out)
+    return out
