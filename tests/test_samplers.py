@@ -369,3 +369,20 @@ def test_methods_table_is_complete():
     # one record per method: the fixed gammas are the published ones
     assert METHODS["heun"].fixed_gamma == 0.0 and METHODS["ddpm"].fixed_gamma == 1.0
     assert all(METHODS[m].fixed_gamma is None for m in ("euler", "exponential", "ancestral"))
+
+
+def test_chunk_size_one_and_pc_without_corrector_are_accepted():
+    # the smallest legal values (an off-by-one in their checks would reject them)
+    sde = VP()
+    rng = np.random.default_rng(11)
+    grid = grids.uniform(sde, 8)
+    x = sde.prior(2).sample(5, rng)
+    noise = rng.standard_normal((8, 5, 2))
+    ref = reverse_sample(sde, sde.score(GMM), x, grid, 0.5, "euler", noise=noise)
+    one = reverse_sample(sde, sde.score(GMM), x, grid, 0.5, "euler", noise=noise, chunk_size=1)
+    np.testing.assert_allclose(one, ref, rtol=1e-13, atol=1e-14)
+    # pc with no corrector step is its predictor, fed the predictor's noise slot
+    pc = reverse_sample(
+        sde, sde.score(GMM), x, grid, 0.5, "pc", noise=noise[:, None], n_corrector=0, chunk_size=1
+    )
+    np.testing.assert_allclose(pc, ref, rtol=1e-13, atol=1e-14)
