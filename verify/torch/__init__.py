@@ -11,8 +11,9 @@ the extra with ``pip install torch==2.13.0`` for the CPU wheel, then
   given a seed, cached checkpoints), :func:`save_checkpoint`, :func:`load_checkpoint`,
   :func:`to_numpy_score`.
 * :mod:`verify.torch.cache` (no torch) -- :class:`TrainConfig`, :class:`StartLawConfig`,
-  :func:`cache_dir`, :func:`cached_score`, :func:`load_score` (a cached network as a
-  :class:`NumpyScore`, trained with torch only when missing), :func:`cached_start_law`.
+  :func:`cache_dir`, :func:`cached_score`, :func:`cached_start_law`.
+* :mod:`verify.torch.models` -- :func:`load_score` (a cached network as a
+  :class:`NumpyScore`, trained with torch only when missing).
 * :mod:`verify.torch.numpy_net` (no torch) -- :class:`NumpyScoreNet`, :class:`NumpyScore`:
   the network in float64 NumPy, with its exact input divergence.
 * :mod:`verify.torch.adapter` -- :class:`TorchScore` (a torch network as the NumPy score
@@ -39,7 +40,7 @@ _HOME = {
     "cache_dir": "cache",
     "cached_score": "cache",
     "cached_start_law": "cache",
-    "load_score": "cache",
+    "load_score": "models",
     "NumpyScore": "numpy_net",
     "NumpyScoreNet": "numpy_net",
     "TorchScore": "adapter",

@@ -35,7 +35,6 @@ __all__ = [
     "start_key",
     "cached_score",
     "cached_start_law",
-    "load_score",
     "write_numpy_weights",
 ]
 
@@ -239,16 +238,3 @@ def cached_start_law(sde, data, t: float, config: StartLawConfig | None = None, 
     except (OSError, ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"ignoring unreadable cached start law {path}: {exc}", stacklevel=2)
         return None
-
-
-def load_score(sde, data, config: TrainConfig | None = None, *, root=None):
-    """The network for ``(sde, data, config)`` as a :class:`~verify.torch.numpy_net.NumpyScore`:
-    from the cache without torch when its NumPy weights are there, else trained (or loaded
-    from its torch checkpoint) by :func:`verify.torch.train_score`, which imports torch and
-    writes the NumPy weights. The same weights give the same numbers either way."""
-    found = cached_score(sde, data, config, root=root)
-    if found is not None:
-        return found
-    from verify.torch.train import to_numpy_score, train_score
-
-    return to_numpy_score(train_score(sde, data, config, root=root), sde)
