@@ -115,6 +115,29 @@ def table() -> str:
                 "",
             ]
         )
+    ti = _load("tightness")
+    if ti:
+        for r in ti["rows"]:
+            rows.append(
+                [
+                    f"tightness truth: exact KL of an Euler chain ({r['n_steps']} steps), "
+                    f"{r['sde']}, d={r['d']}",
+                    f"{r['vectorised_settings_per_s']:.3g} settings/s",
+                    f"max rel. difference to the loop {r['max_rel_diff']:.1e}",
+                    f"{r['speedup']:.0f}x a loop over `exact_law` + `kl`",
+                ]
+            )
+    co = _load("conformance")
+    if co:
+        for package, p in co["packages"].items():
+            rows.append(
+                [
+                    f"conformance table, {package} ({len(p['rows'])} samplers, quick)",
+                    f"{p['wall_s']:.1f} s wall, {p['cpu_s']:.1f} s CPU",
+                    f"import {p['import']['wall']:.1f} s",
+                    "",
+                ]
+            )
     head = "| benchmark | ours | against the floor / target | against a peer (same run) |\n"
     head += "|---|---|---|---|\n"
     return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)
