@@ -6,6 +6,17 @@ One command (all modules of ``analytic/``, a sample of 120 mutants each, 2 paral
         --tests tests/test_analytic_hardening.py tests/test_sde.py tests/test_kl.py \\
                 tests/test_families.py tests/test_lsi.py
 
+The sampler / exact-law code (``verify/solvers``; 40-60 mutants a module, ~15 min each on 2
+cores: a surviving mutant costs the whole list, ~65 s)::
+
+    python tests/mutate.py verify/solvers/methods.py verify/solvers/reverse.py \
+        verify/solvers/particles.py verify/solvers/chain_laws.py --max 60 --seed 0 --jobs 2 \
+        --tests tests/test_exact_score_errors.py tests/test_methods.py \
+                tests/test_reverse_family.py tests/test_particles_guards.py \
+                tests/test_samplers.py tests/test_exact.py tests/test_order.py \
+                tests/test_path_kl.py tests/test_fuzz_solvers.py tests/test_kit_claims.py \
+                tests/test_grids.py tests/test_fokker_planck.py
+
 Single module, default test mapping (the test files that import it)::
 
     python tests/mutate.py analytic/gaussian.py [--tests tests/test_x.py ...] [--max N] [--seed S]
