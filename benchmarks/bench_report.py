@@ -61,6 +61,7 @@ def run_report(budget: str, jobs: int | None, cache: str | None = None) -> dict:
         "verdicts": counts,
         "claim_seconds_sum": sum(c["seconds"] for c in claims),
         "slowest": [[c["id"], round(c["seconds"], 2)] for c in slowest],
+        "verdict_of": {c["id"]: c["verdict"] for c in claims},  # to compare budgets
     }
 
 
