@@ -121,9 +121,9 @@ def test_run_claim_returns_the_design_json_object(ctx):
     json.dumps(obj, allow_nan=False)
 
 
-def test_exception_in_claim_gives_fails_with_traceback(ctx):
+def test_exception_in_claim_gives_error_with_traceback(ctx):
     obj = run_claim(_make("theory.raises", _raises), ctx)
-    assert obj["verdict"] == "fails"
+    assert obj["verdict"] == "error" and obj["expected"] == "holds"
     assert obj["reason"] == "error: RuntimeError: boom"
     assert "Traceback" in obj["error"] and "_raises" in obj["error"]
     assert obj["rung"] is None
@@ -131,13 +131,13 @@ def test_exception_in_claim_gives_fails_with_traceback(ctx):
 
 def test_run_returning_something_else_fails(ctx):
     obj = run_claim(_make("theory.none", _returns_none), ctx)
-    assert obj["verdict"] == "fails" and "expected a ClaimResult" in obj["reason"]
+    assert obj["verdict"] == "error" and "expected a ClaimResult" in obj["reason"]
 
 
-def test_missing_requirement_is_inconclusive_not_a_crash(ctx):
+def test_missing_requirement_is_skipped_not_a_crash(ctx):
     claim = _make("learned.net", _raises, requires=("surely_not_installed_xyz",))
     obj = run_claim(claim, ctx)
-    assert obj["verdict"] == "inconclusive"
+    assert obj["verdict"] == "skipped"
     assert (
         obj["reason"] == "requires surely_not_installed_xyz (pip install surely_not_installed_xyz)"
     )
@@ -153,7 +153,7 @@ def test_missing_torch_gives_the_install_advice_of_the_readme(ctx, monkeypatch):
         importlib.util, "find_spec", lambda n, *a: None if n == "torch" else real(n, *a)
     )
     obj = run_claim(_make("learned.net", _raises, requires=("torch",)), ctx)
-    assert obj["verdict"] == "inconclusive" and obj["reason"].startswith("requires torch")
+    assert obj["verdict"] == "skipped" and obj["reason"].startswith("requires torch")
     # the hint is README's own command: the CPU wheel first, then the extra
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     command = re.search(r"\((install the CPU wheel first: )?(.+)\)$", obj["reason"]).group(2)
@@ -162,7 +162,7 @@ def test_missing_torch_gives_the_install_advice_of_the_readme(ctx, monkeypatch):
 
 def test_claim_not_run_at_an_unsupported_budget(ctx):
     obj = run_claim(_make("theory.big", _raises, budgets=("full",)), ctx)
-    assert obj["verdict"] == "inconclusive" and "--budget full" in obj["reason"]
+    assert obj["verdict"] == "skipped" and "--budget full" in obj["reason"]
 
 
 def test_run_claims_logs_one_line_per_claim(tmp_path):

@@ -26,7 +26,31 @@ import importlib.util
 import sys
 import warnings
 
-__all__ = ["grids", "reverse_sample", "exact_law"]
+__all__ = ["__version__", "grids", "reverse_sample", "exact_law"]
+
+
+def _package_version() -> str:
+    """The installed distribution's version (package metadata); the source tree's
+    ``pyproject.toml`` version when the package is not installed (run from a checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("diffusion-verify")
+    except PackageNotFoundError:
+        pass
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    try:
+        import tomllib
+
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    except (OSError, ValueError, KeyError):
+        return "0+unknown"
+
+
+__version__: str = _package_version()
+"""The version of diffusion-verify (from the package metadata)."""
 
 _LAZY = {
     "grids": ("verify.solvers.grids", None),

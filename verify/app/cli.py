@@ -8,9 +8,13 @@ Subcommands::
     diffusion-verify report [--out DIR] [--budget quick|full] [--seed N]
                             [--jobs N | --scheduler ADDR] [--only PATTERN ...]
 
-Exit codes: 0 success; 1 ``check`` found a claim whose verdict is ``fails``; 2 user
-error (unknown claim id, unreachable scheduler, bad option), reported as one line on
-stderr. Progress goes to stderr; stdout holds the table, the JSON or the report path.
+Verdicts: ``holds``, ``fails`` (a recorded finding expects it), ``inconclusive``, ``error`` (the
+claim raised), ``skipped`` (a requirement is missing). Exit codes of ``check`` and ``report``
+(:data:`verify.claims.base.EXIT_CODES`): 0 every verdict is the expected one (inconclusive and
+skipped allowed); 1 one differs (``--strict``: or is inconclusive / skipped); 2 user error
+(unknown claim id, unreachable scheduler, bad option, unreadable results file), one line on
+stderr; 3 a claim raised an error. Progress goes to stderr; stdout holds the table, the JSON or
+the report path.
 
 Adding a subcommand is one call::
 
@@ -112,7 +116,10 @@ def add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 on inconclusive verdicts too (for CI), not only on fails",
+        help=(
+            "exit 1 also when a verdict is inconclusive or skipped (by default only a verdict "
+            "other than the expected one, e.g. a claim that should hold and fails, exits 1)"
+        ),
     )
 
 
@@ -210,8 +217,21 @@ def _list_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _one_line(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters, cut at a word boundary with an
+    ellipsis (a single word longer than ``width`` is cut inside, still with the ellipsis)."""
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    cut = text.rfind(" ", 0, width)  # the last space such that text[:cut] + "…" fits
+    head = text[:cut] if cut > 0 else text[: width - 1]
+    return head.rstrip(" ,;:") + "…"
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal (``$COLUMNS`` when set; 160 when stdout is not a terminal)."""
+    return shutil.get_terminal_size((160, 24)).columns
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -232,17 +252,34 @@ def _list(args: argparse.Namespace) -> int:
     rows = [
         [
             c.id,
-            _one_line(c.title, 72),
+            c.title,
+            c.expected,
+            ", ".join(dict.fromkeys(requirement_name(r).split(".")[0] for r in c.requires)) or "-",
             short_source(c.source),
-            ",".join(c.budgets)
-            + (
-                f"  (requires {', '.join(map(requirement_name, c.requires))})" if c.requires else ""
-            ),
         ]
         for c in claims
     ]
-    print(_aligned(["id", "statement", "source", "budgets"], rows))
+    header = ["id", "title", "expected", "requires", "source"]
+    stages = [(4, 8), (1, 30), (3, 12), (1, 12)]  # source, title, requires, title again
+    print(_fit(header, rows, _terminal_width(), stages))
     return 0
+
+
+def _fit(header, rows, width: int, stages: Sequence[tuple[int, int]]) -> str:
+    """An aligned table no wider than ``width`` where possible: ``stages`` are ``(column,
+    narrowest width)`` pairs, applied in order; cells are shortened at word boundaries."""
+    cells = [[" ".join(str(c).split()) for c in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[j]) for r in cells)) for j, h in enumerate(header)]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    for j, narrowest in stages:
+        if excess <= 0:
+            break
+        floor = max(narrowest, len(str(header[j])))
+        cut = min(excess, max(0, widths[j] - floor))
+        widths[j] -= cut
+        excess -= cut
+    rows = [[_one_line(c, w) for c, w in zip(r, widths, strict=True)] for r in cells]
+    return _aligned(header, rows)
 
 
 def _card_fields(c) -> list[tuple[str, str]]:
@@ -290,21 +327,39 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        _print_check_table(results)
+        _print_check_table(results, strict=args.strict)
     if not args.quiet:
         if keep:
             print(f"figures in {figure_dir}", file=sys.stderr)
         else:
             print("figures not kept: pass --out DIR to keep them", file=sys.stderr)
-    bad = ("fails", "inconclusive") if args.strict else ("fails",)
-    return 1 if any(r["verdict"] in bad for r in results) else 0
+    return _exit(results, args.strict)
 
 
-def _print_check_table(results: list[dict]) -> None:
+def _exit(results: list[dict], strict: bool) -> int:
+    """The exit code (:func:`verify.claims.base.exit_code`); unexpected verdicts on stderr."""
+    from verify.claims.base import exit_code, unexpected
+
+    for r in results:
+        why = unexpected(r, strict=strict)
+        if why:
+            print(f"{PROG}: {r['id']}: {why}", file=sys.stderr)
+    return exit_code(results, strict=strict)
+
+
+def _print_check_table(results: list[dict], strict: bool = False) -> None:
+    from verify.app.report import summary_line
+    from verify.claims.base import unexpected
+
+    def verdict(r: dict) -> str:
+        if r["verdict"] == r.get("expected", "holds"):
+            return r["verdict"] + (" (expected)" if r["verdict"] == "fails" else "")
+        return r["verdict"] + (" (UNEXPECTED)" if unexpected(r, strict=strict) else "")
+
     rows = [
         [
             r["id"],
-            r["verdict"],
+            verdict(r),
             r["rung"] if r["rung"] is not None else "-",
             r["key_number"],
             f"{r['seconds']:.2f}",
@@ -317,6 +372,8 @@ def _print_check_table(results: list[dict]) -> None:
         print()
         for r in notes:
             print(f"{r['id']} ({r['verdict']}): {r['reason']}")
+    print()
+    print(summary_line(results))
 
 
 # ----------------------------------------------------------------------------- report
@@ -357,14 +414,18 @@ def _report(args: argparse.Namespace) -> int:
         target.commit()
     print(summary_line(results))
     print(out / "index.html")
-    bad = ("fails", "inconclusive") if args.strict else ()
-    return 1 if any(r["verdict"] in bad for r in results) else 0
+    return _exit(results, args.strict)
 
 
 register_subcommand(
     "list", "list the claims: id, statement, source, budgets", _list_arguments, _list
 )
-register_subcommand("check", "run claims; exit 1 if one fails", _check_arguments, _check)
+register_subcommand(
+    "check",
+    "run claims; exit 1 if a verdict is not the expected one, 3 if a claim raised",
+    _check_arguments,
+    _check,
+)
 register_subcommand(
     "report", "run claims and write an HTML/Markdown/JSON report", _report_arguments, _report
 )
@@ -459,13 +520,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Check the theory of score-based diffusion sampling against exact answers.",
+        epilog=exit_code_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, spec in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=spec.help, description=spec.help)
+        extra = {}
+        if name in ("check", "report"):
+            extra = {
+                "epilog": exit_code_help(),
+                "formatter_class": argparse.RawDescriptionHelpFormatter,
+            }
+        p = sub.add_parser(name, help=spec.help, description=spec.help, **extra)
         spec.add_arguments(p)
         p.set_defaults(handler=spec.handler)
     return parser
+
+
+def _version() -> str:
+    from verify import __version__
+
+    return __version__
+
+
+VERDICT_HELP = (
+    ("holds", "the exact answers support the statement"),
+    ("fails", "they refute it (expected for a recorded finding)"),
+    ("inconclusive", "the evidence cannot decide at this budget"),
+    ("error", "the claim itself raised (a bug; traceback in the JSON)"),
+    ("skipped", "a requirement is missing (the reason names the install)"),
+)
+
+
+def exit_code_help() -> str:
+    """The verdicts and the exit-code table shown by ``--help`` (and quoted in README)."""
+    from verify.claims.base import EXIT_CODES
+
+    lines = ["verdicts:"]
+    lines += [f"  {v:<13} {text}" for v, text in VERDICT_HELP]
+    lines += ["", "exit codes (check, report):"]
+    lines += [f"  {code}  {text}" for code, text in EXIT_CODES]
+    return "\n".join(lines)
 
 
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -483,7 +579,7 @@ def _single_threaded_blas() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 a claim fails, 2 user error)."""
+    """Run the command line; return the exit code (:data:`verify.claims.base.EXIT_CODES`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     _single_threaded_blas()
@@ -504,3 +600,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `diffusion-verify list | head`: the reader left
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (no flush error at exit)
+        except OSError:
+            pass
+        return 0

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from verify.claims.base import RUNG_NAMES, VERDICTS, to_jsonable
+from verify.claims.base import RUNG_NAMES, VERDICTS, to_jsonable, unexpected, verdict_counts
 from verify.claims.namespaces import NAMESPACES, namespace
 from verify.claims.render import (
     CSS,
@@ -125,16 +125,22 @@ def _fmt_seconds(s: Any) -> str:
 
 
 def _counts(results: Sequence[dict]) -> dict[str, int]:
-    counts = dict.fromkeys(VERDICTS, 0)
-    for r in results:
-        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    return counts
+    return verdict_counts(results)
 
 
 def summary_line(results: Sequence[dict]) -> str:
-    """``"N holds, M fails, K inconclusive"``."""
+    """``"68 claims: 49 holds, 6 fails (6 expected), 0 inconclusive, 13 skipped, 0 error"``
+    (``expected``: fails of recorded findings), then whether every verdict is as expected."""
     c = _counts(results)
-    return f"{c['holds']} holds, {c['fails']} fails, {c['inconclusive']} inconclusive"
+    n = len(results)
+    head = (
+        f"{n} claim{'s' if n != 1 else ''}: {c['holds']} holds, {c['fails']} fails "
+        f"({c['expected fails']} expected), {c['inconclusive']} inconclusive, "
+        f"{c['skipped']} skipped, {c['error']} error"
+    )
+    bad = [r for r in results if unexpected(r)]
+    tail = "every verdict as expected" if not bad else f"{len(bad)} not as expected"
+    return f"{head}; {tail}"
 
 
 def _place_figures(results: Sequence[dict], out_dir: Path) -> list[dict]:

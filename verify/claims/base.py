@@ -13,11 +13,22 @@ Its id, title, statement, source, setting, rung and tolerance are data (:class:`
 report and ``diffusion-verify list`` read them instead of docstrings. A claim module
 (``verify/claims/<topic>.py``) defines a module-level list ``CLAIMS``;
 :mod:`verify.claims.registry` collects them. :func:`run_claim` runs one claim, times it,
-turns any exception into a ``"fails"`` verdict with an ``error`` field (a broken claim never
-looks fine), and returns the JSON object that ``check --json`` prints and ``results.json``
-holds. Shared decision helpers: :func:`worst` (the worst verdict wins), :func:`decide_checks`
-(a list of :class:`Check` conditions), :func:`interval_check` (a confidence interval against a
-threshold).
+and returns the JSON object that ``check --json`` prints and ``results.json`` holds.
+
+Verdicts (:data:`VERDICTS`), one meaning each:
+
+* ``holds``: the exact answers support the statement;
+* ``fails``: they refute it (a *finding* when the claim records what holds instead);
+* ``inconclusive``: the evidence cannot decide at this budget;
+* ``error``: the claim itself raised (a bug of ours); the traceback is under ``"error"``;
+* ``skipped``: a requirement is missing (an optional package); the reason names the install.
+
+A claim's ``decide`` returns only the first three. Each claim declares the verdict it is
+``expected`` to have (default ``"fails"`` for a recorded finding, like pytest's strict xfail,
+else ``"holds"``); :func:`exit_code` turns a run into the command line's exit code.
+
+Shared decision helpers: :func:`worst` (the worst verdict wins), :func:`decide_checks` (a list of
+:class:`Check` conditions), :func:`interval_check` (a confidence interval against a threshold).
 
 A single ``run(ctx) -> ClaimResult`` function is still accepted (``Claim(..., run=fn)``) for
 claims users write for themselves.
@@ -62,10 +73,20 @@ __all__ = [
     "run_claims",
     "to_jsonable",
     "missing_requirements",
+    "DECISIONS",
+    "OPTIONAL_PACKAGES",
+    "EXIT_CODES",
+    "exit_code",
+    "unexpected",
+    "verdict_counts",
 ]
 
 BUDGETS = ("quick", "full")
-VERDICTS = ("holds", "fails", "inconclusive")
+DECISIONS = ("holds", "fails", "inconclusive")
+"""What a claim's ``decide`` (or ``run``) may return; also the verdicts a claim may expect."""
+VERDICTS = (*DECISIONS, "error", "skipped")
+"""Every verdict of a claim result: the decisions, plus ``error`` (the claim raised) and
+``skipped`` (a requirement is missing)."""
 RUNG_NAMES = {
     1: "closed form",
     2: "exact moment recursion / moment ODE",
@@ -82,6 +103,7 @@ RESULT_FIELDS = (
     "doc",
     "finding",
     "verdict",
+    "expected",
     "reason",
     "rung",
     "tolerance",
@@ -101,7 +123,15 @@ _EXTRAS = {
     "matplotlib": "report",
     "diffusers": "peers",
     "torchsde": "peers",
+    "torchdiffeq": "peers",
+    "sklearn": "peers",
+    "safetensors": "peers",
+    "tqdm": "peers",
+    "PIL": "peers",
 }
+OPTIONAL_PACKAGES = (*_EXTRAS, "k_diffusion", "torchvision")
+"""Import names of the optional packages: an ImportError naming one inside a claim makes the
+claim ``skipped`` (with its install command), not ``error``."""
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -173,11 +203,11 @@ class Table:
 class ClaimResult:
     """What a claim's ``run`` returns.
 
-    ``verdict`` is ``"holds"``, ``"fails"`` or ``"inconclusive"``; ``reason`` gives, in one
-    or two sentences, the numbers that decided it; ``rung`` is the exactness ladder rung
-    (1 closed form, 2 exact moment recursion/ODE, 3 Fokker-Planck grid, 4 Monte Carlo with
-    exact log-densities, 5 sample-only estimators); ``tolerance`` the test used
-    (``"rel 1e-10"``, ``"95% CI"``); ``key_number`` a short headline for the summary.
+    ``verdict`` is ``"holds"``, ``"fails"`` or ``"inconclusive"`` (:data:`DECISIONS`); ``reason``
+    gives, in one or two sentences, the numbers that decided it; ``rung`` is the exactness ladder
+    rung (1 closed form, 2 exact moment recursion/ODE, 3 Fokker-Planck grid, 4 Monte Carlo with
+    exact log-densities, 5 sample-only estimators); ``tolerance`` the test used (``"rel 1e-10"``,
+    ``"95% CI"``); ``key_number`` a short headline for the summary.
     """
 
     verdict: str
@@ -190,8 +220,8 @@ class ClaimResult:
     seeds: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.verdict not in DECISIONS:
+            raise ValueError(f"verdict must be one of {DECISIONS}, got {self.verdict!r}")
         if isinstance(self.rung, bool) or not isinstance(self.rung, int | np.integer):
             raise ValueError(f"rung must be an integer 1..5, got {self.rung!r}")
         self.rung = int(self.rung)
@@ -209,11 +239,12 @@ class ClaimResult:
         self.seeds = [int(s) for s in self.seeds]
 
 
-_SEVERITY = {"holds": 0, "inconclusive": 1, "fails": 2}
+_SEVERITY = {"holds": 0, "skipped": 1, "inconclusive": 2, "fails": 3, "error": 4}
 
 
 def worst(*verdicts: str) -> str:
-    """The worst of ``verdicts`` (``fails`` > ``inconclusive`` > ``holds``); ``holds`` if none."""
+    """The worst of ``verdicts``: ``error`` > ``fails`` > ``inconclusive`` > ``skipped`` >
+    ``holds``; ``holds`` if none (a decide function combines only the :data:`DECISIONS`)."""
     for v in verdicts:
         if v not in _SEVERITY:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {v!r}")
@@ -229,8 +260,8 @@ class Decision:
     key_number: str = ""
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        if self.verdict not in DECISIONS:
+            raise ValueError(f"verdict must be one of {DECISIONS}, got {self.verdict!r}")
 
 
 @dataclass(frozen=True)
@@ -295,16 +326,17 @@ class Claim:
     """An executable statement: data plus ``compute`` / ``decide`` / ``present``.
 
     ``id`` is namespaced by source (``theory.*``, ``stochasticity.*``, ``initialization.*``,
-    ``spde.*``, ``horizon.*``, ``learned.*``, ``conformance.*``); ``statement`` the claim in
-    words; ``source`` the paper and section, ``"standard"``, or says ``"reconstructed"``;
-    ``setting`` what is computed; ``rung`` the exactness-ladder rung of the deciding numbers and
-    ``tolerance`` the test used; ``title`` one line for tables (default: the statement's first
-    sentence); ``doc`` where the mathematics is written (a path of this repository with an
-    anchor); ``finding`` the statement the exact answers support instead, for a claim that tests
-    a statement they refute (shown beside it in the report's findings). ``budgets`` the budgets
-    it runs at; ``requires`` optional import names (a missing one gives ``"inconclusive"``,
-    never a crash). Give ``compute``, ``decide`` and ``present``, or a single legacy ``run(ctx)
-    -> ClaimResult``.
+    ``spde.*``, ``horizon.*``, ``learned.*``, ``conformance.*``); ``statement`` the claim in words;
+    ``source`` the paper and section, ``"standard"``, or says ``"reconstructed"``; ``setting`` what
+    is computed; ``rung`` the exactness-ladder rung of the deciding numbers and ``tolerance`` the
+    test used; ``title`` a short complete sentence for tables (default: the entry of
+    :data:`verify.claims.titles.TITLES`, else the whole statement); ``doc`` where the mathematics is
+    written (a path of this repository with an anchor); ``finding`` the statement the exact answers
+    support instead, for a claim that tests a statement they refute (shown beside it in the report's
+    findings); ``expected`` the verdict the claim is expected to have (default ``"fails"`` with a
+    ``finding``, else ``"holds"``). ``budgets`` the budgets it runs at; ``requires`` optional import
+    names or checks (a missing one gives ``"skipped"`` with its install command, never a crash).
+    Give ``compute``, ``decide`` and ``present``, or a single legacy ``run(ctx) -> ClaimResult``.
     """
 
     id: str
@@ -322,6 +354,7 @@ class Claim:
     title: str = ""
     doc: str = ""
     finding: str = ""
+    expected: str = ""
 
     def __post_init__(self) -> None:
         if not _ID_RE.match(self.id):
@@ -354,9 +387,17 @@ class Claim:
                 )
             if self.rung not in RUNG_NAMES:
                 raise ValueError(f"claim {self.id}: rung must be 1..5, got {self.rung!r}")
+        expected = self.expected or ("fails" if self.finding else "holds")
+        if expected not in DECISIONS:
+            raise ValueError(
+                f"claim {self.id}: expected must be one of {DECISIONS}, got {self.expected!r}"
+            )
+        object.__setattr__(self, "expected", expected)
         if not self.title:
-            first = re.split(r"(?<=[.;:])\s", self.statement.strip(), maxsplit=1)[0]
-            object.__setattr__(self, "title", first.rstrip(".;:"))
+            from verify.claims.titles import TITLES
+
+            title = TITLES.get(self.id) or " ".join(self.statement.split())
+            object.__setattr__(self, "title", title)
 
     @property
     def namespace(self) -> str:
@@ -544,7 +585,7 @@ def _skip_reason(claim: Claim, budget: str) -> str | None:
         name = requirement_name(req)
         if problem == "not installed":
             return f"requires {name} ({install_hint(name.split('.')[0])})"
-        return f"requires {name}: {problem}"
+        return f"requires {name}: {problem} ({install_hint(name.split('.')[0])})"
     if budget not in claim.budgets:
         others = ", ".join(claim.budgets)
         return f"not run at budget {budget!r}: this claim runs at {others} (use --budget {others})"
@@ -560,12 +601,32 @@ class ClaimRecord(dict):
         return f'<div class="dv"><style>{CSS}</style>{card_html(self)}</div>'
 
 
+def _missing_package(exc: BaseException) -> str | None:
+    """The optional package an ImportError raised inside a claim is about, else ``None``.
+
+    A ``ModuleNotFoundError`` names its module (``exc.name``); a plain ``ImportError`` such as
+    diffusers' "DPMSolverSDEScheduler requires the torchsde library" names it in its message.
+    """
+    if not isinstance(exc, ImportError):
+        return None
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    if name in OPTIONAL_PACKAGES:
+        return name
+    text = str(exc)
+    for package in OPTIONAL_PACKAGES:
+        if re.search(rf"(?<![\w.-]){re.escape(package)}(?![\w-])", text):
+            return package
+    return None
+
+
 def run_claim(claim: Claim, ctx: RunContext) -> dict:
     """Run one claim and return its JSON object (see :data:`RESULT_FIELDS`).
 
-    A missing optional module or an unsupported budget gives ``"inconclusive"``; an
+    A missing requirement, an ImportError of an optional package raised inside the claim, or
+    an unsupported budget gives ``"skipped"`` with the reason (and install command); any other
     exception inside the claim (or a ``run`` that does not return a ClaimResult) gives
-    ``"fails"`` with reason ``"error: <ExcType>: <msg>"`` and the traceback under ``"error"``.
+    ``"error"`` with reason ``"error: <ExcType>: <msg>"`` and the traceback under ``"error"``.
+    ``"expected"`` is the claim's expected verdict.
     """
     cctx = ctx.for_claim(claim.id)
     start = time.perf_counter()
@@ -573,7 +634,7 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
     skip = _skip_reason(claim, cctx.budget)
     if skip is not None:
         result = None
-        verdict, reason, rung, tolerance = "inconclusive", skip, None, ""
+        verdict, reason, rung, tolerance = "skipped", skip, None, ""
     else:
         try:
             result = claim.evaluate(cctx)
@@ -582,9 +643,17 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
         except Exception as exc:
             result = None
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            reason = f"error: {type(exc).__name__}" + (f": {message}" if message else "")
-            verdict, rung, tolerance = "fails", None, ""
-            error = traceback.format_exc()
+            rung, tolerance = None, ""
+            package = _missing_package(exc)
+            if package is not None:
+                verdict = "skipped"
+                reason = f"requires {package} ({install_hint(package)}): {type(exc).__name__}" + (
+                    f": {message}" if message else ""
+                )
+            else:
+                verdict = "error"
+                reason = f"error: {type(exc).__name__}" + (f": {message}" if message else "")
+                error = traceback.format_exc()
     seconds = time.perf_counter() - start
 
     if result is not None:
@@ -619,6 +688,7 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
         "setting": claim.setting,
         "doc": claim.doc,
         "finding": claim.finding,
+        "expected": claim.expected,
         **out,
         "seconds": round(seconds, 4),
     }
@@ -626,6 +696,70 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
     if error is not None:
         obj["error"] = error
     return ClaimRecord(to_jsonable(obj))
+
+
+# ----------------------------------------------------------------------------- exit codes
+EXIT_CODES = (
+    (0, "every verdict is the expected one (inconclusive and skipped allowed)"),
+    (1, "a verdict differs from the expected one (with --strict: or is inconclusive/skipped)"),
+    (2, "usage error (unknown claim id, bad option, unreadable results file)"),
+    (3, "a claim raised an error (a bug: its traceback is in the JSON under 'error')"),
+)
+"""The exit codes of ``check`` and ``report`` (shown by ``--help`` and in README)."""
+
+
+def _expected_of(r: dict) -> str:
+    exp = r.get("expected")
+    if exp in DECISIONS:
+        return exp
+    return "fails" if r.get("finding") else "holds"
+
+
+def unexpected(r: dict, *, strict: bool = False) -> str | None:
+    """Why the verdict of result ``r`` is not acceptable, or ``None`` if it is.
+
+    A ``holds`` / ``fails`` verdict other than the expected one is unexpected (a claim that
+    should hold fails: a regression or a new finding; a recorded finding that now holds: the
+    statement may have been fixed upstream). ``inconclusive`` and ``skipped`` are accepted
+    unless ``strict``; ``error`` never is.
+    """
+    verdict, exp = r.get("verdict"), _expected_of(r)
+    if verdict == exp:
+        return None
+    if verdict == "error":
+        return "the claim raised an error (a bug of the toolkit; traceback under 'error')"
+    if verdict in ("inconclusive", "skipped"):
+        return f"{verdict}, expected {exp} (--strict)" if strict else None
+    if verdict == "holds" and exp == "fails":
+        return (
+            "holds, expected fails (a recorded finding): the statement may have been fixed "
+            "upstream; check it and update the claim's finding and expected verdict"
+        )
+    if verdict == "fails" and exp == "holds":
+        return "fails, expected holds: a regression, or a new finding to record"
+    return f"{verdict}, expected {exp}"
+
+
+def exit_code(results: Iterable[dict], *, strict: bool = False) -> int:
+    """The exit code of a run (:data:`EXIT_CODES`): 3 on any ``error``, else 1 when a verdict
+    is unexpected (see :func:`unexpected`), else 0."""
+    results = list(results)
+    if any(r.get("verdict") == "error" for r in results):
+        return 3
+    return 1 if any(unexpected(r, strict=strict) for r in results) else 0
+
+
+def verdict_counts(results: Iterable[dict]) -> dict[str, int]:
+    """``{verdict: count}`` over :data:`VERDICTS` (zeros kept), plus ``"expected fails"``:
+    the fails that are recorded findings expected to fail."""
+    counts = dict.fromkeys(VERDICTS, 0)
+    counts["expected fails"] = 0
+    for r in results:
+        v = r.get("verdict")
+        counts[v] = counts.get(v, 0) + 1
+        if v == "fails" and _expected_of(r) == "fails":
+            counts["expected fails"] += 1
+    return counts
 
 
 def _run_claims_in_worker(payload) -> list[dict]:

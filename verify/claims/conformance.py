@@ -773,7 +773,7 @@ CLAIMS = [
         "Ho et al. 2020; Karras et al. 2022; Lu et al. 2022",
         "2-D correlated Gaussian; 1000-step training schedules (linear betas unless stated); "
         "float64 samples (the schedulers compute in float32: tolerances 1e-5)",
-        requires=("torch", "diffusers"),
+        requires=("torch", "diffusers", "torchsde"),
         compute=_compute_table("diffusers"),
         decide=decide_rules,
         present=present_table,
@@ -800,7 +800,7 @@ CLAIMS = [
         "solver_order + 1'); Lu et al. 2022; Zhao et al. 2023 (UniPC, arXiv 2302.04867)",
         "as conformance.diffusers; weak error at the last positive level of N = 20..160 "
         "default timesteps against the exact marginal there",
-        requires=("torch", "diffusers"),
+        requires=("torch", "diffusers", "torchsde"),
         compute=_compute_table("diffusers"),
         decide=decide_orders,
         present=present_order_table,
@@ -821,7 +821,7 @@ CLAIMS = [
         "their method (1, 1, 2).",
         "Karras et al. 2022 §3 (the rho = 7 schedule); Lu et al. 2022 (DPM-Solver++(2M))",
         "as conformance.diffusers-orders, the Karras-sigma rows",
-        requires=("torch", "diffusers"),
+        requires=("torch", "diffusers", "torchsde"),
         compute=_compute_table("diffusers"),
         decide=decide_karras_orders,
         present=present_order_table,
