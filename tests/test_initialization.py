@@ -468,7 +468,23 @@ def _carried_rows(inv=0.0, dp=0.5, rem=1e-6, bound=1e-5, resid=0.0):
         rows[-1][8:14] = [0.002, 0.002 * (1 + inv), 1e-6, rem, bound, e]
         rows.append(["d=2", "ancestral", 1.24, 25, r, 1e-2, 1e-3, 0.004, 0.002, 0.002 * dp])
         rows[-1] += [1e-3, rem, bound, 0.0]
-    return I.CarriedResult(rows, 100)
+    return I.CarriedResult(rows, 100, [_contraction()])
+
+
+def _contraction(c_g=0.3, excess0=0.16, fall=4.0):
+    """One contraction row: ancestral ratio = c_G (1 + excess), the excess falling ``fall``x."""
+    return ["d=2", 1.24, c_g] + [c_g * (1 + excess0 / fall**i) for i in range(3)]
+
+
+def test_decide_carried_on_the_ancestral_contraction():
+    def res(row):
+        return I.CarriedResult(_carried_rows().rows, 100, [row])
+
+    assert I.decide_carried(res(_contraction())).verdict == "holds"
+    assert I.decide_carried(res(_contraction(fall=5.2))).verdict == "holds"
+    assert I.decide_carried(res(_contraction(fall=2.0))).verdict == "fails"  # not first order
+    assert I.decide_carried(res(_contraction(fall=6.0))).verdict == "fails"
+    assert I.decide_carried(res(_contraction(excess0=-0.1))).verdict == "fails"  # below c_G
 
 
 def test_decide_carried_on_both_sides():

@@ -600,17 +600,45 @@ def present_short(r: ShortResult, ctx) -> Presentation:
     )
 
 
+CARRIED_REFINE = (1, 4, 16)  # the authors' grid, then Karras(sigma_T -> 2e-4, rho 2) 4x, 16x
+CARRIED_EXCESS_RATIO = (3.0, 5.5)  # excess ratio per 4x refinement: first order is 4
+
+
 @dataclass
 class CarriedResult:
-    """The Gaussian rows of the short-horizon computation (``_short_gaussian``)."""
+    """The Gaussian rows of the short-horizon computation (``_short_gaussian``) and the
+    ancestral contraction rows ``[data, sigma_T, c_G, ratio on the authors' grid, ratio at 4x,
+    ratio at 16x]`` (ratio = KL(q || p') / KL(start || p_T); ``c_G`` the continuous reverse
+    SDE's, closed form (G))."""
 
     rows: list
     n_fit: int
+    contraction: list = field(default_factory=list)
+
+
+def _contraction_rows(seed: int, n_fit: int) -> list:
+    """The first fit of every Gaussian case (the same fit as ``_short_gaussian``'s ``r = 0``)."""
+    sde3 = EDM(3.0)
+    out = []
+    for name, data in _gaussians(seed).items():
+        for sT in _SIGMA_T:
+            g = _authors_grid(sde3, sT)
+            pT = sde3.marginal(data, g[0])
+            fit = moment_matched(pT.sample(n_fit, _rng(seed, "fit", name, sT, 0)))
+            k0 = kl(fit, pT)
+            cont = exact_law(sde3, data, fit, (g[0], g[-1]), 1.0, None)
+            row = [name, sT, kl(cont, sde3.marginal(data, g[-1])) / k0]
+            for m in CARRIED_REFINE:
+                gg = g if m == 1 else grids.karras(sde3, m * (len(g) - 1), _SIGMA_MIN, g[0], 2.0)
+                q = exact_law(sde3, data, fit, gg, 1.0, "ancestral")
+                row.append(kl(q, exact_law(sde3, data, pT, gg, 1.0, "ancestral")) / k0)
+            out.append(row)
+    return out
 
 
 def compute_carried(ctx) -> CarriedResult:
     rows, n_fit = _short_gaussian(ctx.seed, ctx.quick)
-    return CarriedResult([list(x) for x in rows], n_fit)
+    return CarriedResult([list(x) for x in rows], n_fit, _contraction_rows(ctx.seed, n_fit))
 
 
 def _additivity_check(rows, name) -> Check:
@@ -624,6 +652,32 @@ def _additivity_check(rows, name) -> Check:
     )
 
 
+def _contraction_checks(rows) -> list:
+    """The ancestral chain corrects less than the continuous SDE (excess > 0 on every grid)
+    and the relative excess ``ratio / c_G - 1`` falls at first order (3-5.5x per 4x)."""
+    checks = []
+    lo, hi = CARRIED_EXCESS_RATIO
+    for row in rows:
+        excess = [v / row[2] - 1.0 for v in row[3:]]
+        falls = (
+            [excess[i] / excess[i + 1] for i in range(len(excess) - 1)]
+            if all(e > 0 for e in excess)
+            else []
+        )
+        ok = bool(falls) and all(lo <= f <= hi for f in falls)
+        checks.append(
+            _check(
+                ok,
+                f"{row[0]}, sigma_T={row[1]:.4g}: c_G = {row[2]:.4f}, ancestral ratio "
+                + " -> ".join(f"{v:.4f}" for v in row[3:])
+                + f" (excess {excess[0]:.1%} -> {excess[-1]:.2%}; falls "
+                + ", ".join(f"{f:.2f}x" for f in falls)
+                + f" per 4x, rule {lo:g}-{hi:g}x)",
+            )
+        )
+    return checks
+
+
 def decide_carried(r: CarriedResult) -> Decision:
     heun = [x for x in r.rows if x[1] == "heun"]
     anc = [x for x in r.rows if x[1] == "ancestral"]
@@ -631,18 +685,23 @@ def decide_carried(r: CarriedResult) -> Decision:
     dp = max(x[9] / x[8] for x in anc)
     cs = max(abs(x[11]) / x[12] if x[12] > 0 else np.inf * abs(x[11]) for x in r.rows)
     checks = [
+        # consistency of the chain laws (true by construction for a bijection; not the claim)
         _check(inv <= 1e-8, f"Heun: max |KL(q||p') - KL(start||p_T)| / KL = {inv:.1e} (1e-8)"),
         _check(dp <= 1.0 + 1e-9, f"ancestral: max KL(q||p') / KL(start||p_T) = {dp:.3g} (<= 1)"),
         _check(cs <= 1.0 + 1e-9, f"max |r| / Cauchy-Schwarz bound = {cs:.3g} (<= 1)"),
     ]
     checks += [_additivity_check(r.rows, name) for name in dict.fromkeys(x[0] for x in r.rows)]
+    checks += _contraction_checks(r.contraction)
+    excess = [row[3] / row[2] - 1.0 for row in r.contraction] or [float("nan")]
     return decide_checks(
         checks,
-        f"Heun carries the start error unchanged (KL(q||p') = KL(start||p_T) to {inv:.0e}); the "
-        f"ancestral chain contracts it (KL(q||p')/KL(start||p_T) <= {dp:.3f}); the remainder "
-        f"is within {cs:.2f} of its Cauchy-Schwarz bound; E KL_out = KL(p'||p) + E KL(fit||p_T) "
-        f"for Heun over the fits",
-        f"Heun invariance {inv:.0e}; ancestral contraction <= {dp:.3f}",
+        f"the ancestral chain corrects the start error (KL(q||p')/KL(start||p_T) <= {dp:.3f}) "
+        f"but less than the continuous reverse SDE's closed-form factor c_G: {min(excess):.0%}"
+        f"-{max(excess):.0%} more error left on the authors' grids, the excess falling at first "
+        f"order in N; Heun adds the start error to the discretization error in expectation "
+        f"(E KL_out = KL(p'||p) + E KL(fit||p_T) over the fits); remainder within "
+        f"{cs:.2f} of its Cauchy-Schwarz bound",
+        f"ancestral excess over c_G {min(excess):.0%}-{max(excess):.0%}; contraction <= {dp:.3f}",
     )
 
 
@@ -662,8 +721,15 @@ def present_carried(r: CarriedResult, ctx) -> Presentation:
     ax.set_ylabel("KL(q || p'): output vs exact-start output")
     ax.set_title("Gaussian data, exact laws (rung 2)", fontsize=8)
     ax.legend(fontsize=7)
+    ccols = ["data", "sigma_T", "c_G (continuous SDE, closed form)"]
+    ccols += [f"ancestral KL(q||p')/KL(start||p_T), {m}x grid" for m in CARRIED_REFINE]
     return Presentation(
-        {"start error through the sampler (first 3 fits per case)": Table(cols, rows)},
+        {
+            "start error through the sampler (first 3 fits per case)": Table(cols, rows),
+            "ancestral contraction of the start error vs the continuous reverse SDE": Table(
+                ccols, r.contraction
+            ),
+        },
         [ctx.savefig(fig, "start-error")],
     )
 
@@ -1038,22 +1104,25 @@ CLAIMS = [
     ),
     Claim(
         "initialization.start-error-carried",
-        "A fitted start's error passes through the sampler: with p' the output of the exact "
-        "start p_T, KL(output || p) = KL(q || p') + KL(p' || p) + r with |r| <= sqrt(chi^2(q||p') "
-        "Var_p'[log p'/p]); KL(q || p') = KL(start || p_T) for the deterministic Heun sampler "
-        "(a bijection) and <= KL(start || p_T) for the ancestral chain (data processing); for "
-        "Heun and a moment-matched fit to n samples, E KL(output || p) = KL(p' || p) + "
-        "E KL(fit || p_T) exactly.",
-        "standard (invariance of KL under bijections, data processing, Cauchy-Schwarz; derived "
-        "in docs/claims/initialization.md)",
+        "A fitted start's error is corrected by the ancestral chain, but less than the "
+        "continuous reverse SDE corrects it: KL(q || p') / KL(start || p_T) exceeds the "
+        "closed-form factor c_G of (G) (gamma = 1) on the authors' grids and the excess falls "
+        "at first order in N; with the deterministic Heun sampler the start error adds to the "
+        "discretization error, E KL(output || p) = KL(p' || p) + E KL(fit || p_T) for a "
+        "moment-matched fit to n samples (p' the exact-start output; KL(output || p) = KL(q || "
+        "p') + KL(p' || p) + r, |r| <= sqrt(chi^2(q||p') Var_p'[log p'/p])).",
+        "standard (data processing, Cauchy-Schwarz, the closed form (G); derived in "
+        "docs/claims/initialization.md)",
         f"{_GRID_SETTING}; Gaussian data d = 2 and 100; moment-matched fits (12 per case in "
-        "d = 2, 3 in d = 100) to 1e4 samples of p_T; exact chain laws",
+        "d = 2, 3 in d = 100) to 1e4 samples of p_T; the first fit's ancestral chain also on "
+        "Karras(sigma_T -> 2e-4, rho 2) grids of 4x and 16x the authors' steps; exact chain laws",
         compute=compute_carried,
         decide=decide_carried,
         present=present_carried,
         rung=2,
-        tolerance="invariance rel 1e-8; data processing and Cauchy-Schwarz rel 1e-9; additivity "
-        "99% t-interval over fits",
+        tolerance="excess over c_G > 0, falling 3-5.5x per 4x refinement; data processing and "
+        "Cauchy-Schwarz rel 1e-9; additivity 99% t-interval over fits; Heun invariance rel 1e-8 "
+        "(a consistency check)",
         doc=f"{DOC}#start-error-carried",
     ),
     Claim(
