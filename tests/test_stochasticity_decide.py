@@ -379,6 +379,25 @@ def test_decide_schedule_both_sides():
     assert decide_schedule(_schedule(spot=(0, (3, 1e-5)))).verdict == "fails"  # quadrature off
 
 
+def _var_row(kl_value):
+    base = {"sde": "OU T=2", "s0": 0.5, "size": 2.0, "S0": 0.25, "ST": 1.0}
+    vals = dict.fromkeys(("early", "constant", "late"), kl_value)
+    return {**base, "kind": "start-var", "measure": "clock", "budget": 2.0, **vals}
+
+
+def test_decide_schedule_on_a_variance_start_error():
+    """2x variance start, clock budget 2: KL = h(e^-2)/2 = 0.00420, not KL_0 e^-2 = 0.0208."""
+    truth = 0.5 * (np.exp(-2.0) - np.log1p(np.exp(-2.0)))
+    assert truth == pytest.approx(0.00420, abs=1e-5)
+    r = _schedule()
+    r.rows.append(_var_row(truth))
+    assert decide_schedule(r).verdict == "holds"
+    naive = 0.5 * (1.0 - np.log(2.0)) * np.exp(-2.0)  # the old formula KL_0 e^-B
+    assert naive == pytest.approx(0.0208, abs=1e-4)
+    r.rows[-1] = _var_row(naive)
+    assert decide_schedule(r).verdict == "fails"
+
+
 def _ode(min1=1.0 - 1e-7, max1=1.0 + 1e-7, min2=1.001):
     def rec(setting, lo, hi):
         return OdeW2Bound(setting, "offset", [0, 1], [0, 1], [0, 1], [0, 0], [0, 0], lo, hi, hi)
