@@ -429,12 +429,39 @@ def _disc_rows(ratio_coarse, ratio_fine=(0.5, 0.3, 0.2)):
     return I.DiscResult(rows)
 
 
+def _fine(n_c, x, var=0.01, rho=1.0, smax=80.0):
+    steps = list(I.FINE_N)
+    ratios = [2.0 if n < (n_c or 10**9) else 0.5 for n in steps]
+    return I.FineResult([[var, rho, smax, n_c, x, ratios]], steps)
+
+
+def test_decide_fine_on_the_threshold_law():
+    assert I.decide_fine(_fine(540, 800.0)).verdict == "holds"  # 0.675 x
+    assert I.decide_fine(_fine(5, 3.0)).verdict == "holds"  # below the floor of 8
+    assert I.decide_fine(_fine(8, 2.0)).verdict == "holds"
+    assert I.decide_fine(_fine(12, 2.0)).verdict == "fails"  # above max(8, 0.8 x)
+    assert I.decide_fine(_fine(700, 800.0)).verdict == "fails"  # 0.875 x
+    assert I.decide_fine(_fine(300, 800.0)).verdict == "fails"  # 0.375 x: the law is loose
+    assert I.decide_fine(_fine(None, 800.0)).verdict == "fails"  # never below 1
+
+
+def test_e_disc_closed_form_matches_the_quadrature_on_a_fine_grid():
+    """Independent route: kl_bound_terms' 16-node Gauss-Legendre integral of the Girsanov term."""
+    from analytic import EDM, Gaussian
+    from verify.solvers import grids
+    from verify.theory.start_laws import kl_bound_terms
+
+    sde = EDM(3.0)
+    data = Gaussian([0.0], [0.01])
+    g = grids.karras(sde, 40, 2e-4, 3.0, 2.0)
+    quad = kl_bound_terms(sde, data, sde.marginal(data, g[0]), g).disc
+    closed = I.e_disc_1d(0.01, np.sqrt(np.asarray(sde.sigma2(g))))
+    assert closed == pytest.approx(quad, rel=1e-8)
+
+
 def test_decide_disc_and_fine_grids_on_both_sides():
     assert I.decide_disc(_disc_rows(0.9)).verdict == "holds"
     assert I.decide_disc(_disc_rows(1.3)).verdict == "fails"
-    assert I.decide_fine(_disc_rows(1.3)).verdict == "holds"  # N = 2 is not a fine grid
-    assert I.decide_fine(_disc_rows(0.9, (1.2, 0.3, 0.2))).verdict == "fails"
-    assert I.decide_fine(_disc_rows(0.9, (0.2, 0.3, 0.1))).verdict == "fails"  # not monotone
     bad = _disc_rows(0.9)
     bad.rows[0][8] = 1.5  # the exponential chain above its own bound: a bug
     assert I.decide_disc(bad).verdict == "fails"
@@ -468,7 +495,23 @@ def _carried_rows(inv=0.0, dp=0.5, rem=1e-6, bound=1e-5, resid=0.0):
         rows[-1][8:14] = [0.002, 0.002 * (1 + inv), 1e-6, rem, bound, e]
         rows.append(["d=2", "ancestral", 1.24, 25, r, 1e-2, 1e-3, 0.004, 0.002, 0.002 * dp])
         rows[-1] += [1e-3, rem, bound, 0.0]
-    return I.CarriedResult(rows, 100)
+    return I.CarriedResult(rows, 100, [_contraction()])
+
+
+def _contraction(c_g=0.3, excess0=0.16, fall=4.0):
+    """One contraction row: ancestral ratio = c_G (1 + excess), the excess falling ``fall``x."""
+    return ["d=2", 1.24, c_g] + [c_g * (1 + excess0 / fall**i) for i in range(3)]
+
+
+def test_decide_carried_on_the_ancestral_contraction():
+    def res(row):
+        return I.CarriedResult(_carried_rows().rows, 100, [row])
+
+    assert I.decide_carried(res(_contraction())).verdict == "holds"
+    assert I.decide_carried(res(_contraction(fall=5.2))).verdict == "holds"
+    assert I.decide_carried(res(_contraction(fall=2.0))).verdict == "fails"  # not first order
+    assert I.decide_carried(res(_contraction(fall=6.0))).verdict == "fails"
+    assert I.decide_carried(res(_contraction(excess0=-0.1))).verdict == "fails"  # below c_G
 
 
 def test_decide_carried_on_both_sides():

@@ -147,6 +147,41 @@ def test_decide_discretization_both_sides():
     assert decide_discretization(cont_up).verdict == "fails"
 
 
+def _search(exp_wins=None, euler_wins=None):
+    """A 2 x 2 (T, variance) search over N = 2, 5, 10 with hand-made win patterns."""
+    base = _disc([[0.5, 0.3, 0.4, 0.6], [0.5, 0.3, 0.2, 0.25]], [0.5, 0.3, 0.2, 0.1])
+    exp_wins = exp_wins or {
+        (1.0, 0.25): [True, True, True],
+        (1.0, 1.0): [True, True, True],
+        (2.0, 0.25): [False, True, True],
+        (2.0, 1.0): [True, True, True],
+    }
+    euler_wins = euler_wins or {(1.0, 0.25): [True, False, True]}
+    base.search = [["exponential", T, v, w] for (T, v), w in exp_wins.items()]
+    base.search += [["euler", T, v, w] for (T, v), w in euler_wins.items()]
+    base.search_steps = [2, 5, 10]
+    return base
+
+
+def test_decide_discretization_on_the_win_search():
+    assert decide_discretization(_search()).verdict == "holds"
+    # a loss after a win: the winning N are not {N >= N_0}
+    hole = {(1.0, 0.25): [True, False, True], (1.0, 1.0): [True] * 3}
+    assert decide_discretization(_search(exp_wins=hole)).verdict == "fails"
+    # N_0 falling with T
+    back = {(1.0, 0.25): [False, True, True], (2.0, 0.25): [True] * 3}
+    assert decide_discretization(_search(exp_wins=back)).verdict == "fails"
+    # N_0 growing with the variance
+    var_up = {(1.0, 0.25): [True] * 3, (1.0, 1.0): [False, False, True]}
+    assert decide_discretization(_search(exp_wins=var_up)).verdict == "fails"
+    # the ODE best at every N somewhere: N_0 not found
+    never = {(1.0, 0.25): [False] * 3}
+    assert decide_discretization(_search(exp_wins=never)).verdict == "fails"
+    # Euler's winning set an up-set everywhere: the stated contrast does not hold
+    euler_up = {(1.0, 0.25): [False, True, True]}
+    assert decide_discretization(_search(euler_wins=euler_up)).verdict == "fails"
+
+
 def _pvf(gamma, fp, fp_kl):
     return ParticlesVsFP(
         gamma=gamma,
@@ -342,6 +377,25 @@ def test_decide_schedule_both_sides():
     assert decide_schedule(_schedule(rows=(2, {"late": 0.25}))).verdict == "fails"  # order
     assert decide_schedule(_schedule(bumps=(0, (5, 1e-6)))).verdict == "fails"  # bump sign
     assert decide_schedule(_schedule(spot=(0, (3, 1e-5)))).verdict == "fails"  # quadrature off
+
+
+def _var_row(kl_value):
+    base = {"sde": "OU T=2", "s0": 0.5, "size": 2.0, "S0": 0.25, "ST": 1.0}
+    vals = dict.fromkeys(("early", "constant", "late"), kl_value)
+    return {**base, "kind": "start-var", "measure": "clock", "budget": 2.0, **vals}
+
+
+def test_decide_schedule_on_a_variance_start_error():
+    """2x variance start, clock budget 2: KL = h(e^-2)/2 = 0.00420, not KL_0 e^-2 = 0.0208."""
+    truth = 0.5 * (np.exp(-2.0) - np.log1p(np.exp(-2.0)))
+    assert truth == pytest.approx(0.00420, abs=1e-5)
+    r = _schedule()
+    r.rows.append(_var_row(truth))
+    assert decide_schedule(r).verdict == "holds"
+    naive = 0.5 * (1.0 - np.log(2.0)) * np.exp(-2.0)  # the old formula KL_0 e^-B
+    assert naive == pytest.approx(0.0208, abs=1e-4)
+    r.rows[-1] = _var_row(naive)
+    assert decide_schedule(r).verdict == "fails"
 
 
 def _ode(min1=1.0 - 1e-7, max1=1.0 + 1e-7, min2=1.001):

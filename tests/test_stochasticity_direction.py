@@ -173,6 +173,23 @@ def test_start_error_depends_only_on_the_clock_budget():
     assert schedule_final_kl(sde, 0.8, "start", 1.0, gam) == pytest.approx(kl(law, data), rel=1e-6)
 
 
+def test_variance_start_error_decays_by_the_clock_in_r_not_in_kl():
+    """A 2x variance start: the moment ODE's KL is h((r_0 - 1) e^{-B})/2, below KL_0 e^{-B}."""
+    sde = OU(2.0)
+    clock = Clock(sde, 0.8)
+    data = Gaussian(np.array([1.0]), 0.64)
+    pT = sde.marginal(data, sde.T)
+    init = Gaussian(pT.mean, 2.0 * pT.cov)
+    gam = schedule_gamma(sde, "early", 2.5)
+    law = exact_law(sde, data, init, (sde.T, 0.0), gamma=gam, method=None)
+    got = schedule_final_kl(sde, 0.8, "start-var", 2.0, gam)
+    assert got == pytest.approx(kl(law, data), rel=1e-6)
+    B = float(np.log(law.cov[0, 0] / 0.64 - 1.0) * -1.0)  # r - 1 = e^{-B} since r_0 - 1 = 1
+    assert got < 0.5 * (1.0 - np.log(2.0)) * np.exp(-B) * 0.9
+    vals = [clock.final_kl("start-var", 2.0, clock.gamma_for_budget(n, 1.5)) for n in SCHEDULES]
+    np.testing.assert_allclose(vals, 0.5 * (np.exp(-1.5) - np.log1p(np.exp(-1.5))), rtol=1e-9)
+
+
 def test_bump_rule_for_a_scale_error_switches_at_l_star():
     clock = Clock(OU(2.0), 1.0)
     k = 0.8

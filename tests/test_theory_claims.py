@@ -49,3 +49,54 @@ def test_theory_claims_hold_at_quick_budget(claim_id, tmp_path):
     res = run_claim(registry.get(claim_id), _ctx(tmp_path))
     assert res["verdict"] == "holds", res["reason"]
     assert res["figures"] and np.isfinite(res["seconds"])
+
+
+def _plant_wrong_drift(monkeypatch, factor=0.8):
+    """Scale the score weight (1 + gamma)/2 g2 of the reverse drift by ``factor`` everywhere
+    the claims read it: ``ReverseFamily`` (moment ODE, FP grid) and the chains' step tables."""
+    import dataclasses
+
+    import verify.solvers.chain_laws as cl
+    from verify.solvers.methods import AffineSteps, HeunSteps
+    from verify.solvers.reverse import ReverseFamily
+
+    real_coeffs = ReverseFamily.drift_coefficients
+
+    def coeffs(self, t):
+        f, w, D = real_coeffs(self, t)
+        return f, factor * w, D
+
+    real_tables = cl.step_tables
+
+    def tables(*args, **kw):
+        tab = real_tables(*args, **kw)
+        if isinstance(tab, AffineSteps):
+            return dataclasses.replace(tab, B=factor * tab.B)
+        if isinstance(tab, HeunSteps):
+            return dataclasses.replace(tab, hg_t=factor * tab.hg_t, hg_s=factor * tab.hg_s)
+        return tab
+
+    monkeypatch.setattr(ReverseFamily, "drift_coefficients", coeffs)
+    monkeypatch.setattr(cl, "step_tables", tables)
+
+
+@pytest.mark.parametrize(
+    "claim_id", ["theory.marginals-independent-of-gamma", "theory.pf-ode-preserves-kl"]
+)
+def test_a_wrong_reverse_drift_fails_the_theory_claims(claim_id, tmp_path, monkeypatch):
+    """Issue 22: both claims once read closed forms that never used the reverse drift."""
+    _plant_wrong_drift(monkeypatch)
+    res = run_claim(registry.get(claim_id), _ctx(tmp_path))
+    assert "error" not in res, res.get("error")
+    assert res["verdict"] == "fails", res["reason"]
+
+
+def test_the_moment_ode_route_alone_catches_the_wrong_drift(monkeypatch):
+    """Without the chains and the FP grid, the moment ODE's numbers alone refute it."""
+    from verify.claims import theory as T
+
+    _plant_wrong_drift(monkeypatch)
+    rows = [T._marginal_task({"sde": s, "gamma": g}) for s in ("VP", "OU") for g in (0.5, 2.0)]
+    assert min(row[2] for row in rows) > 1e-6
+    chain = T._marginal_chain_task({"sde": "VP", "method": "exponential", "gamma": 2.0})
+    assert abs(chain[4] + 2.0) > T.MARGINALS_SLOPE_TOL  # the chain's KL stalls

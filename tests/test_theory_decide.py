@@ -8,21 +8,41 @@ from verify.claims import theory as T
 
 
 def test_marginals_decide_on_the_tolerance_and_the_grid_error():
-    ok = T.MarginalsResult([["VP", 0.0, 1e-12, "closed form"]], [[1.0, 2e-4, 1e-4]])
+    ok = T.MarginalsResult([["VP", 0.0, 1e-16, "ode"]], [[1.0, 2e-4, 1e-4]])
     assert T.decide_marginals(ok).verdict == "holds"
-    off = T.MarginalsResult([["VP", 1.0, 1e-8, "closed form"]], [[1.0, 2e-4, 1e-4]])
+    off = T.MarginalsResult([["VP", 1.0, 1e-14, "ode"]], [[1.0, 2e-4, 1e-4]])
     assert T.decide_marginals(off).verdict == "fails"
-    grid = T.MarginalsResult([["VP", 0.0, 1e-12, "closed form"]], [[1.0, 5e-4, 1e-4]])
+    grid = T.MarginalsResult([["VP", 0.0, 1e-16, "ode"]], [[1.0, 5e-4, 1e-4]])
     assert T.decide_marginals(grid).verdict == "fails"  # 5e-4 > 3 x 1e-4 + 1e-6
 
 
+def test_marginals_decide_on_the_chains_slope():
+    def res(slope):
+        chain = [["VP", "euler", 2.0, [4e-4, 1e-4, 2.5e-5], slope]]
+        return T.MarginalsResult([["VP", 0.0, 1e-16, "ode"]], [[1.0, 2e-4, 1e-4]], {}, chain)
+
+    assert T.decide_marginals(res(-2.2)).verdict == "holds"
+    assert T.decide_marginals(res(-1.7)).verdict == "fails"  # a stalling chain
+    assert T.decide_marginals(res(-2.3)).verdict == "fails"
+
+
 def test_pf_ode_decide_needs_constancy_and_strict_decrease():
-    rows = [[0.0, 1.0, 1.0, 1e-12, None], [1.0, 1.0, 0.5, 0.5, True]]
+    rows = [[0.0, 1.0, 1.0, 1e-12, None, 0.1], [1.0, 1.0, 0.5, 0.5, True, 0.1]]
     assert T.decide_pf_ode(T.PfOdeResult(rows, {})).verdict == "holds"
-    drift = [[0.0, 1.0, 1.0, 1e-6, None], [1.0, 1.0, 0.5, 0.5, True]]
+    drift = [[0.0, 1.0, 1.0, 1e-8, None, 0.1], [1.0, 1.0, 0.5, 0.5, True, 0.1]]
     assert T.decide_pf_ode(T.PfOdeResult(drift, {})).verdict == "fails"
-    flat = [[0.0, 1.0, 1.0, 1e-12, None], [1.0, 1.0, 1.0, 0.0, False]]
+    flat = [[0.0, 1.0, 1.0, 1e-12, None, 0.1], [1.0, 1.0, 1.0, 0.0, False, 0.1]]
     assert T.decide_pf_ode(T.PfOdeResult(flat, {})).verdict == "fails"
+    off_form = [[0.0, 1.0, 1.0, 1e-12, None, 0.1], [1.0, 1.0, 0.5, 0.5, True, 1.5]]
+    assert T.decide_pf_ode(T.PfOdeResult(off_form, {})).verdict == "fails"
+
+
+def test_pf_ode_decide_on_the_heun_chains_second_order():
+    rows = [[0.0, 1.0, 1.0, 1e-12, None, 0.1], [1.0, 1.0, 0.5, 0.5, True, 0.1]]
+    good = [[100, 4e-4], [200, 1e-4]]
+    assert T.decide_pf_ode(T.PfOdeResult(rows, {}, good)).verdict == "holds"
+    stalled = [[100, 4e-4], [200, 2.5e-4]]  # slope -0.68: the chain is not the flow map
+    assert T.decide_pf_ode(T.PfOdeResult(rows, {}, stalled)).verdict == "fails"
 
 
 def _case(slope, expected=1, tol=0.3):

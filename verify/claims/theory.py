@@ -36,18 +36,31 @@ def _sdes():
 
 
 # ===================================================================== marginals vs gamma
-MARGINALS_TOL = 1e-10
-MARGINALS_GAMMAS = (0.0, 0.5, 1.0, 2.0)
+MARGINALS_TOL = 1e-15  # max KL of the moment ODE's law (DOP853, rtol 1e-11: KL ~ 1e-20)
+MARGINALS_GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0, "schedule")
+MARGINALS_CHAIN_GAMMAS = (0.5, 2.0, 5.0)
+MARGINALS_CHAIN_STEPS = (100, 200, 400)
+MARGINALS_SLOPE_TOL = 0.25  # |log-log slope of the chain's KL in N - (-2)|
+
+
+def _gamma_value(g, sde):
+    """A constant gamma, or for ``"schedule"`` the ramp ``gamma(t) = 0.5 + 4 t / T``."""
+    if g == "schedule":
+        T = float(sde.T)
+        return lambda t: 0.5 + 4.0 * t / T
+    return float(g)
 
 
 @dataclass
 class MarginalsResult:
-    """Gaussian rows ``[sde, gamma, max KL, solver]``; FP rows ``[gamma, max |KL|, grid err]``;
-    FP curves ``gamma -> (tau, KL, grid error)``."""
+    """Gaussian rows ``[sde, gamma, max KL, solver]`` (the moment ODE through
+    ``ReverseFamily``); chain rows ``[sde, method, gamma, KLs at MARGINALS_CHAIN_STEPS,
+    slope]``; FP rows ``[gamma, max |KL|, grid err]``; FP curves ``gamma -> (tau, KL, err)``."""
 
     gauss: list
     fp: list
     curves: dict = field(default_factory=dict)
+    chains: list = field(default_factory=list)
 
 
 def _marginal_task(task):
@@ -58,8 +71,38 @@ def _marginal_task(task):
     t_min = 1e-3 * sde.T
     init = sde.marginal(data, sde.T)
     nodes = np.linspace(sde.T, t_min, 41)
-    _, traj = exact_law(sde, data, init, nodes, gamma=task["gamma"], method=None, trajectory=True)
+    _, traj = exact_law(
+        sde,
+        data,
+        init,
+        nodes,
+        gamma=_gamma_value(task["gamma"], sde),
+        method=None,
+        trajectory=True,
+        solver="ode",
+    )
     return [task["sde"], task["gamma"], float(np.max(np.abs(traj.kl))), traj.law(-1).solver]
+
+
+def _marginal_chain_task(task):
+    from analytic import kl
+    from verify.solvers.chain_laws import exact_law
+    from verify.solvers.grids import uniform
+
+    sde = _sdes()[task["sde"]]
+    data = _data_2d()
+    t_min = 1e-3 * sde.T
+    init, target = sde.marginal(data, sde.T), sde.marginal(data, t_min)
+    kls = []
+    for n in MARGINALS_CHAIN_STEPS:
+        law = exact_law(
+            sde, data, init, uniform(sde, n, t_min=t_min), task["gamma"], task["method"]
+        )
+        kls.append(float(kl(law, target)))
+    slope = float(
+        np.log(kls[-1] / kls[-2]) / np.log(MARGINALS_CHAIN_STEPS[-1] / MARGINALS_CHAIN_STEPS[-2])
+    )
+    return [task["sde"], task["method"], task["gamma"], kls, slope]
 
 
 def _fp_mixture_check(gamma: float, n_cells: int):
@@ -87,8 +130,15 @@ def _fp_mixture_check(gamma: float, n_cells: int):
 def compute_marginals(ctx) -> MarginalsResult:
     tasks = [{"sde": s, "gamma": g} for s in _sdes() for g in MARGINALS_GAMMAS]
     gauss = ctx.map(_marginal_task, tasks, desc="gamma x SDE")
-    out = MarginalsResult(gauss, [])
-    for g in ctx.progress([0.0, 1.0] if ctx.quick else list(MARGINALS_GAMMAS), desc="FP grid"):
+    chain_tasks = [
+        {"sde": s, "method": m, "gamma": g}
+        for s in _sdes()
+        for m in ("exponential", "euler")
+        for g in MARGINALS_CHAIN_GAMMAS
+    ]
+    chains = ctx.map(_marginal_chain_task, chain_tasks, desc="chains")
+    out = MarginalsResult(gauss, [], chains=chains)
+    for g in ctx.progress([0.0, 1.0] if ctx.quick else [0.0, 0.5, 1.0, 2.0], desc="FP grid"):
         taus, kls, err = _fp_mixture_check(g, 600 if g > 0 else 1600)
         out.curves[g] = (taus, kls, err)
         out.fp.append([g, float(np.max(np.abs(kls))), float(np.max(np.abs(err)))])
@@ -99,12 +149,28 @@ def decide_marginals(r: MarginalsResult) -> Decision:
     worst = max(row[2] for row in r.gauss)
     fp_kl, fp_err = max(row[1] for row in r.fp), max(row[2] for row in r.fp)
     fp_ok = all(row[1] <= 3 * row[2] + 1e-6 for row in r.fp)
-    ok = worst <= MARGINALS_TOL and fp_ok
+    bad_chain = [
+        f"{row[0]} {row[1]}(gamma={row[2]:g}) slope {row[4]:.2f}"
+        for row in r.chains
+        if not abs(row[4] + 2.0) <= MARGINALS_SLOPE_TOL
+    ]
+    slopes = [row[4] for row in r.chains]
+    chain_txt = (
+        f"discrete chains (exponential, Euler; gamma in {list(MARGINALS_CHAIN_GAMMAS)}): KL to "
+        f"p_tmin has log-log slopes {min(slopes):.2f}..{max(slopes):.2f} in N (rule -2 +- "
+        f"{MARGINALS_SLOPE_TOL:g})"
+        if r.chains
+        else "no discrete chains"
+    )
+    ok = worst <= MARGINALS_TOL and fp_ok and not bad_chain
+    gam = ", ".join(str(g) for g in MARGINALS_GAMMAS)
     return Decision(
         "holds" if ok else "fails",
-        f"Gaussian (VP, VE, OU; gamma in {list(MARGINALS_GAMMAS)}): max KL(q_tau||p_(T-tau)) = "
-        f"{worst:.1e} (tolerance {MARGINALS_TOL:g}); 1-D GMM on the FP grid: max KL "
-        f"{fp_kl:.1e} within 3x its grid-error estimate {fp_err:.1e}: {fp_ok}.",
+        f"Gaussian (VP, VE, OU; gamma in {{{gam}}}), moment ODE of the reverse family: max "
+        f"KL(q_tau||p_(T-tau)) = {worst:.1e} (tolerance {MARGINALS_TOL:g}); {chain_txt}"
+        + (f"; off: {', '.join(bad_chain)}" if bad_chain else "")
+        + f"; 1-D GMM on the FP grid: max KL {fp_kl:.1e} within 3x its grid-error estimate "
+        f"{fp_err:.1e}: {fp_ok}.",
         f"max KL = {worst:.1e}",
     )
 
@@ -112,13 +178,15 @@ def decide_marginals(r: MarginalsResult) -> Decision:
 def present_marginals(r: MarginalsResult, ctx) -> Presentation:
     fig = ctx.figure(figsize=(8.0, 3.6))
     ax = fig.add_subplot(1, 2, 1)
+    xs = np.arange(len(MARGINALS_GAMMAS))
     for s in _sdes():
-        vals = [max(row[2], 1e-18) for row in r.gauss if row[0] == s]
-        ax.semilogy(MARGINALS_GAMMAS, vals, "o-", label=s, alpha=0.7)
+        vals = [max(row[2], 1e-30) for row in r.gauss if row[0] == s]
+        ax.semilogy(xs, vals, "o-", label=s, alpha=0.7)
+    ax.set_xticks(xs, [str(g) for g in MARGINALS_GAMMAS], fontsize=7)
     ax.axhline(MARGINALS_TOL, color="k", ls="--", lw=0.8, label="tolerance")
     ax.set_xlabel("stochasticity gamma")
     ax.set_ylabel("max_tau KL(q_tau || p_{T-tau}) (nats)")
-    ax.set_title("Gaussian, exact law (values floored at 1e-18)", fontsize=9)
+    ax.set_title("Gaussian, moment ODE of the reverse family", fontsize=9)
     ax.legend(fontsize=7)
     ax2 = fig.add_subplot(1, 2, 2)
     for g, (taus, kls, err) in r.curves.items():
@@ -129,10 +197,15 @@ def present_marginals(r: MarginalsResult, ctx) -> Presentation:
     ax2.set_title("1-D GMM, FP grid (band: grid error)", fontsize=9)
     ax2.legend(fontsize=7)
     fig.tight_layout()
+    chain_cols = ["SDE", "method", "gamma"]
+    chain_cols += [f"KL(chain || p_tmin), N={n}" for n in MARGINALS_CHAIN_STEPS] + ["slope"]
+    chain_rows = [[*row[:3], *row[3], row[4]] for row in r.chains]
     return Presentation(
         {
-            "Gaussian data, 2-D full covariance: max over 41 nodes of KL(q_tau||p_{T-tau})": Table(
-                ["SDE", "gamma", "max KL (nats)", "solver"], r.gauss
+            "Gaussian data, 2-D full covariance: max over 41 nodes of KL(q_tau||p_{T-tau}), "
+            "moment ODE": Table(["SDE", "gamma", "max KL (nats)", "solver"], r.gauss),
+            "Discrete chains from p_T, exact score: KL(chain || p_tmin) against N": Table(
+                chain_cols, chain_rows
             ),
             "1-D GMM, Fokker-Planck grid": Table(
                 ["gamma", "max |KL| (nats)", "grid-error estimate"], r.fp
@@ -144,19 +217,27 @@ def present_marginals(r: MarginalsResult, ctx) -> Presentation:
 
 # =================================================================== PF-ODE preserves KL
 PF_ODE_TOL = 1e-9
-PF_ODE_GAMMAS = (0.0, 0.5, 1.0, 2.0)
+PF_ODE_GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
+PF_ODE_FORM_TOL = 1e-8  # moment ODE vs the closed form (G): |dKL| <= tol KL + 1e-14
+PF_ODE_HEUN_STEPS = (50, 100, 200)
+PF_ODE_FLOOR = 1e-12  # KL below which the moment ODE's decrease is not resolved
+PF_ODE_HEUN_SLOPE_TOL = 0.3
 
 
 @dataclass
 class PfOdeResult:
-    """Rows ``[gamma, KL at tau=0, KL at end, max rel. change, strictly decreasing]``."""
+    """Rows ``[gamma, KL at tau=0, KL at end, max rel. change, strictly decreasing, max
+    |ODE - closed form| / (1e-8 KL_closed + 1e-14)]`` (moment ODE through
+    ``ReverseFamily``); ``heun``: ``[N, max rel. change of KL along the Heun chain]``."""
 
     rows: list
     curves: dict
+    heun: list = field(default_factory=list)
 
 
 def compute_pf_ode(ctx) -> PfOdeResult:
     from verify.solvers.chain_laws import exact_law
+    from verify.solvers.grids import uniform
 
     sde = VP(0.1, 20.0)
     data = _data_2d()
@@ -164,24 +245,56 @@ def compute_pf_ode(ctx) -> PfOdeResult:
     nodes = np.linspace(1.0, 1e-3, 201)
     curves, rows = {}, []
     for g in PF_ODE_GAMMAS:
-        _, traj = exact_law(sde, data, init, nodes, gamma=g, method=None, trajectory=True)
-        k = np.asarray(traj.kl)
-        curves[g] = (np.asarray(traj.tau), k)
-        decreasing = bool(np.all(np.diff(k) < 0)) if g > 0 else None
-        rows.append(
-            [g, float(k[0]), float(k[-1]), float(np.max(np.abs(k - k[0])) / k[0]), decreasing]
+        _, traj = exact_law(
+            sde, data, init, nodes, gamma=g, method=None, trajectory=True, solver="ode"
         )
-    return PfOdeResult(rows, curves)
+        _, form = exact_law(
+            sde, data, init, nodes, gamma=g, method=None, trajectory=True, solver="closed form"
+        )
+        k, kc = np.asarray(traj.kl), np.asarray(form.kl)
+        curves[g] = (np.asarray(traj.tau), k)
+        # strictly decreasing wherever KL is above the moment ODE's floor (rtol 1e-11)
+        live = k[:-1] > PF_ODE_FLOOR
+        decreasing = bool(np.all(np.diff(k)[live] < 0)) if g > 0 else None
+        gap = float(np.max(np.abs(k - kc) / (PF_ODE_FORM_TOL * kc + 1e-14)))
+        rows.append(
+            [g, float(k[0]), float(k[-1]), float(np.max(np.abs(k - k[0])) / k[0]), decreasing, gap]
+        )
+    heun = []
+    for n in PF_ODE_HEUN_STEPS:
+        _, tr = exact_law(
+            sde, data, init, uniform(sde, n, t_min=1e-3), 0.0, "heun", trajectory=True
+        )
+        k = np.asarray(tr.kl)
+        heun.append([n, float(np.max(np.abs(k - k[0])) / k[0])])
+    return PfOdeResult(rows, curves, heun)
+
+
+def _heun_slope(heun) -> float:
+    (n1, d1), (n2, d2) = heun[-2], heun[-1]
+    return float(np.log(d2 / d1) / np.log(n2 / n1))
 
 
 def decide_pf_ode(r: PfOdeResult) -> Decision:
     drift = r.rows[0][3]
     decreasing = all(row[4] for row in r.rows[1:])
-    ok = drift <= PF_ODE_TOL and decreasing
+    form_gap = max(row[5] for row in r.rows)
+    form_ok = form_gap <= 1.0
+    heun_ok, heun_txt = True, ""
+    if r.heun:
+        slope = _heun_slope(r.heun)
+        heun_ok = abs(slope + 2.0) <= PF_ODE_HEUN_SLOPE_TOL
+        heun_txt = (
+            f"; Heun chain: KL drift {r.heun[-1][1]:.1e} at N = {r.heun[-1][0]}, falling like "
+            f"N^{slope:.2f} (rule -2 +- {PF_ODE_HEUN_SLOPE_TOL:g}): {heun_ok}"
+        )
+    ok = drift <= PF_ODE_TOL and decreasing and form_ok and heun_ok
     return Decision(
         "holds" if ok else "fails",
-        f"gamma = 0: relative drift of KL along tau = {drift:.1e} (tolerance {PF_ODE_TOL:g}); "
-        f"gamma > 0: strictly decreasing = {decreasing}.",
+        f"moment ODE of the reverse family: gamma = 0: relative drift of KL along tau = "
+        f"{drift:.1e} (tolerance {PF_ODE_TOL:g}); gamma > 0: strictly decreasing = "
+        f"{decreasing}; KL agrees with the closed form (G) at every node and gamma within "
+        f"{form_gap:.2f} x (rel {PF_ODE_FORM_TOL:g} + abs 1e-14): {form_ok}{heun_txt}.",
         f"ODE drift = {drift:.1e}",
     )
 
@@ -196,9 +309,23 @@ def present_pf_ode(r: PfOdeResult, ctx) -> Presentation:
     ax.set_title("VP, 2-D Gaussian data, wrong start law, exact score", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    columns = ["gamma", "KL at tau=0", "KL at end", "max rel. change", "strictly decreasing"]
+    columns = [
+        "gamma",
+        "KL at tau=0",
+        "KL at end",
+        "max rel. change",
+        "strictly decreasing",
+        "max |ODE - (G)| / (1e-8 KL + 1e-14)",
+    ]
     return Presentation(
-        {"KL(q_tau || p_{T-tau}) along the continuous-time reverse family": Table(columns, r.rows)},
+        {
+            "KL(q_tau || p_{T-tau}) along the moment ODE of the reverse family": Table(
+                columns, r.rows
+            ),
+            "Heun chain (gamma = 0): max relative change of KL along the chain": Table(
+                ["N", "max rel. change"], r.heun
+            ),
+        },
         [ctx.savefig(fig, "pf-ode-kl")],
     )
 
@@ -654,14 +781,16 @@ CLAIMS = [
         "With the exact score and the exact start p_T, the marginal of the reverse family at "
         "every tau is p_{T-tau}, whatever the stochasticity gamma.",
         "standard (Anderson 1982; Song et al. 2021 §4.3; arXiv 2506.11378 Lemma 2.1)",
-        "2-D Gaussian data with full covariance under VP(0.1, 20), VE(0.01, 10), OU (T=2), "
-        "gamma in {0, 0.5, 1, 2}, continuous time; 1-D two-component GMM under OU on the "
-        "Fokker-Planck grid.",
+        "2-D Gaussian data with full covariance under VP(0.1, 20), VE(0.01, 10), OU (T=2): "
+        "the moment ODE of the reverse family (drift from ReverseFamily) for gamma in {0, 0.5, "
+        "1, 2, 5} and gamma(t) = 0.5 + 4t/T; the exponential and Euler chains for gamma in "
+        "{0.5, 2, 5}, N = 100..400; 1-D two-component GMM under OU on the Fokker-Planck grid.",
         compute=compute_marginals,
         decide=decide_marginals,
         present=present_marginals,
         rung=2,
-        tolerance=f"abs {MARGINALS_TOL:g} (exact law); 3 x grid-error estimate (FP)",
+        tolerance=f"abs {MARGINALS_TOL:g} (moment ODE); chain KL slope -2 +- "
+        f"{MARGINALS_SLOPE_TOL:g}; 3 x grid-error estimate (FP)",
         doc=f"{DOC}#marginals-independent-of-gamma",
     ),
     Claim(
@@ -670,12 +799,14 @@ CLAIMS = [
         "Gaussian data; any gamma > 0 makes it strictly decrease.",
         "standard (the exact-score KL identity, docs/claims/theory.md; arXiv 2506.11378 §2)",
         "VP(0.1, 20), 2-D Gaussian data, start N([0.3, 0.2], [[1.4, -0.2], [-0.2, 0.8]]), "
-        "exact score, continuous time to t_min = 1e-3.",
+        "exact score, the moment ODE of the reverse family (drift from ReverseFamily) to t_min "
+        "= 1e-3 for gamma in {0, 0.5, 1, 2, 5}; the Heun chain at N = 50, 100, 200.",
         compute=compute_pf_ode,
         decide=decide_pf_ode,
         present=present_pf_ode,
-        rung=1,
-        tolerance=f"rel {PF_ODE_TOL:g}",
+        rung=2,
+        tolerance=f"rel {PF_ODE_TOL:g} (gamma = 0); rel {PF_ODE_FORM_TOL:g} against (G); Heun "
+        f"drift slope -2 +- {PF_ODE_HEUN_SLOPE_TOL:g}",
         doc=f"{DOC}#pf-ode-preserves-kl",
     ),
     Claim(
