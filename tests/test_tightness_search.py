@@ -141,15 +141,77 @@ def test_a_floating_point_artefact_is_never_called_a_counterexample():
     assert few.verdict == "inconclusive" and few.certificate is None
 
 
-def test_an_unstable_float_candidate_is_not_a_counterexample_without_mpmath():
-    # truth = x (1 + 1e-9 sin(1e7 x)): a rapidly oscillating relative error of 1e-9 (like
-    # rounding noise); the ratio dips below 1 - 1e-12 at points whose neighbours are above 1
+def test_an_oscillating_truth_is_a_counterexample_at_the_point_beyond_its_resolution():
+    # truth = x (1 + 1e-9 sin(1e7 x)) exceeds the bound x wherever sin > 0: a counterexample
+    # at rtol = 1e-12 (certified at the point, whatever the neighbours give), none once the
+    # declared resolution rtol = 1e-8 is above the 1e-9 oscillation
     def truth(x):
         return x * (1.0 + 1e-9 * math.sin(1e7 * x))
 
     res = search(lambda x: x, truth, {"x": (0.5, 2.0)}, budget=40, rng=0)
-    assert res.refuted >= 1 and res.certificate is None
-    assert res.verdict == "inconclusive"  # float64 alone cannot tell; never "fails"
+    assert res.verdict == "fails" and res.certificate.confirmed
+    x = res.certificate.setting["x"]
+    assert math.sin(1e7 * x) > 0  # by hand: ratio = 1 / (1 + 1e-9 sin(1e7 x)) < 1
+    assert res.worst_ratio == pytest.approx(1 / (1 + 1e-9 * math.sin(1e7 * x)), abs=1e-15)
+    coarse = search(lambda x: x, truth, {"x": (0.5, 2.0)}, budget=40, rng=0, rtol=1e-8)
+    assert coarse.verdict == "holds" and not coarse.counterexamples
+
+
+def _threshold_bound(a, n):
+    """A bound that fails only beyond a threshold: 0.5 a / n for a > 9.9, else 2 a / n."""
+    return 0.5 * a / n if a > 9.9 else 2 * a / n
+
+
+def _threshold_truth(a, n):
+    return a / n
+
+
+@pytest.mark.parametrize("n_spec", [1, (1, 10, "int")])
+def test_every_evaluated_counterexample_is_reported_whatever_its_neighbours_do(n_spec):
+    # ratio 0.5 for a > 9.9 (hand), 2 elsewhere: perturbations of a point near a = 10 cross
+    # the threshold, so a neighbourhood test refuted them and the verdict was "inconclusive"
+    space = {"a": (0.1, 10.0, "log"), "n": n_spec}
+    res = search(_threshold_bound, _threshold_truth, space, budget=128, rng=0)
+    a = np.asarray(res.samples["values"]["a"], dtype=float)
+    n = np.asarray(res.samples["values"]["n"], dtype=float) if "n" in res.samples["values"] else 1
+    below = a > 9.9  # the hand-derived counterexamples among the evaluated settings
+    assert below.sum() >= 3
+    assert res.verdict == "fails"
+    assert res.worst_ratio == pytest.approx(0.5, abs=1e-15)
+    assert res.best_constant == pytest.approx(2.0, abs=1e-14)
+    assert len(res.counterexamples) == below.sum() and not res.unchecked
+    got = sorted((c.setting["a"], c.setting["n"]) for c in res.counterexamples)
+    want = sorted(zip(a[below], np.broadcast_to(n, a.shape)[below], strict=True))
+    assert got == pytest.approx(want, abs=0)
+    for c in res.counterexamples:
+        assert c.confirmed and c.dps == 50 and "mpmath" in c.method
+        with mpmath.workdps(50):  # the certificate's values, recomputed in mpmath
+            am = mpmath.mpf(c.setting["a"])
+            assert c.bound == mpmath.nstr(am / 2 / c.setting["n"], 15)
+        assert c.ratio_value == 0.5
+    assert f"{below.sum()} certified counterexamples" in res.summary()
+
+
+def test_counterexamples_beyond_max_certify_are_listed_and_never_called_holds():
+    space = {"a": (0.1, 10.0, "log"), "n": (1, 10, "int")}
+    res = search(_threshold_bound, _threshold_truth, space, budget=128, rng=0, max_certify=2)
+    assert res.verdict == "fails" and len(res.counterexamples) == 2
+    assert len(res.unchecked) >= 1 and all(s["a"] > 9.9 for s in res.unchecked)
+    assert "not re-checked" in res.summary()
+
+
+def test_numpy_callables_are_certified_by_a_float_reevaluation_at_the_point():
+    # np.where does not take mpf arguments: the float64 values at the point itself decide
+    @vectorized
+    def bound(a):
+        a = np.asarray(a, dtype=float)
+        return np.where(a > 9.9, 0.5 * a, 2 * a)
+
+    res = search(bound, vectorized(lambda a: np.asarray(a, dtype=float)), {"a": (0.1, 10.0, "log")})
+    assert res.verdict == "fails" and res.worst_ratio == 0.5
+    c = res.certificate
+    assert c.dps is None and "float64 re-evaluation at the setting" in c.method
+    assert all(x.setting["a"] > 9.9 for x in res.counterexamples)
 
 
 def test_equality_is_not_a_counterexample_at_high_precision():

@@ -137,3 +137,55 @@ def test_high_precision_twins_agree_with_the_float_forms(key):
             with mpmath.workdps(30):
                 hp = float(twin(**setting))
             assert hp == pytest.approx(val, rel=max(1e-8, 20 * b.rtol)), (key, setting)
+
+
+# ------------------------------------------------ E_disc in closed form (VE / EDM)
+def _disc_integral_mp(lam, sigmas, dps=30):
+    """The defining integral of E_disc for EDM (sigma(t) = t, g^2 = 2t) by mpmath quadrature:
+    1/2 sum_k int_{t_{k+1}}^{t_k} g^2 [S_t (1/S_t - 1/S_k)^2 + (t_k^2 - t^2) / S_k^2] dt,
+    the expectation E|grad log p_{t_k}(X_{t_k}) - grad log p_t(X_t)|^2 unsimplified."""
+    with mpmath.workdps(dps):
+        total = mpmath.mpf(0)
+        ts = [mpmath.mpf(float(x)) for x in sigmas]
+        for lm in map(mpmath.mpf, lam):
+            for tk, tk1 in zip(ts[:-1], ts[1:], strict=True):
+                Sk = lm + tk**2
+
+                def f(t, Sk=Sk, tk=tk, lm=lm):
+                    St = lm + t**2
+                    return 2 * t * (St * (1 / St - 1 / Sk) ** 2 + (tk**2 - t**2) / Sk**2)
+
+                total += mpmath.quad(f, [tk1, (tk1 + tk) / 2, tk])
+        return total / 2
+
+
+@pytest.mark.parametrize(
+    "lam, n_steps, sigma_T, rho",
+    [
+        ((0.01, 0.01), 2, 80.0, 1.0),
+        ((10.0, 0.01), 10, 80.0, 1.0),
+        ((1.0, 0.3), 50, 5.0, 7.0),
+        ((0.01, 10.0), 100, 0.3, 10.0),
+    ],  # fmt: skip
+)
+def test_disc_term_closed_form_matches_the_defining_integral(lam, n_steps, sigma_T, rho):
+    from verify.tightness.theory_bounds import ve_disc_term, ve_disc_term_mp
+
+    grid = karras_grid(n_steps, sigma_T, rho)
+    ref = _disc_integral_mp(lam, grid)
+    assert ve_disc_term(lam, grid) == pytest.approx(float(ref), rel=1e-13)
+    with mpmath.workdps(40):
+        assert abs(ve_disc_term_mp(lam, grid) / ref - 1) < mpmath.mpf(10) ** -25
+
+
+def test_disc_term_corner_where_16_node_gauss_legendre_was_5_percent_off():
+    # lambda = (0.01, 0.01), N = 2, rho = 1, sigma_T = 80: 11.619 (closed form, the defining
+    # integral in mpmath) where kl_bound_terms' Gauss-Legendre gives 12.203
+    s = dict(lam1=0.01, lam2=0.01, mean=0.3, mtheta=0.2, sigma_T=80.0, n_steps=2, rho=1.0)
+    b = get_bound("kl-bound-disc")
+    ref = float(_disc_integral_mp((0.01, 0.01), karras_grid(2, 80.0, 1.0)))
+    assert ref == pytest.approx(11.619, abs=5e-4)
+    assert b.bound(**s) == pytest.approx(ref, rel=1e-13)
+    assert float(b.bound_mp(**s)) == pytest.approx(ref, rel=1e-13)
+    for key in ("ve-ancestral-disc", "ve-ancestral-disc-steep"):
+        assert get_bound(key).bound is b.bound and get_bound(key).bound_mp is b.bound_mp

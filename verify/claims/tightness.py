@@ -52,6 +52,8 @@ class TightnessResult:
     grid: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     seeds: list = field(default_factory=list)
+    n_counterexamples: int = 0
+    n_unchecked: int = 0
 
 
 def _result(key: str, ctx) -> TightnessResult:
@@ -89,7 +91,12 @@ def decide_bound(r: TightnessResult) -> Decision:
             Check(
                 False,
                 f"certified counterexample at {_fmt_setting(r.setting)}: "
-                + (_cert_text(cert) if cert else f"ratio {r.worst_ratio:.6g}"),
+                + (_cert_text(cert) if cert else f"ratio {r.worst_ratio:.6g}")
+                + (
+                    f" ({r.n_counterexamples} evaluated settings certified as counterexamples)"
+                    if r.n_counterexamples > 1
+                    else ""
+                ),
             )  # fmt: skip
         )
     elif r.verdict == "inconclusive":
@@ -97,7 +104,7 @@ def decide_bound(r: TightnessResult) -> Decision:
             Check(
                 None,
                 f"{r.refuted} float64 candidates below 1 could not be confirmed or "
-                "refuted at high precision",
+                f"refuted at high precision ({r.n_unchecked} left unchecked)",
             )  # fmt: skip
         )
     n_skip = int(sum(r.skipped.values()))

@@ -55,6 +55,8 @@ class BoundRun:
     influence: dict
     grid: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    n_counterexamples: int = 0
+    n_unchecked: int = 0
 
 
 @functools.lru_cache(maxsize=64)
@@ -135,6 +137,8 @@ def _run(key: str, budget: int, seed: int, grid_n: int, extras: bool) -> BoundRu
         influence=infl,
         grid=_grid(b, res, infl, grid_n) if grid_n else {},
         extra=_extra(b, res, extras),
+        n_counterexamples=len(res.counterexamples),
+        n_unchecked=len(res.unchecked),
     )
 
 

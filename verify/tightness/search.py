@@ -30,24 +30,27 @@ Undefined settings. A setting where ``bound`` or ``truth`` raises, returns NaN/i
 ``truth <= atol`` (no ratio; ``atol = 0`` by default) is skipped and counted by reason in
 ``SearchResult.skipped``; it never ends the search and never enters a result as NaN.
 
-Certificate. A candidate counterexample (``rho < 1 - rtol`` in float64) is re-evaluated
-before it is reported: with ``bound_mp`` / ``truth_mp`` (callables evaluated under
-``mpmath.workdps(dps)``; they may also be a higher rung of the same quantity) it is confirmed
-when the high-precision ratio is below ``1 - rtol``; a refuted candidate takes its
-high-precision ratio and the next candidate is checked. Without them, the float callables are
-re-evaluated at the setting and at ``14k`` perturbations (``+-1e-6 .. 3e-2`` of each float
-coordinate, seven scales, clipped to the cube), and the candidate is confirmed when every ratio
-is below ``1 - rtol``: a rounding artefact changes sign with the input, a counterexample of a
-bound holds on a neighbourhood; a candidate it does not confirm is excluded and makes the
-verdict ``"inconclusive"`` (float64 cannot tell). This is weaker than a high-precision check
-(an artefact whose sign survives every perturbation would pass); the certificate says which
-check was done, and the claims always pass high-precision or higher-rung twins.
+Certificate. Every candidate counterexample (``rho < 1 - rtol`` in float64) is re-evaluated
+*at its own setting* before it is reported, in ascending ratio, at most ``max_certify`` of
+them: with ``bound_mp`` / ``truth_mp`` (callables evaluated under ``mpmath.workdps(dps)``;
+they may also be a higher rung of the same quantity) it is confirmed when the high-precision
+ratio is below ``1 - rtol``, and a refuted candidate takes its high-precision ratio. Without
+them the float callables themselves are called with ``mpmath.mpf`` arguments under
+``workdps(dps)`` (plain arithmetic and mpmath functions then compute at ``dps`` digits); a
+callable that does not compute in mpmath (numpy ufuncs, a float64 result) is re-evaluated in
+float64 at the setting, and a reproduced ratio below ``1 - rtol`` (``rtol`` the declared
+resolution of the numbers) confirms it; a value that does not reproduce is excluded and makes
+the verdict ``"inconclusive"``. A setting whose bound and truth were evaluated is a
+counterexample whatever its neighbours give (a bound may fail beyond a threshold only): the
+ratios at ``14k`` perturbations of the setting are reported beside a float64 check, as
+information, never as a condition. Every confirmed point is kept
+(``SearchResult.counterexamples``); candidates beyond ``max_certify`` are listed unchecked
+(``SearchResult.unchecked``).
 
-``verdict`` is ``"fails"`` only with a confirmed certificate, ``"holds"`` when no ratio below
-``1 - rtol`` survives the check, and ``"inconclusive"`` when more than ``max_certify``
-candidates were refuted without confirming one, or a float re-evaluation could not confirm a
-candidate. With high-precision callables the worst point is checked in any case
-(``worst_check``).
+``verdict`` is ``"fails"`` with at least one confirmed counterexample, ``"holds"`` when no
+ratio below ``1 - rtol`` survives the check, and ``"inconclusive"`` when candidates were left
+unchecked (beyond ``max_certify``) or a float re-evaluation did not reproduce a value. With
+high-precision callables the worst point is checked in any case (``worst_check``).
 
 Best constant. For a bound ``C * expression(x)`` (``constant=C``), the smallest constant that
 still holds over every setting searched is ``max truth / expression = C / worst_ratio``
@@ -138,7 +141,10 @@ class SearchResult:
 
     ``samples`` holds every evaluated setting: ``unit`` (n, k) coordinates, ``values`` (name ->
     (n,) array), ``bound``, ``truth``, ``ratio`` (NaN where skipped) and ``phase`` (0 corners,
-    1 Sobol, 2 local, 3 polish).
+    1 Sobol, 2 local, 3 polish). ``counterexamples`` lists the certificate of every evaluated
+    setting confirmed as a counterexample (ascending ratio; ``certificate`` is the first),
+    ``unchecked`` the settings with a float64 ratio below ``1 - rtol`` left unchecked beyond
+    ``max_certify`` (then the verdict is not ``"holds"``).
     """
 
     worst_ratio: float
@@ -157,6 +163,8 @@ class SearchResult:
     rtol: float
     names: list
     samples: dict = field(repr=False, default_factory=dict)
+    counterexamples: list = field(default_factory=list)
+    unchecked: list = field(default_factory=list)
 
     @property
     def n_skipped(self) -> int:
@@ -180,8 +188,18 @@ class SearchResult:
             lines.append("certificate: " + self.certificate.summary())
         elif self.worst_check is not None:
             lines.append("check at the worst setting: " + self.worst_check.summary())
+        if len(self.counterexamples) > 1:
+            lines.append(f"{len(self.counterexamples)} certified counterexamples:")
+            lines.extend("  " + c.summary() for c in self.counterexamples)
+        if self.unchecked:
+            lines.append(
+                f"{len(self.unchecked)} more evaluated setting(s) with a float64 ratio below "
+                f"1 - rtol, not re-checked (max_certify): "
+                + "; ".join(_fmt_setting(s) for s in self.unchecked[:8])
+                + (" ..." if len(self.unchecked) > 8 else "")
+            )
         if self.refuted:
-            lines.append(f"{self.refuted} float64 candidate(s) refuted by the high-precision check")
+            lines.append(f"{self.refuted} float64 candidate(s) refuted by the re-evaluation")
         return "\n".join(lines)
 
 
@@ -520,9 +538,69 @@ def _check(setting, b_float, t_float, hp, rtol, dps):
         )
 
 
-def _float_check(ev, i, rtol):
-    """Re-evaluate the float callables at point ``i`` and ``14k`` perturbations of it."""
+def _mp_setting(setting: Mapping) -> dict:
+    """``setting`` with every float as an ``mpmath.mpf`` (exact: a float is a binary number)."""
+    out = {}
+    for k, v in setting.items():
+        if isinstance(v, float | np.floating) and not isinstance(v, bool):
+            out[k] = mpmath.mpf(float(v))
+        else:
+            out[k] = v
+    return out
+
+
+def _mp_call(fn, vec, setting):
+    """``fn`` at ``setting`` with mpmath arguments: an ``mpf``, or ``None`` when ``fn`` does not
+    compute in mpmath (it raised, or returned a float64 / something else)."""
+    args = _mp_setting(setting)
+    try:
+        if vec:
+            cols = {k: np.array([v], dtype=object) for k, v in args.items()}
+            out = np.asarray(fn(**cols), dtype=object).reshape(-1)
+            if out.size != 1:
+                return None
+            out = out[0]
+        else:
+            out = fn(**args)
+    except Exception:
+        return None
+    return out if isinstance(out, mpmath.mpf) else None
+
+
+def _point_check(ev, i, rtol, dps):
+    """Certify evaluated point ``i`` at the point itself, without high-precision twins.
+
+    First the float callables themselves with ``mpmath.mpf`` arguments under
+    ``workdps(dps)`` (plain arithmetic and ``mpmath`` functions then compute at ``dps``
+    digits); if either callable does not compute in mpmath, a float64 re-evaluation at the
+    setting: deterministic callables reproduce the values the search saw, and a ratio below
+    ``1 - rtol`` (``rtol`` the declared resolution) is a counterexample whatever the
+    neighbouring settings give. The ratio at ``14k`` perturbations of the setting is reported
+    beside it (information only: a bound may fail at one point, e.g. beyond a threshold).
+    """
     space = ev.space
+    setting = space.settings(np.array([ev.U[i]]))[0]
+    with mpmath.workdps(dps):
+        b = _mp_call(ev.bound, ev.vec_bound, setting)
+        t = _mp_call(ev.truth, ev.vec_truth, setting)
+        if b is not None and t is not None:
+            if not (mpmath.isfinite(b) and mpmath.isfinite(t)) or t <= 0:
+                ratio, ok = mpmath.mpf("nan"), False
+            else:
+                ratio = b / t
+                ok = bool(ratio < 1 - mpmath.mpf(rtol))
+            return Certificate(
+                dict(setting),
+                _mp_str(b),
+                _mp_str(t),
+                mpmath.nstr(ratio, 15),
+                float(ev.B[i]),
+                float(ev.T[i]),
+                "mpmath re-evaluation of the callables with mpf arguments at the setting "
+                "(no twins; as precise as the callables compute)",
+                dps,
+                ok,
+            )
     u = np.array(ev.U[i])
     pts = [u]
     for j in space.float_idx:
@@ -538,8 +616,9 @@ def _float_check(ev, i, rtol):
     t, tf = ev._call(ev.truth, ev.vec_truth, cols, sets, "truth")
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(bf | tf | (t <= 0), np.nan, b / t)
-    ok = bool(np.all(np.isfinite(r)) and np.all(r < 1 - rtol))
+    ok = bool(np.isfinite(r[0]) and r[0] < 1 - rtol)
     n_pert = len(pts) - 1
+    below = int(np.sum(np.isfinite(r[1:]) & (r[1:] < 1 - rtol)))
     return Certificate(
         sets[0],
         f"{b[0]:.15g}",
@@ -547,58 +626,55 @@ def _float_check(ev, i, rtol):
         f"{r[0]:.15g}",
         float(ev.B[i]),
         float(ev.T[i]),
-        f"float64 re-evaluation at the setting and {n_pert} perturbations of "
-        f"{', '.join(f'{p:g}' for p in _PERTURB)} in unit coordinates (largest ratio "
-        f"{np.nanmax(r):.15g}; no mpmath callables)",
+        f"float64 re-evaluation at the setting (the callables do not compute in mpmath; "
+        f"ratio below 1 - rtol at {below} of {n_pert} perturbations of "
+        f"{', '.join(f'{p:g}' for p in _PERTURB)} in unit coordinates, information only)",
         None,
         ok,
     )
 
 
 def _certify(ev, hp, rtol, dps, max_certify):
-    """Check candidates in ascending ratio (module docstring).
+    """Check every candidate (float ratio ``< 1 - rtol``) in ascending ratio, at most
+    ``max_certify`` of them (module docstring).
 
-    Returns ``(verdict, effective ratios, certificate, checked, refuted)``. A candidate the
-    high-precision check refutes takes its high-precision ratio; one the float re-evaluation
-    does not confirm is excluded (NaN) and leaves the verdict at best ``"inconclusive"``
-    (float64 can tell neither way there).
+    Returns ``(verdict, effective ratios, certificate, checked, refuted, unchecked)``: the
+    certificate is the confirmed counterexample of smallest ratio; a checked candidate takes
+    its certified ratio (high precision; a float re-evaluation that does not reproduce the
+    value is excluded, NaN, and leaves the verdict at best ``"inconclusive"``); ``unchecked``
+    lists the indices of candidates beyond ``max_certify``.
     """
     eff = np.array(ev.R, dtype=np.float64)
     checked: dict[int, Certificate] = {}
     refuted = unresolved = 0
     settings = ev.space.settings(np.array(ev.U)) if ev.n else []
-    while np.any(np.isfinite(eff)):
-        i = int(np.nanargmin(eff))
-        if eff[i] >= 1 - rtol:
-            break
-        if i in checked:
-            if checked[i].confirmed:
-                return "fails", eff, checked[i], checked, refuted
-            eff[i] = np.nan  # not reached (a refuted point's ratio is >= 1 - rtol); never loop
-            continue
-        if len(checked) >= max_certify:
-            confirmed = [j for j, c in checked.items() if c.confirmed]
-            if confirmed:  # the worst certified point stands; lower float values unchecked
-                j = min(confirmed, key=lambda j: eff[j])
-                return "fails", eff, checked[j], checked, refuted
-            return "inconclusive", eff, None, checked, refuted
+    with np.errstate(invalid="ignore"):
+        cand = [int(j) for j in np.argsort(np.where(np.isfinite(eff), eff, np.inf), kind="stable")]
+    cand = [j for j in cand if np.isfinite(eff[j]) and eff[j] < 1 - rtol]
+    for i in cand[:max_certify]:
         if hp is not None:
             cert = _check(settings[i], ev.B[i], ev.T[i], hp, rtol, dps)
         else:
-            cert = _float_check(ev, i, rtol)
+            cert = _point_check(ev, i, rtol, dps)
         checked[i] = cert
+        val = float(cert.ratio)
         if cert.confirmed:
-            if hp is not None:
-                eff[i] = float(cert.ratio)
+            if cert.dps is not None:
+                eff[i] = val
             continue
         refuted += 1
-        if hp is None:
-            unresolved += 1
+        if cert.dps is None or not math.isfinite(val):
+            unresolved += int(cert.dps is None)
             eff[i] = np.nan
         else:
-            val = float(cert.ratio)
-            eff[i] = val if math.isfinite(val) else np.nan
-    return ("inconclusive" if unresolved else "holds"), eff, None, checked, refuted
+            eff[i] = val
+    unchecked = cand[max_certify:]
+    confirmed = [j for j, c in checked.items() if c.confirmed]
+    if confirmed:
+        j = min(confirmed, key=lambda j: eff[j])
+        return "fails", eff, checked[j], checked, refuted, unchecked
+    verdict = "inconclusive" if (unresolved or unchecked) else "holds"
+    return verdict, eff, None, checked, refuted, unchecked
 
 
 # ------------------------------------------------------------------------------ public
@@ -659,7 +735,7 @@ def search(
     atol: float = 0.0,
     vectorized: bool | None = None,
     n_starts: int = 4,
-    max_certify: int = 16,
+    max_certify: int = 64,
 ) -> SearchResult:
     """Search ``space`` for the smallest ``bound / truth`` (module docstring).
 
@@ -678,7 +754,7 @@ def search(
         rounding level where the error vanishes.
     vectorized : force (True/False) or detect (None: the ``vectorized`` attribute) batches.
     n_starts : local refinements from this many distinct best points.
-    max_certify : candidates checked before giving up (verdict ``"inconclusive"``).
+    max_certify : candidates checked at most (more unchecked: the verdict is not ``"holds"``).
     """
     if not callable(bound) or not callable(truth):
         raise TypeError("bound and truth must be callables f(**setting) -> float")
@@ -698,11 +774,19 @@ def search(
         raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
     ev = _Evaluator(sp, bound, truth, vb, vt, budget, atol)
     _run_phases(ev, sp, int(budget), gen, int(n_starts))
-    verdict, eff, cert, checked, refuted = _certify(ev, hp, rtol, int(dps), int(max_certify))
-    return _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, int(dps), constant)
+    if isinstance(max_certify, bool) or not isinstance(max_certify, int | np.integer):
+        raise ValueError(f"max_certify must be an integer >= 1, got {max_certify!r}")
+    if max_certify < 1:
+        raise ValueError(f"max_certify must be an integer >= 1, got {max_certify!r}")
+    verdict, eff, cert, checked, refuted, unchecked = _certify(
+        ev, hp, rtol, int(dps), int(max_certify)
+    )
+    return _result(
+        ev, sp, verdict, eff, cert, checked, refuted, unchecked, hp, rtol, int(dps), constant
+    )
 
 
-def _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, dps, constant):
+def _result(ev, sp, verdict, eff, cert, checked, refuted, unchecked, hp, rtol, dps, constant):
     names = sp.names
     if not np.any(np.isfinite(eff)):
         first = "; ".join(f"{k} first raised {v}" for k, v in ev.errors.items())
@@ -749,6 +833,10 @@ def _result(ev, sp, verdict, eff, cert, checked, refuted, hp, rtol, dps, constan
         rtol=rtol,
         names=names,
         samples=samples,
+        counterexamples=sorted(
+            (c for c in checked.values() if c.confirmed), key=lambda c: c.ratio_value
+        ),
+        unchecked=[settings[j] for j in unchecked],
     )
 
 
