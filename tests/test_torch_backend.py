@@ -253,25 +253,6 @@ def test_numpy_network_matches_torch_and_its_autograd_divergence(precond, tmp_pa
         ns(x[:, :1], 0.5)
 
 
-def test_numpy_weights_are_written_for_old_checkpoints(tmp_path):
-    from verify.torch import cached_score
-
-    sde = VP(0.1, 20.0, 1.0)
-    data = Gaussian(np.zeros(1), 1.0)
-    cfg = TrainConfig(hidden=8, depth=1, n_iters=10, batch=16, n_train=50)
-    train_score(sde, data, cfg, root=tmp_path)
-    (npz,) = tmp_path.glob("score-*.npz")
-    npz.unlink()  # a checkpoint written before the NumPy weights existed
-    assert cached_score(sde, data, cfg, root=tmp_path) is None
-    train_score(sde, data, cfg, root=tmp_path)  # loads the .pt and writes the .npz
-    assert cached_score(sde, data, cfg, root=tmp_path) is not None
-    npz.write_bytes(b"corrupt")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        assert cached_score(sde, data, cfg, root=tmp_path) is None
-    assert any("unreadable" in str(w.message) for w in caught)
-
-
 def test_importing_the_backend_and_reading_the_cache_does_not_import_torch():
     import subprocess
     import sys

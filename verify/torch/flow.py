@@ -18,18 +18,20 @@ float64 and ``KL(p_T || p_phi)`` can be computed by quadrature or Monte Carlo.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from analytic import GaussianMixture
 from verify.theory.start_laws import kmeans_plusplus
-from verify.torch.cache import StartLawConfig, cache_dir, cached_start_law, start_key
+from verify.torch.cache import (
+    StartLawConfig,
+    cached_start_law,
+    start_stem,
+    write_start_law_entry,
+)
 from verify.torch.nets import MixtureDensity
 
 __all__ = ["StartLawConfig", "train_start_law"]
@@ -48,33 +50,24 @@ def train_start_law(
 
     Returns ``(law, losses)``: the fitted :class:`GaussianMixture` and the training
     negative log-likelihoods (nats per point). Deterministic given ``config.seed``. The fit is
-    cached as JSON (``start-<key>.json`` in :func:`verify.torch.cache_dir` or ``root``), keyed
-    by the configuration, the target, the SDE, ``t`` and the torch version; ``cache=False``
-    always trains and writes nothing; an unreadable cache entry is refitted.
+    cached as a checksummed JSON manifest (``start-<key>.json`` in
+    :func:`verify.torch.cache_dir` or ``root``; :mod:`verify.torch.entries`), keyed by the
+    configuration, the target, the SDE, ``t`` and the torch version; ``cache=False`` always
+    trains and writes nothing; an entry that does not verify is refitted after one warning.
     """
     cfg = StartLawConfig() if config is None else config
     t = float(sde.T if t is None else t)
-    name = f"start-{start_key(cfg, data, sde, t)}.json"
-    path = Path(root if root is not None else cache_dir()) / name
     if cache:
         found = cached_start_law(sde, data, t, cfg, root=root)
         if found is not None:
             return found
     law, losses = _fit_start_law(sde, data, t, cfg)
     if cache:
+        stem, key_meta = start_stem(cfg, data, sde, t, root)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            blob = {
-                "weights": law.weights.tolist(),
-                "means": law.means.tolist(),
-                "covs": law.covs.tolist(),
-                "losses": losses,
-            }
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(blob))
-            os.replace(tmp, path)
-        except OSError as exc:
-            warnings.warn(f"could not cache the start law at {path}: {exc}", stacklevel=2)
+            write_start_law_entry(stem, key_meta, law, losses)
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"could not cache the start law at {stem}: {exc}", stacklevel=2)
     return law, losses
 
 

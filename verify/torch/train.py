@@ -20,19 +20,21 @@ Training is deterministic given ``config.seed``: the initial weights come from
 from ``numpy.random.default_rng(seed)``; on CPU with a fixed thread count the result is
 bit-reproducible.
 
-Checkpoints are a ``state_dict`` (``.pt``) plus a small JSON of the model's constructor
-arguments, the training configuration and a description of the target. :func:`train_score`
-keys its cache by a SHA-256 of (configuration, target, SDE fingerprint, torch version); the
-cache directory is ``$DIFFUSION_VERIFY_CACHE`` or ``~/.cache/diffusion-verify``. A missing
-or corrupt cache entry is retrained, never an error.
+Checkpoints are a ``state_dict`` (``.pt``), the same weights as NumPy arrays (``.npz``) and a
+JSON manifest of the model's constructor arguments, the training configuration, a description
+of the target and the checksums of all of it (:mod:`verify.torch.entries`). :func:`train_score`
+keys its cache by a SHA-256 of (configuration, target, SDE fingerprint, torch version) and
+loads a cached model from the verified ``.npz`` (never unpickling anything); the cache
+directory is ``$DIFFUSION_VERIFY_CACHE`` or ``~/.cache/diffusion-verify``. A missing entry is
+trained; one that does not verify is ignored with one warning naming the file and retrained,
+never an error.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import math
-import os
-import tempfile
+import pickle
 import time
 import warnings
 from pathlib import Path
@@ -45,9 +47,11 @@ from verify.torch.cache import (
     cache_dir,
     describe_sde,
     describe_target,
+    read_score_entry,
     score_key,
-    write_numpy_weights,
+    write_score_entry,
 )
+from verify.torch.entries import CacheEntryError, read_entry, read_payload, warn_ignored
 from verify.torch.nets import ScoreNet
 
 __all__ = [
@@ -86,44 +90,56 @@ def _net_kwargs(model: ScoreNet) -> dict:
     }
 
 
-def save_checkpoint(model: ScoreNet, path, meta: dict | None = None) -> Path:
-    """Write ``<path>.pt`` (state_dict), ``<path>.npz`` (the same weights for NumPy
-    evaluation without torch) and ``<path>.json`` (constructor args + ``meta``).
+def _pt_bytes(model: ScoreNet) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getvalue()
 
-    Every file is written to a temporary name and renamed, so a crash never leaves a
-    half-written checkpoint under the final name. Returns the ``.pt`` path.
+
+def save_checkpoint(model: ScoreNet, path, meta: dict | None = None, *, config=None) -> Path:
+    """Write ``<path>.pt`` (state_dict), ``<path>.npz`` (the same weights for NumPy
+    evaluation without torch) and the manifest ``<path>.json`` (constructor args, ``meta``,
+    ``config`` and the checksums of everything, :mod:`verify.torch.entries`).
+
+    Every file is written to a temporary name and renamed, the manifest last, so a crash or
+    a concurrent reader never sees a half-written checkpoint. Returns the ``.pt`` path.
     """
     path = Path(path).with_suffix("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    info = {"net": _net_kwargs(model), "meta": meta or {}}
-    write_numpy_weights(_numpy_state(model), path)
-    for suffix, write in (
-        (".pt", lambda f: torch.save(model.state_dict(), f)),
-        (".json", lambda f: f.write(json.dumps(info, indent=1, sort_keys=True).encode())),
-    ):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.replace(tmp, path.with_suffix(suffix))
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    fields = {"meta": meta or {}}
+    write_score_entry(
+        path, config or {}, _numpy_state(model), _net_kwargs(model), fields, _pt_bytes(model)
+    )
     return path.with_suffix(".pt")
+
+
+def _model_from_weights(weights: dict, net: dict, device: str) -> ScoreNet:
+    model = ScoreNet(**net)
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in weights.items()})
+    return model.to(device).eval()
 
 
 def load_checkpoint(path, device: str = "cpu") -> ScoreNet:
     """Rebuild the :class:`ScoreNet` saved by :func:`save_checkpoint` (eval mode).
 
-    Raises ``OSError``/``ValueError``/``RuntimeError`` for a missing or corrupt checkpoint.
+    The manifest's checksum and the ``.pt`` file's are verified first and the state_dict is
+    loaded weights-only (no code runs). Raises ``OSError`` for a missing manifest and
+    :class:`~verify.torch.entries.CacheEntryError` (a ``ValueError``) for one that does not
+    verify.
     """
     path = Path(path).with_suffix("")
-    info = json.loads(path.with_suffix(".json").read_text())
-    model = ScoreNet(**info["net"])
-    state = torch.load(path.with_suffix(".pt"), map_location=device, weights_only=True)
-    model.load_state_dict(state)
+    manifest = read_entry(path, "score")
+    if manifest is None:
+        raise FileNotFoundError(f"no checkpoint manifest {path.with_suffix('.json')}")
+    data = read_payload(path, ".pt", manifest)
+    try:
+        model = ScoreNet(**manifest["net"])
+        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+        model.load_state_dict(state)
+    except (KeyError, TypeError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
+        pt = path.with_suffix(".pt")
+        raise CacheEntryError(pt, f"not this network's weights ({exc})") from None
     model.to(device).eval()
-    model.checkpoint_meta = info.get("meta", {})
+    model.checkpoint_meta = manifest.get("meta", {})
     return model
 
 
@@ -205,21 +221,24 @@ def train_score(
     key, meta = score_key(cfg, data, sde, dim)
     path = Path(root if root is not None else cache_dir()) / f"score-{key}"
     start = time.perf_counter()
-    if cache and path.with_suffix(".pt").exists():
+    if cache:
         try:
-            model = load_checkpoint(path, device)
-            if not path.with_suffix(".npz").exists():  # checkpoints of version 0.1
-                write_numpy_weights(_numpy_state(model), path)
+            found = read_score_entry(path, meta)
+        except CacheEntryError as exc:  # corrupt, edited or foreign entry: retrain
+            warn_ignored(exc, "cached model")
+            found = None
+        if found is not None:
+            weights, manifest = found
+            model = _model_from_weights(weights, manifest["net"], device)
+            model.checkpoint_meta = manifest["meta"]
             model.train_info = {
                 "key": key,
                 "from_cache": True,
                 "seconds": time.perf_counter() - start,
-                "final_loss": model.checkpoint_meta.get("final_loss", float("nan")),
+                "final_loss": float(manifest["meta"]["final_loss"]),
                 "path": str(path.with_suffix(".pt")),
             }
             return model
-        except Exception as exc:  # corrupt or incompatible cache entry: retrain
-            warnings.warn(f"ignoring unreadable cached model {path}: {exc}", stacklevel=2)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(int(cfg.threads))
     try:
@@ -232,8 +251,9 @@ def train_score(
     seconds = time.perf_counter() - start
     if cache:
         try:
-            save_checkpoint(model, path, {**meta, "final_loss": final, "seconds": seconds})
-        except OSError as exc:
+            fields = {**meta, "final_loss": final, "seconds": seconds}
+            save_checkpoint(model, path, fields, config=meta)
+        except (OSError, ValueError) as exc:
             warnings.warn(f"could not cache the trained model at {path}: {exc}", stacklevel=2)
     model.train_info = {
         "key": key,
