@@ -94,6 +94,7 @@ import numpy as np
 from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
+from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
 from verify.solvers.chain_laws import exact_law
 from verify.solvers.methods import METHODS
 from verify.solvers.particles import step_coefficients
@@ -1210,9 +1211,12 @@ def check_sampler(
         raise ValueError("data must be an analytic.Gaussian or GaussianMixture")
     d = data.dim
     rng = np.random.default_rng([seed, 9])
-    ad, n_list, n_cons, n_step, n_particles = _setup(
-        sampler, convention, data, sde, backend, quick, order_steps, knobs
-    )
+    try:
+        ad, n_list, n_cons, n_step, n_particles = _setup(
+            sampler, convention, data, sde, backend, quick, order_steps, knobs
+        )
+    except NotDrivable as exc:
+        ad, not_drivable = None, exc
     spec = _spec(convention, method) if method is not None else None
     if method is not None and spec is None:
         known = [m for c, m in METHOD_SPECS if c == convention]
@@ -1221,16 +1225,21 @@ def check_sampler(
     unknown = [c for c in want if c not in CHECKS]
     if unknown or not want:
         raise ValueError(f"checks must be a non-empty subset of {CHECKS}, got {checks!r}")
+    label = name or getattr(sampler, "__name__", type(sampler).__name__)
+    if ad is None:
+        na = {c: CheckResult(c, "n/a", f"not drivable: {not_drivable}") for c in want}
+        return ConformanceReport(label, convention, method, dict(knobs), na)
     out = {}
     if "consistency" in want:
-        out["consistency"] = _check_consistency(ad, n_cons, n_particles, rng, level)
+        out["consistency"] = _guarded(
+            "consistency", _check_consistency, ad, n_cons, n_particles, rng, level
+        )
     exact = [c for c in CHECKS[1:] if c in want]
     if exact and not isinstance(data, Gaussian):
         na = "needs a Gaussian target (the sampler is then affine and can be probed exactly)"
         out.update({nm: CheckResult(nm, "n/a", na) for nm in exact})
     elif exact:
         out.update(_exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng))
-    label = name or getattr(sampler, "__name__", type(sampler).__name__)
     return ConformanceReport(label, convention, method, dict(knobs), out)
 
 
@@ -1267,6 +1276,15 @@ def _setup(sampler, convention, data, sde, backend, quick, order_steps, knobs):
     return ad, n_list, n_cons, n_step, n_particles
 
 
+def _guarded(name, check, *args):
+    """``check(*args)``, or ``fails`` naming the step count and the sampler's own error when the
+    sampler itself raised or produced NaN / inf (``verify.kit.checks.faults``)."""
+    try:
+        return check(*args)
+    except SamplerFault as exc:
+        return fault_result(name, exc)
+
+
 def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
     """The checks that probe the (affine) chain exactly: weak order, step law, gamma,
     output KL; a sampler that is not affine makes them inconclusive."""
@@ -1275,7 +1293,7 @@ def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
         if "weak-order" in want:
             so = spec.order if spec is not None else None
             so = so(knobs) if callable(so) else so
-            out["weak-order"] = _check_order(ad, so, order, n_list, d, rng)
+            out["weak-order"] = _guarded("weak-order", _check_order, ad, so, order, n_list, d, rng)
         if spec is None:
             out.update(
                 {
@@ -1285,18 +1303,27 @@ def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
                 }
             )
         elif "step-law" in want or "gamma" in want:
-            step, probes = _check_steps(ad, spec, knobs, n_step, d, rng)
+            fault = None
+            try:
+                step, probes = _check_steps(ad, spec, knobs, n_step, d, rng)
+            except SamplerFault as exc:
+                fault = exc
+                step = fault_result("step-law", exc)
             if "step-law" in want:
                 out["step-law"] = step
             if "gamma" in want:
-                out["gamma"] = _check_gamma(ad, spec, knobs, probes, d, rng)
+                out["gamma"] = (
+                    fault_result("gamma", fault)
+                    if fault is not None
+                    else _guarded("gamma", _check_gamma, ad, spec, knobs, probes, d, rng)
+                )
     except NotAffineError as exc:
         for nm in CHECKS[1:]:
             if nm in want and nm != "output-kl":
                 out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
     if "output-kl" in want:
         try:
-            out["output-kl"] = _check_output_kl(ad, d, rng)
+            out["output-kl"] = _guarded("output-kl", _check_output_kl, ad, d, rng)
         except NotAffineError as exc:
             out["output-kl"] = CheckResult("output-kl", "inconclusive", f"cannot probe: {exc}")
     return out
