@@ -929,9 +929,23 @@ def _check_consistency(ad, n_steps, n_particles, rng, level=0.99):
     )
 
 
+KL_STABLE = 1.0
+"""A step count counts for the weak order only if the law it reaches is within
+``KL(law || p_end) <= KL_STABLE`` of the target (a finite, not-yet-diverged chain)."""
+
+
 def _check_order(ad, spec_order, stated, n_list, d, rng):
+    """Weak order: slope of the weak error against ``N`` on the stable step counts.
+
+    Rule (one-sided): ``slope >= stated - ORDER_TOL`` holds (faster is reported, not failed).
+    Stability: a step count whose law has ``KL(law || p_end)`` infinite or above ``KL_STABLE``
+    is excluded (its error comes from instability, not from the method's order: torchsde's
+    ``reversible_heun`` at N = 8, 16); an unstable count above a stable one fails (the error
+    grows with N); fewer than three stable counts is inconclusive.
+    """
     expected = stated if stated is not None else spec_order
-    rows, errs = [], []
+    cols = ["N", "weak error", "KL(law||p_end)", "stable"]
+    rows, errs, kls = [], [], []
     for n in n_list:
         nodes, seg = ad.order_seg(n) if hasattr(ad, "order_seg") else ad.full(n)
         law = _push(_probe(ad, seg, d, rng, verify=n == max(n_list)), ad.marginal(nodes[0]))
@@ -940,36 +954,69 @@ def _check_order(ad, spec_order, stated, n_list, d, rng):
             np.linalg.norm(law.mean - tgt.mean)
             + np.linalg.norm(np.atleast_2d(law.cov) - np.atleast_2d(tgt.cov))
         )
+        k = _safe_kl(law, tgt)
         errs.append(err)
-        rows.append([n, err, _safe_kl(law, tgt)])
+        kls.append(k)
+        rows.append([n, err, k, "yes" if math.isfinite(k) and k <= KL_STABLE else "no"])
     errs = np.array(errs)
     if np.all(errs < 1e-11):
         return CheckResult(
             "weak-order",
             "holds",
             "weak error < 1e-11 at every N (exact sampler)",
-            ["N", "weak error", "KL(law||p_end)"],
+            cols,
             rows,
             {"slope": math.inf},
         )
-    slope = float(-np.polyfit(np.log(n_list), np.log(np.maximum(errs, 1e-300)), 1)[0])
-    data = {"slope": slope, "n": list(n_list), "err": errs.tolist(), "expected": expected}
+    stable = np.array([r[-1] == "yes" for r in rows])
+    first = int(np.argmax(stable)) if stable.any() else len(rows)
+    base = {"n": list(n_list), "err": errs.tolist(), "kl": kls, "expected": expected}
+    if not stable[first:].all():
+        bad = [n for n, ok in zip(n_list[first:], stable[first:], strict=True) if not ok]
+        return CheckResult(
+            "weak-order",
+            "fails",
+            f"unstable: KL(law || p_end) is infinite or above {KL_STABLE:g} at N = {bad}, "
+            "after smaller N were stable (the error grows with N)",
+            cols,
+            rows,
+            {**base, "slope": math.nan},
+        )
+    ns, es = np.asarray(n_list[first:], dtype=float), errs[first:]
+    if len(ns) < 3:
+        unstable = [n for n, ok in zip(n_list, stable, strict=True) if not ok]
+        return CheckResult(
+            "weak-order",
+            "inconclusive",
+            f"unstable at N = {unstable} (KL(law || p_end) infinite or above {KL_STABLE:g}); "
+            f"only {len(ns)} stable step counts: a slope there would measure the instability, "
+            "not the order (rerun with larger order_steps)",
+            cols,
+            rows,
+            {**base, "slope": math.nan},
+        )
+    slope = float(-np.polyfit(np.log(ns), np.log(np.maximum(es, 1e-300)), 1)[0])
+    local = -np.diff(np.log(np.maximum(es, 1e-300))) / np.diff(np.log(ns))
+    data = {**base, "slope": slope, "local": local.tolist(), "stable_from": int(ns[0])}
+    dropped = f"; N < {int(ns[0])} unstable, excluded" if first else ""
     if expected is None:
         ok = slope > 0.5
         return CheckResult(
             "weak-order",
             "holds" if ok else "fails",
-            f"slope {slope:.2f} (no stated order; convergent iff > 0.5)",
-            ["N", "weak error", "KL(law||p_end)"],
+            f"slope {slope:.2f} (no stated order; convergent iff > 0.5){dropped}",
+            cols,
             rows,
             data,
         )
-    ok = abs(slope - expected) <= ORDER_TOL
+    ok = slope >= expected - ORDER_TOL
+    faster = slope > expected + ORDER_TOL
     return CheckResult(
         "weak-order",
         "holds" if ok else "fails",
-        f"observed weak order {slope:.2f} vs stated {expected} (tolerance {ORDER_TOL})",
-        ["N", "weak error", "KL(law||p_end)"],
+        f"observed weak order {slope:.2f} vs stated {expected} (rule: >= stated - {ORDER_TOL})"
+        f"{'; faster than stated (reported, not failed)' if faster else ''}{dropped}",
+        cols,
         rows,
         data,
     )

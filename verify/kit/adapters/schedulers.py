@@ -240,9 +240,13 @@ class SchedulerAdapter:
 
     def order_seg(self, n):
         """All steps but the last (which goes to the final level, usually sigma = 0, often with
-        a special rule): the weak order of the method itself, as on the k-diffusion grids."""
-        nodes = self.nodes(n)
-        return nodes[:-1], self.prefix(n, len(nodes) - 2)
+        a special rule): the weak order of the method itself, as on the k-diffusion grids. The
+        target is the level the sampler has reached after its calls (the level its next call
+        evaluates the model at), so warm-up schedulers that repeat timesteps (PNDM's PRK
+        steps) are compared at the level they reached, not at the ``k``-th distinct level."""
+        lv = self._fresh(n)[1]
+        k = len(lv) - 1 - (2 if self.two_stage else 1)  # calls up to the last complete step
+        return np.array([lv[0], lv[k]]), (n, 0, k)
 
     def _calls(self, n):
         return len(self._fresh(n)[1]) - 1
