@@ -42,6 +42,7 @@ import sys
 import numpy as np
 
 from analytic import EDM
+from verify.kit.checks.faults import NotDrivable, SamplerFault
 
 __all__ = ["DIFFUSERS", "SchedulerAdapter", "is_torch_scheduler", "scheduler"]
 
@@ -173,19 +174,21 @@ class SchedulerAdapter:
     step_tol = FLOAT32_TOL
 
     def __init__(self, sched, data, knobs, denoiser):
-        self.proto = sched() if isinstance(sched, type) else sched
+        self.proto = _instance(sched)
         self.data, self.knobs, self._den = data, dict(knobs), denoiser
+        _drivable(self.proto)
         cfg = self.proto.config
         self.ptype = cfg.get("prediction_type", "epsilon")
-        if self.ptype not in ("epsilon", "sample", "v_prediction"):
-            raise ValueError(f"unsupported prediction_type {self.ptype!r}")
         self.edm = hasattr(self.proto, "precondition_inputs")
         self.ve = float(self.proto.init_noise_sigma) > 1.0 + 1e-9
         if self.edm:
             self.log_sigmas = None
         else:
             ac = _f64(self.proto.alphas_cumprod)
+            if not (np.all(np.isfinite(ac)) and np.all((ac > 0) & (ac < 1))):
+                raise NotDrivable("alphas_cumprod must lie in (0, 1) (a noise schedule)")
             self.log_sigmas = 0.5 * np.log((1.0 - ac) / ac)
+        self.dtype = _scheduler_dtype(self.proto)
         self.two_stage = int(getattr(self.proto, "order", 1)) == 2
         # churn depends on the chain's length (S_churn / N): whole chains, not single steps
         self.chains = self.two_stage or float(self.knobs.get("s_churn", 0.0)) > 0
@@ -197,8 +200,15 @@ class SchedulerAdapter:
     def _fresh(self, n):
         if n not in self._cache:
             s = copy.deepcopy(self.proto)
-            s.set_timesteps(n)
-            self._cache[n] = (s, self._levels(s))
+            try:
+                with _quiet():
+                    s.set_timesteps(n)
+                lv = self._levels(s)
+            except (ArithmeticError, LookupError, RuntimeError, TypeError, ValueError) as exc:
+                raise SamplerFault(n, "set_timesteps", exc) from exc
+            if not np.all(np.isfinite(lv)):
+                raise SamplerFault(n, "set_timesteps", "its noise levels contain NaN or inf")
+            self._cache[n] = (s, lv)
         s, lv = self._cache[n]
         return copy.deepcopy(s), lv
 
@@ -230,9 +240,13 @@ class SchedulerAdapter:
 
     def order_seg(self, n):
         """All steps but the last (which goes to the final level, usually sigma = 0, often with
-        a special rule): the weak order of the method itself, as on the k-diffusion grids."""
-        nodes = self.nodes(n)
-        return nodes[:-1], self.prefix(n, len(nodes) - 2)
+        a special rule): the weak order of the method itself, as on the k-diffusion grids. The
+        target is the level the sampler has reached after its calls (the level its next call
+        evaluates the model at), so warm-up schedulers that repeat timesteps (PNDM's PRK
+        steps) are compared at the level they reached, not at the ``k``-th distinct level."""
+        lv = self._fresh(n)[1]
+        k = len(lv) - 1 - (2 if self.two_stage else 1)  # calls up to the last complete step
+        return np.array([lv[0], lv[k]]), (n, 0, k)
 
     def _calls(self, n):
         return len(self._fresh(n)[1]) - 1
@@ -312,16 +326,83 @@ class SchedulerAdapter:
         takes_vn = "variance_noise" in _params(sched.step)
         if hasattr(sched, "noise_sampler"):
             sched.noise_sampler = lambda sigma, sigma_next: noise()
+        if k1 > len(ts):
+            raise SamplerFault(n, k1 - 1, f"only {len(ts)} timesteps for {k1} step calls")
         with _patched_randn(sched, noise), single_thread(), _quiet():
             for i in range(k0, k1):
                 t = ts[i]
-                x_in = _f64(sched.scale_model_input(sample, t))
-                out = torch.from_numpy(self._model_output(sched, x_in, t))
-                if takes_vn and _stochastic_step(sched, kw):
-                    kw["variance_noise"] = noise()
-                res = sched.step(out, t, sample, return_dict=False, **kw)
+                try:
+                    x_in = _f64(sched.scale_model_input(sample, t))
+                    out = torch.from_numpy(self._model_output(sched, x_in, t))
+                    if takes_vn and _stochastic_step(sched, kw):
+                        kw["variance_noise"] = noise()
+                    res = sched.step(out, t, sample, return_dict=False, **kw)
+                except (ArithmeticError, LookupError, RuntimeError, TypeError, ValueError) as exc:
+                    raise SamplerFault(n, i, exc) from exc
                 sample = res[0].to(torch.float64)
+                if not bool(torch.isfinite(sample).all()):
+                    dup = " (a repeated timestep: a zero-length step)" if _repeats(ts, i) else ""
+                    raise SamplerFault(n, i, f"its sample is NaN or inf after step {i}{dup}")
         return _f64(sample) / self._scale(lv[k1])
+
+
+def _instance(sched):
+    if not isinstance(sched, type):
+        return sched
+    try:
+        with _quiet():
+            return sched()
+    except Exception as exc:  # noqa: BLE001 - any constructor failure: the class is not drivable
+        raise NotDrivable(
+            f"cannot construct {sched.__name__}() without arguments ({type(exc).__name__}: "
+            f"{exc}); pass a configured instance"
+        ) from exc
+
+
+def _drivable(s):
+    """Raise :class:`NotDrivable` naming why the kit cannot run ``s`` as a score-based
+    sampler (VP ``alphas_cumprod`` or EDM preconditioning, epsilon / sample / v output)."""
+    name = type(s).__name__
+    if "Inverse" in name:
+        raise NotDrivable(f"{name} inverts (data -> noise): not a sampler")
+    for attr in ("set_timesteps", "step"):
+        if not callable(getattr(s, attr, None)):
+            raise NotDrivable(f"{name} has no {attr}() (not a diffusers sampling scheduler)")
+    extra = [
+        p
+        for p, v in list(_params(s.step).items())[3:]
+        if v.default is v.empty and v.kind is v.POSITIONAL_OR_KEYWORD
+    ]
+    if extra:
+        raise NotDrivable(f"{name}.step needs {extra} (inpainting / guidance inputs)")
+    edm = hasattr(s, "precondition_inputs") and hasattr(s, "precondition_outputs")
+    if not edm and getattr(s, "alphas_cumprod", None) is None:
+        raise NotDrivable(
+            f"{name} has neither alphas_cumprod nor EDM preconditioning: not a VP / VE "
+            "score-based scheduler (flow matching, consistency, discrete-token schedulers are "
+            "outside the kit's conventions)"
+        )
+    cfg = getattr(s, "config", {}) or {}
+    ptype = cfg.get("prediction_type", "epsilon")
+    if ptype not in ("epsilon", "sample", "v_prediction"):
+        raise NotDrivable(f"{name}: unsupported prediction_type {ptype!r}")
+    if "CosineDPMSolver" in name:
+        raise NotDrivable(f"{name}: its cosine sigma <-> timestep map is not the kit's")
+
+
+def _scheduler_dtype(s):
+    """The floating dtype the scheduler keeps its schedule in (``alphas_cumprod`` /
+    ``sigmas``), as a NumPy dtype."""
+    for attr in ("alphas_cumprod", "sigmas", "betas"):
+        v = getattr(s, attr, None)
+        if v is not None and hasattr(v, "dtype") and getattr(v.dtype, "is_floating_point", False):
+            return np.dtype(str(v.dtype).replace("torch.", ""))
+    return np.dtype(np.float64)
+
+
+def _repeats(ts, i):
+    t = _f64(ts)
+    return (i + 1 < len(t) and t[i] == t[i + 1]) or (i > 0 and t[i] == t[i - 1])
 
 
 def _params(fn):
