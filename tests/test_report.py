@@ -257,8 +257,9 @@ def test_long_tables_fold_and_keep_their_deciding_rows():
 def test_seeds_are_shown_short_and_kept_whole_in_results_json(report):
     from verify.claims.render import seeds_short
 
-    assert seeds_short([2891712345678, 7, 9]) == "3 seeds (first 2891712345…)"
-    assert seeds_short([4]) == "4" and seeds_short([]) == ""
+    assert seeds_short([2891712345678, 7, 9]) == "3 seeds (first 289171…)"
+    assert seeds_short([4]) == "seed 4" and seeds_short([]) == ""
+    assert seeds_short([2891712345678901234]) == "seed 289171…"  # never 19 digits on a card
 
 
 def test_a_claim_result_renders_as_html_in_a_notebook(report):
@@ -267,3 +268,36 @@ def test_a_claim_result_renders_as_html_in_a_notebook(report):
     assert page.startswith('<div class="dv"><style>') and "stochasticity.kl-order" in page
     assert "data:image/png;base64," in page  # the figure travels with the card
     assert "<caption>KL vs steps</caption>" in page
+
+
+def test_the_rows_that_decide_a_failure_are_shown_not_folded():
+    from verify.claims.render import deciding_rows, table_html
+
+    settings = ("N(1,4), OU T=2", "N(1,1), OU T=2")
+    rows = [
+        [s, e, g, 0.3 + 0.01 * g] for s in settings for e in ("offset", "scale") for g in range(6)
+    ]
+    table = {"columns": ["setting", "error", "gamma", "KL"], "rows": rows}
+    key = "2 of 6 rules broken, e.g. N(1,1), OU T=2: offset corrected"
+    picked = deciding_rows(table, "fails", key)
+    assert picked and all(rows[i][:2] == ["N(1,1), OU T=2", "offset"] for i in picked)
+    shown = table_html("t", table, "fails", key).split("<details>")[0]
+    assert "N(1,1), OU T=2" in shown  # the failing setting is in the visible part
+    # a verdict column: its failing rows, whatever their position
+    checks = {"columns": ["sampler", "verdict"], "rows": [[f"s{i}", "holds"] for i in range(20)]}
+    checks["rows"][17][1] = "fails"
+    assert deciding_rows(checks, "fails") == [17]
+    assert "s17" in table_html("checks", checks, "fails").split("<details>")[0]
+    # a holding claim keeps the first rows (or its key_rows)
+    assert deciding_rows(checks, "holds") == list(range(6))
+    assert deciding_rows({**checks, "key_rows": [3]}, "holds") == [3]
+
+
+def test_key_number_shown_once_on_a_card():
+    from verify.claims.render import card_html
+
+    obj = {"id": "theory.x", "verdict": "holds", "reason": "max gap 1e-9 (<= 1e-6)"}
+    once = card_html({**obj, "key_number": "max gap 1e-9"})
+    assert once.count("max gap 1e-9") == 1 and "<mark>max gap 1e-9</mark>" in once
+    apart = card_html({**obj, "key_number": "order 1.00"})
+    assert apart.count("order 1.00") == 1 and "Key number" in apart

@@ -35,9 +35,13 @@ from verify.claims.base import RUNG_NAMES, VERDICTS, to_jsonable, unexpected, ve
 from verify.claims.namespaces import NAMESPACES, namespace
 from verify.claims.render import (
     CSS,
+    VERDICT_MEANINGS,
     anchor,
     card_html,
     column_format,
+    expected_verdict,
+    install_command,
+    is_unexpected,
     rung_text,
     seeds_short,
     short_source,
@@ -52,6 +56,20 @@ NAMESPACE_TITLES = {ns.key: ns.title for ns in NAMESPACES}
 _OTHER_TITLE = "Other claims"
 _MAX_ROWS = 200
 _VERSION_PACKAGES = ("numpy", "scipy", "sympy", "mpmath", "matplotlib", "torch", "dask")
+_OPTIONAL_PACKAGES = (
+    "matplotlib",
+    "torch",
+    "torchsde",
+    "diffusers",
+    "k-diffusion",
+    "scikit-learn",
+    "dask",
+    "markdown-it-py",
+    "latex2mathml",
+)
+"""Optional packages whose presence the report's first screen states (they decide which
+claims run or are skipped)."""
+ALL_VERDICTS = ("holds", "fails", "inconclusive", "error", "skipped")
 
 
 # ----------------------------------------------------------------------------- metadata
@@ -80,6 +98,7 @@ def collect_meta(
         v = _version(name)
         if v is not None:
             versions[name] = v
+    packages = {name: _version(name) for name in _OPTIONAL_PACKAGES}
     meta = {
         "toolkit": "diffusion-verify",
         "version": _version("diffusion-verify") or "unknown",
@@ -88,6 +107,7 @@ def collect_meta(
         "seed": seed,
         "command": command,
         "versions": versions,
+        "packages": packages,
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
@@ -348,6 +368,22 @@ font-variant-numeric:tabular-nums}
 table.summary tr.group td{background:#eef1f4;font-weight:600;color:var(--muted)}
 .intro{color:var(--muted);font-size:14px;margin:0 0 14px}
 .top{font-size:12.5px;margin:6px 0 0}
+.checked p,.legend p{margin:6px 0}
+.legend{border:1px solid var(--line);border-radius:8px;padding:6px 14px;margin:10px 0;
+background:var(--soft)}
+dl.legend-list{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:6px 0;
+font-size:14px}
+dl.legend-list dd{margin:0;min-width:0}
+.toc ol{margin:4px 0 8px;padding-left:22px}.toc li{margin:2px 0}
+.unexpected-box{border:1px solid var(--fails);border-radius:8px;padding:6px 14px;
+background:#ffebe9;margin:10px 0}
+.skipped-box{border:1px solid var(--line);border-left:5px solid var(--skipped);
+border-radius:8px;padding:6px 14px;margin:10px 0}
+.skipped-box ul,.unexpected-box ul{margin:4px 0;padding-left:20px}
+table.summary{min-width:720px}
+mark{background:#fff3b0;padding:0 2px;border-radius:3px}
+@media (max-width:600px){main{padding:14px 12px 48px}h1{font-size:23px}
+.dv dl.facts{grid-template-columns:1fr}table.summary{min-width:640px}}
 """
 
 
@@ -364,10 +400,106 @@ def _doc_href(doc: str, base: Path | None) -> str:
     return doc
 
 
+def _papers(results: Sequence[dict]) -> list[tuple[str, str, int]]:
+    """``[(arxiv id, paper, number of claims)]`` of the namespaces run, in report order."""
+    by_ns: dict[str, int] = {}
+    for r in results:
+        by_ns[_namespace(r["id"])] = by_ns.get(_namespace(r["id"]), 0) + 1
+    return [
+        (ns.arxiv, ns.paper or "", by_ns[ns.key])
+        for ns in NAMESPACES
+        if ns.arxiv and ns.key in by_ns
+    ]
+
+
+def _checked_html(results: Sequence[dict], meta: dict) -> str:
+    """What was checked: claims, papers (by arXiv id), budget and which packages were present."""
+    papers = _papers(results)
+    paper_text = "; ".join(
+        f'<a href="https://arxiv.org/abs/{_e(a)}" title="{_e(title)}">arXiv {_e(a)}</a> '
+        f"({n} claims)"
+        for a, title, n in papers
+    )
+    in_papers = sum(n for _, _, n in papers)
+    rest = len(results) - in_papers
+    packages = meta.get("packages") or {}
+    present = [f"{k} {v}" for k, v in packages.items() if v]
+    absent = [k for k, v in packages.items() if not v]
+    parts = [
+        '<div class="checked">',
+        f"<p><strong>What was checked.</strong> {len(results)} claims, against exact answers: "
+        f"{in_papers} from {len(papers)} papers, {paper_text}"
+        + (f"; {rest} from standard theory and the toolkit's own checks" if rest else "")
+        + f". Budget <code>{_e(meta.get('budget', ''))}</code>, base seed "
+        f"{_e(meta.get('seed', ''))}, {_e(_fmt_seconds(meta.get('seconds')))}.</p>",
+    ]
+    if packages:
+        parts.append(
+            "<p><strong>Optional packages</strong> present: "
+            + (_e(", ".join(present)) or "none")
+            + "; absent: "
+            + (_e(", ".join(absent)) or "none")
+            + " (claims that need an absent one are <em>skipped</em>, listed below with their "
+            "install command).</p>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _legend_html() -> str:
+    rows = "".join(
+        f'<dt><span class="badge {v}">{v}</span></dt><dd>{_e(m)}</dd>'
+        for v, m in VERDICT_MEANINGS.items()
+    )
+    return (
+        '<div class="legend" id="legend"><p><strong>Verdicts.</strong> Each claim also states '
+        "the verdict it is <em>expected</em> to have: a statement the toolkit found false is "
+        "recorded as a finding and expected to fail (like a strict xfail).</p>"
+        f'<dl class="legend-list">{rows}</dl></div>'
+    )
+
+
+def _toc_html(groups) -> str:
+    items = []
+    for ns, title, claims in groups:
+        c = _counts(claims)
+        tally = ", ".join(f"{c[v]} {v}" for v in ALL_VERDICTS if c.get(v))
+        items.append(
+            f'<li><a href="#ns-{_e(ns)}">{_e(title)}</a> '
+            f'<span class="note">{len(claims)} claims: {_e(tally)}</span></li>'
+        )
+    return (
+        '<nav class="toc" id="contents"><p><strong>Contents</strong> '
+        '(<a href="#findings">findings</a> · <a href="#summary">summary table</a>)</p>'
+        f"<ol>{''.join(items)}</ol></nav>"
+    )
+
+
+def _claim_links(claims: Sequence[dict]) -> str:
+    return ", ".join(
+        f'<a href="#{_e(anchor(r["id"]))}"><code>{_e(r["id"])}</code></a>' for r in claims
+    )
+
+
 def _findings_html(results: Sequence[dict]) -> str:
+    """Unexpected verdicts first (what a CI acts on), then the refuted statements, then the
+    claims that did not decide: errors, skipped ones (with their install commands) and
+    inconclusive ones, each in its own list."""
     fails = [r for r in results if r["verdict"] == "fails"]
-    undecided = [r for r in results if r["verdict"] == "inconclusive"]
+    unexpected = [r for r in results if is_unexpected(r)]
     parts = ['<h2 id="findings">Findings</h2>']
+    if unexpected:
+        rows = "".join(
+            f'<li><a href="#{_e(anchor(r["id"]))}"><code>{_e(r["id"])}</code></a> '
+            f"{_badge(r['verdict'])} expected {_e(expected_verdict(r))}: "
+            f"{text_html(_first(r.get('reason', ''), 160))}</li>"
+            for r in unexpected
+        )
+        parts.append(
+            '<div class="unexpected-box"><p><strong>Not as expected</strong> '
+            f"({len(unexpected)}): these verdicts differ from the claims' expected ones."
+            f"</p><ul>{rows}</ul></div>"
+        )
     if not fails:
         parts.append("<p>No statement is refuted by the exact answers in this run.</p>")
     else:
@@ -382,19 +514,41 @@ def _findings_html(results: Sequence[dict]) -> str:
             if r.get("finding"):
                 what = text_html(r["finding"])
                 true = f'<p class="true"><strong>What holds instead.</strong> {what}</p>'
-
             parts.append(
                 f'<div class="finding-box"><h3><a href="#{_e(ref)}"><code>{_e(r["id"])}</code>'
                 f"</a> {text_html(r.get('title') or r.get('statement', ''))}</h3>"
-                f"<p>{text_html(r.get('key_number', ''))}</p>"
-                f'<p class="note">{text_html(_first(r.get("reason", "")))}</p>{true}</div>'
+                f"<p>{text_html(r.get('key_number', '') or _first(r.get('reason', '')))}</p>"
+                f"{true}</div>"
             )
         parts.append("</div>")
-    if undecided:
-        links = ", ".join(
-            f'<a href="#{_e(anchor(r["id"]))}"><code>{_e(r["id"])}</code></a>' for r in undecided
+    errors = [r for r in results if r["verdict"] == "error"]
+    if errors:
+        parts.append(
+            f"<p><strong>Errors</strong> (the claim crashed; traceback on its card): "
+            f"{_claim_links(errors)}.</p>"
         )
-        parts.append(f"<p><strong>Undecided</strong> (inconclusive): {links}.</p>")
+    skipped = [r for r in results if r["verdict"] == "skipped"]
+    if skipped:
+        by_cmd: dict[str, list[dict]] = {}
+        for r in skipped:
+            by_cmd.setdefault(install_command(r), []).append(r)
+        items = "".join(
+            f"<li>{_claim_links(rs)}: "
+            + (f"<code>{_e(cmd)}</code>" if cmd else text_html(rs[0].get("reason", "")))
+            + "</li>"
+            for cmd, rs in by_cmd.items()
+        )
+        parts.append(
+            f'<div class="skipped-box"><p><strong>Skipped</strong> ({len(skipped)}: a '
+            f"requirement is missing), with the command that installs it:</p><ul>{items}</ul>"
+            "</div>"
+        )
+    undecided = [r for r in results if r["verdict"] == "inconclusive"]
+    if undecided:
+        parts.append(
+            "<p><strong>Inconclusive</strong> (the evidence does not decide at this budget): "
+            f"{_claim_links(undecided)}.</p>"
+        )
     return "\n".join(parts)
 
 
@@ -407,7 +561,10 @@ def _summary_html(groups) -> str:
         f'<th class="num">{h}</th>' if h in ("Rung", "Time") else f"<th>{h}</th>"
         for h in ("Claim", "Statement", "Source", "Verdict", "Rung", "Key number", "Time")
     )
-    parts = [f'<h2 id="summary">Summary</h2><table class="summary"><thead><tr>{head}</tr></thead>']
+    parts = [
+        '<h2 id="summary">Summary</h2><div class="table-wrap"><table class="summary">'
+        f"<thead><tr>{head}</tr></thead>"
+    ]
     parts.append("<tbody>")
     for ns, title, claims in groups:
         parts.append(
@@ -425,7 +582,7 @@ def _summary_html(groups) -> str:
                 f"<td>{text_html(r.get('key_number', ''))}</td>"
                 f'<td class="num">{_e(_fmt_seconds(r.get("seconds")))}</td></tr>'
             )
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     parts.append(
         '<p class="note">Rungs of the exactness ladder: '
         + "; ".join(f"{k} {_e(v)}" for k, v in RUNG_NAMES.items())
@@ -439,7 +596,7 @@ def _e(text: Any) -> str:
 
 
 def _badge(verdict: str) -> str:
-    cls = verdict if verdict in VERDICTS else "inconclusive"
+    cls = verdict if verdict in ALL_VERDICTS else "inconclusive"
     return f'<span class="badge {cls}">{_e(verdict)}</span>'
 
 
@@ -460,25 +617,31 @@ def render_html(results: Sequence[dict], meta: dict, base: Path | None = None) -
     parts = [head, "<h1>diffusion-verify report</h1>"]
     parts.append(
         '<div class="counts">'
-        + "".join(f'<span class="badge {v}">{counts.get(v, 0)} {v}</span>' for v in VERDICTS)
+        + "".join(
+            f'<span class="badge {v}">{counts.get(v, 0)} {v}</span>'
+            for v in ALL_VERDICTS
+            if counts.get(v) or v in VERDICTS
+        )
         + "</div>"
     )
+    parts.append(_checked_html(results, meta))
+    parts.append(_legend_html())
+    parts.append(_toc_html(groups))
+    parts.append(_findings_html(results))
     parts.append(
-        f'<p class="runline">{_e(meta.get("date", ""))} · budget {_e(meta.get("budget", ""))} '
-        f"· seed {_e(meta.get('seed', ''))} · {_e(_fmt_seconds(meta.get('seconds')))} · "
-        f"rerun: <code>{_e(_rerun(meta))}</code></p>"
+        f'<p class="runline">{_e(meta.get("date", ""))} · rerun: <code>{_e(_rerun(meta))}</code>'
+        "</p>"
     )
     parts.append('<details class="meta"><summary>Run details</summary><table>')
     parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in _meta_rows(meta)]
     parts.append("</table></details>")
-    parts.append(_findings_html(results))
     parts.append(_summary_html(groups))
     for ns, title, claims in groups:
         parts.append(f'<section class="group"><h2 id="ns-{_e(ns)}">{_e(title)}</h2>')
         parts.append(_html_intro(ns, base))
         for r in claims:
             parts.append(card_html(r, base, _doc_href(r.get("doc", ""), base)))
-            parts.append('<p class="top"><a href="#summary">back to summary</a></p>')
+            parts.append('<p class="top"><a href="#contents">back to contents</a></p>')
         parts.append("</section>")
     parts.append("</main></body></html>\n")
     return "\n".join(parts)

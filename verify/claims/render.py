@@ -36,6 +36,11 @@ __all__ = [
     "card_html",
     "short_source",
     "seeds_short",
+    "deciding_rows",
+    "VERDICT_MEANINGS",
+    "expected_verdict",
+    "is_unexpected",
+    "install_command",
     "text_html",
     "anchor",
     "rung_text",
@@ -55,29 +60,37 @@ _RUNGS = {
     4: "Monte Carlo with exact log-densities",
     5: "sample-only estimators",
 }
-_VERDICTS = ("holds", "fails", "inconclusive")
+_VERDICTS = ("holds", "fails", "inconclusive", "error", "skipped")
 
 CSS = """
 .dv{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--holds:#1a7f37;
---fails:#cf222e;--inconclusive:#9a6700;color:var(--fg);
+--fails:#cf222e;--inconclusive:#9a6700;--error:#8250df;--skipped:#6e7781;color:var(--fg);
 font:15px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
 .dv code,.dv pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}
+.dv code{overflow-wrap:anywhere}
 .dv pre{background:var(--soft);padding:10px 12px;border-radius:6px;overflow:auto}
 .dv a{color:#0969da}
 .dv .badge{display:inline-block;padding:1px 9px;border-radius:999px;color:#fff;font-size:12.5px;
 font-weight:600;white-space:nowrap}
 .dv .badge.holds{background:var(--holds)}.dv .badge.fails{background:var(--fails)}
 .dv .badge.inconclusive{background:var(--inconclusive)}
+.dv .badge.error{background:var(--error)}.dv .badge.skipped{background:var(--skipped)}
+.dv .badge.expected{background:#fff;color:var(--muted);border:1px solid var(--line)}
+.dv .badge.unexpected{background:#fff;color:var(--fails);border:1px solid var(--fails)}
 .dv article.claim{border:1px solid var(--line);border-radius:8px;padding:14px 18px;margin:14px 0}
 .dv article.claim.fails{border-left:5px solid var(--fails)}
 .dv article.claim.holds{border-left:5px solid var(--holds)}
 .dv article.claim.inconclusive{border-left:5px solid var(--inconclusive)}
+.dv article.claim.error{border-left:5px solid var(--error)}
+.dv article.claim.skipped{border-left:5px solid var(--skipped)}
 .dv h3{font-size:17px;margin:0 0 6px;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
 .dv h3 a{color:var(--fg);text-decoration:none;font-family:ui-monospace,Menlo,monospace}
 .dv .statement{font-size:15.5px;margin:6px 0 8px}
 .dv dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0;
 font-size:14px}
-.dv dl.facts dt{color:var(--muted);font-weight:600}.dv dl.facts dd{margin:0}
+.dv dl.facts dt{color:var(--muted);font-weight:600}
+.dv dl.facts dd{margin:0;min-width:0;overflow-wrap:anywhere}
+.dv .key{font-size:15px;margin:8px 0;padding:6px 12px;border-left:3px solid var(--line)}
 .dv .reason{padding:8px 12px;border-radius:6px;background:var(--soft);margin:10px 0}
 .dv .finding{padding:8px 12px;border-radius:6px;background:#fff8c5;margin:10px 0}
 .dv table.data{border-collapse:collapse;font-size:13.5px;min-width:40%}
@@ -168,8 +181,63 @@ def _table_rows_html(columns, rows, fmts, numeric) -> str:
     return "".join(out)
 
 
-def table_html(name: str, table: dict) -> str:
-    """A table as HTML; more than :data:`FOLD_ROWS` rows fold, deciding rows stay visible."""
+_DECIDING_COLUMNS = ("verdict", "holds", "ok", "pass", "passes", "status", "result", "check")
+_FAILING_CELLS = {"fails", "fail", "failed", "no", "false", "refuted", "violated", "error"}
+_UNDECIDED_CELLS = {"inconclusive", "undecided", "?"}
+
+
+def _cell_state(v: Any) -> str | None:
+    """``"fails"`` / ``"inconclusive"`` / ``"holds"`` for a verdict-like cell, else None."""
+    if isinstance(v, bool):
+        return "holds" if v else "fails"
+    if isinstance(v, str):
+        w = v.strip().lower()
+        if w in _FAILING_CELLS:
+            return "fails"
+        if w in _UNDECIDED_CELLS:
+            return "inconclusive"
+        if w in {"holds", "hold", "yes", "true", "ok", "pass", "passes"}:
+            return "holds"
+    return None
+
+
+def _named_rows(rows: list, text: str) -> list[int]:
+    """Rows whose text cells the sentence ``text`` names most often (at least one cell)."""
+    if not text:
+        return []
+    scores = [
+        sum(1 for v in r if isinstance(v, str) and len(v.strip()) >= 3 and v.strip() in text)
+        for r in rows
+    ]
+    best = max(scores, default=0)
+    return [i for i, sc in enumerate(scores) if sc == best] if best else []
+
+
+def deciding_rows(table: dict, verdict: str | None = None, text: str = "") -> list[int]:
+    """Indices of the rows that decided ``verdict``: the rows whose verdict-like cell (a column
+    named like ``holds`` / ``verdict`` / ``ok``, or of booleans and verdict words) says
+    ``fails`` (or ``inconclusive``) when that is the verdict, else the rows whose labels the
+    deciding sentence ``text`` (key number, then reason) names, then the table's ``key_rows``;
+    the first rows when none of these says anything."""
+    columns, rows = table.get("columns", []), table.get("rows", [])
+    key = [i for i in (table.get("key_rows") or []) if isinstance(i, int) and 0 <= i < len(rows)]
+    picked: list[int] = []
+    if verdict in ("fails", "inconclusive"):
+        for j, name in enumerate(columns):
+            states = [_cell_state(r[j]) if j < len(r) else None for r in rows]
+            named = str(name).strip().lower().rstrip("?") in _DECIDING_COLUMNS
+            if not named and not all(st is not None for st in states):
+                continue
+            picked += [i for i, st in enumerate(states) if st == verdict and i not in picked]
+    if not picked and verdict in ("fails", "inconclusive"):
+        picked = _named_rows(rows, text)
+    shown = picked + [i for i in key if i not in picked]
+    return shown or list(range(min(_SHOW_FOLDED, len(rows))))
+
+
+def table_html(name: str, table: dict, verdict: str | None = None, text: str = "") -> str:
+    """A table as HTML; more than :data:`FOLD_ROWS` rows fold, deciding rows stay visible
+    (:func:`deciding_rows`: the rows that made ``verdict``, then the table's ``key_rows``)."""
     columns, rows = table.get("columns", []), table.get("rows", [])
     cols = [[r[j] for r in rows if j < len(r)] for j in range(len(columns))]
     fmts = [column_format(c) for c in cols]
@@ -186,7 +254,7 @@ def table_html(name: str, table: dict) -> str:
 
     if len(rows) <= FOLD_ROWS:
         return wrap(_table_rows_html(columns, rows, fmts, numeric), name)
-    key = [i for i in table.get("key_rows") or range(_SHOW_FOLDED) if 0 <= i < len(rows)]
+    key = sorted(deciding_rows(table, verdict, text)[:FOLD_ROWS])
     shown = wrap(
         _table_rows_html(columns, [rows[i] for i in key], fmts, numeric),
         f"{name} (deciding rows; {len(rows)} in all)",
@@ -230,13 +298,14 @@ def arxiv_links(source: str) -> list[str]:
 
 
 def seeds_short(seeds) -> str:
-    """``"3 seeds (first 2891712345)"``; the full list stays in results.json."""
+    """``"3 seeds (first 289171…)"``: at most six digits of a seed; the full list stays in
+    results.json."""
     seeds = list(seeds or [])
     if not seeds:
         return ""
     first = str(seeds[0])
-    first = first if len(first) <= 10 else first[:10] + "…"
-    return f"{seeds[0]}" if len(seeds) == 1 else f"{len(seeds)} seeds (first {first})"
+    first = first if len(first) <= 6 else first[:6] + "…"
+    return f"seed {first}" if len(seeds) == 1 else f"{len(seeds)} seeds (first {first})"
 
 
 def rung_text(rung: Any) -> str:
@@ -255,25 +324,77 @@ def _seconds(s: Any) -> str:
     return f"{s:.2f} s" if s < 100 else f"{s:.0f} s"
 
 
-def _reason_html(verdict: str, reason: str) -> str:
+VERDICT_MEANINGS = {
+    "holds": "the exact answers confirm the statement at this budget.",
+    "fails": "the statement is refuted: the numbers contradict it. A recorded finding is "
+    "expected to fail, and its card says what holds instead.",
+    "inconclusive": "the evidence cannot decide at this budget (an interval straddles the "
+    "threshold, or a grid is too coarse); the full budget may decide.",
+    "error": "the claim itself crashed (a bug of the toolkit, not a verdict on the "
+    "statement); the traceback is on its card and in results.json.",
+    "skipped": "a requirement is missing (an optional package, or the claim runs only at "
+    "another budget); the install command is named.",
+}
+"""What each verdict means (the report's legend)."""
+
+
+def expected_verdict(obj: dict) -> str:
+    """The verdict a claim is expected to have: its ``expected`` field, else ``fails`` for a
+    recorded finding and ``holds`` otherwise (the claims' default)."""
+    exp = obj.get("expected")
+    if isinstance(exp, str) and exp:
+        return exp
+    return "fails" if obj.get("finding") else "holds"
+
+
+def is_unexpected(obj: dict) -> bool:
+    """True for a decided verdict (holds / fails) other than the expected one, and for an
+    ``error``; inconclusive and skipped are undecided, never unexpected."""
+    verdict = obj.get("verdict")
+    if verdict == "error":
+        return True
+    return verdict in ("holds", "fails") and verdict != expected_verdict(obj)
+
+
+_INSTALL = re.compile(r"(pip install [^()]*?|apt-get install [^()]*?)(?:\)|$|; )")
+
+
+def install_command(obj: dict) -> str:
+    """The install command of a skipped claim: its ``install`` field, else the ``pip install
+    ...`` its reason names; empty when it names none (a budget skip)."""
+    if obj.get("install"):
+        return str(obj["install"])
+    m = _INSTALL.search(str(obj.get("reason", "")))
+    return m.group(1).strip() if m else ""
+
+
+def _mark(html_text: str, key_html: str) -> str:
+    return html_text.replace(key_html, f"<mark>{key_html}</mark>", 1) if key_html else html_text
+
+
+def _reason_html(verdict: str, reason: str, key: str = "") -> str:
     head = f"<strong>Verdict: {_e(verdict)}.</strong> "
+    key_html = text_html(key) if key and key in reason else ""
     if len(reason) <= _LONG_REASON:
-        return f'<div class="reason">{head}{text_html(reason)}</div>'
+        return f'<div class="reason">{head}{_mark(text_html(reason), key_html)}</div>'
     cut = reason.find("; ", 80, _LONG_REASON)
     cut = cut if cut > 0 else reason.rfind(" ", 0, _LONG_REASON)
     return (
-        f'<div class="reason">{head}{text_html(reason[:cut])} …'
+        f'<div class="reason">{head}{_mark(text_html(reason[:cut]), key_html)} …'
         f"<details><summary>the whole verdict</summary>{text_html(reason)}</details></div>"
     )
 
 
 def card_html(obj: dict, base: Path | None = None, doc_href: str | None = None) -> str:
-    """One claim as an ``<article>`` card: statement, facts, verdict, finding, tables, figures.
+    """One claim as an ``<article>`` card: title, statement, key number (once: highlighted in
+    the verdict's reason when the reason holds it), facts, finding, tables (their deciding rows
+    shown), figures, and the traceback of an ``error`` or the install command of a ``skipped``.
 
     ``doc_href``: link target of the claim's ``doc`` (default: the ``doc`` path as given).
     """
     verdict = obj.get("verdict", "inconclusive")
     cls = verdict if verdict in _VERDICTS else "inconclusive"
+    expected = expected_verdict(obj)
     source = obj.get("source", "")
     src = text_html(source)
     links = " ".join(f'<a href="{_e(u)}">abstract</a>' for u in arxiv_links(source))
@@ -287,26 +408,42 @@ def card_html(obj: dict, base: Path | None = None, doc_href: str | None = None) 
     facts += [
         ("Rung", _e(rung_text(obj.get("rung")))),
         ("Tolerance", _e(obj.get("tolerance") or "-")),
+        ("Expected", _e(expected)),
     ]
-    if obj.get("key_number"):
-        facts.append(("Key number", text_html(obj["key_number"])))
     if obj.get("seeds"):
-        facts.append(("Seeds", _e(seeds_short(obj["seeds"]))))
+        facts.append(("Seeds", _e(seeds_short(obj["seeds"])) + " (all in results.json)"))
     facts.append(("Time", _e(_seconds(obj.get("seconds")))))
     cid = obj.get("id", "?")
+    reason = str(obj.get("reason", ""))
+    key = str(obj.get("key_number") or "")
+    if verdict == expected:
+        tag = '<span class="badge expected">as expected</span>'
+    elif is_unexpected(obj):
+        tag = f'<span class="badge unexpected">expected {_e(expected)}</span>'
+    else:
+        tag = ""
     parts = [
         f'<article class="claim {cls}" id="{_e(anchor(cid))}">',
         f'<h3><a href="#{_e(anchor(cid))}">{_e(cid)}</a>'
-        f'<span class="badge {cls}">{_e(verdict)}</span></h3>',
-        f'<p class="statement">{text_html(obj.get("statement", ""))}</p>',
-        '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>",
-        _reason_html(verdict, str(obj.get("reason", ""))),
+        f'<span class="badge {cls}">{_e(verdict)}</span>{tag}</h3>',
     ]
+    if obj.get("title"):
+        parts.append(f'<p class="title"><strong>{text_html(obj["title"])}</strong></p>')
+    parts.append(f'<p class="statement">{text_html(obj.get("statement", ""))}</p>')
+    if key and key not in reason:
+        parts.append(f'<p class="key"><strong>Key number:</strong> {text_html(key)}</p>')
+    parts += [
+        _reason_html(verdict, reason, key),
+        '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>",
+    ]
+    if verdict == "skipped" and install_command(obj):
+        parts.append(f"<p>Install: <code>{_e(install_command(obj))}</code></p>")
     if obj.get("finding") and verdict == "fails":
         what = text_html(obj["finding"])
         parts.append(f'<div class="finding"><strong>What holds instead.</strong> {what}</div>')
+    hint = key or reason
     for name, table in obj.get("tables", {}).items():
-        parts.append(table_html(name, table))
+        parts.append(table_html(name, table, verdict, hint))
     for f in obj.get("figures", []):
         parts.append(figure_html(f, base))
     if obj.get("error"):
