@@ -468,7 +468,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 register_subcommand(
     "compare",
-    "compare two runs: verdicts and numbers that changed (exit 1 if a verdict got worse)",
+    "compare two runs: verdicts (against the expected ones) and numbers that moved; exit 1 if "
+    "a verdict got worse or a number became inf/NaN, 2 if a file is not a results.json",
     _compare_arguments,
     _compare,
 )
