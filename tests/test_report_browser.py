@@ -18,9 +18,10 @@ CHROMIUM = next(
     (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
     None,
 )
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs chromium (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.slow,  # runs with the browser checks: python -m pytest -m slow
+    pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (apt-get install chromium)"),
+]
 
 # Runs inside the report (in an iframe of the given width): the page's scroll width, the window
 # size, where the legend / contents / findings start, and elements wider than the window that
