@@ -62,6 +62,9 @@ def test_decide_torchsde_needs_rules_and_orders():
     assert CC.decide_torchsde(slow).verdict == "fails"
     wrong = CC.TableResult("torchsde", [_row("euler", **{"step-law": "fails"})], [1])
     assert CC.decide_torchsde(wrong).verdict == "fails"
+    unstable = _row("reversible_heun", **{"weak-order": "inconclusive"})
+    d = CC.decide_torchsde(CC.TableResult("torchsde", [_row("euler"), unstable], [1, 2]))
+    assert d.verdict == "inconclusive" and "reversible_heun" in d.reason  # undecided, not a fail
 
 
 def _group(verdicts):
