@@ -87,7 +87,7 @@ import importlib.util
 import inspect
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -95,6 +95,7 @@ from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
 from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
+from verify.kit.checks.result import CheckResult
 from verify.solvers.chain_laws import exact_law
 from verify.solvers.methods import METHODS
 from verify.solvers.particles import step_coefficients
@@ -794,18 +795,6 @@ def _spec(convention, method):
 
 
 # ----------------------------------------------------------------------------- results
-@dataclass
-class CheckResult:
-    """One check: ``verdict`` in holds / fails / inconclusive / n/a, ``reason``, a table."""
-
-    name: str
-    verdict: str
-    reason: str
-    columns: list = field(default_factory=list)
-    rows: list = field(default_factory=list)
-    data: dict = field(default_factory=dict)
-
-
 @dataclass
 class ConformanceReport:
     """What ``check_sampler`` returns: the checks, the overall verdict and the failing checks."""

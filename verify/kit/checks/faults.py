@@ -10,6 +10,8 @@ needs constructor arguments) is :class:`NotDrivable`: every check is ``n/a`` wit
 
 from __future__ import annotations
 
+from verify.kit.checks.result import CheckResult
+
 __all__ = ["NotDrivable", "SamplerFault", "fault_result"]
 
 
@@ -30,8 +32,6 @@ class NotDrivable(ValueError):
 
 def fault_result(name, fault):
     """``fails`` for check ``name``, naming the step count and the sampler's own error."""
-    from verify.kit.conformance import CheckResult
-
     return CheckResult(
         name,
         "fails",
