@@ -518,24 +518,29 @@ def _check(setting, b_float, t_float, hp, rtol, dps):
     with mpmath.workdps(dps):
         b = bound_mp(**setting)
         t = truth_mp(**setting)
-        b, t = mpmath.mpf(b), mpmath.mpf(t)
-        if not (mpmath.isfinite(b) and mpmath.isfinite(t)) or t <= 0:
-            ratio = mpmath.mpf("nan")
-            ok = False
-        else:
-            ratio = b / t
-            ok = bool(ratio < 1 - mpmath.mpf(rtol))
-        return Certificate(
-            dict(setting),
-            _mp_str(b),
-            _mp_str(t),
-            mpmath.nstr(ratio, 15),
-            float(b_float),
-            float(t_float),
-            label,
-            dps,
-            ok,
-        )
+        return _certificate(setting, b, t, b_float, t_float, label, rtol, dps)
+
+
+def _certificate(setting, b, t, b_float, t_float, label, rtol, dps):
+    """The :class:`Certificate` of high-precision values ``b`` (bound) and ``t`` (truth):
+    ``ok`` iff both are finite, ``t > 0`` and ``b / t < 1 - rtol``. Call under ``workdps(dps)``."""
+    b, t = mpmath.mpf(b), mpmath.mpf(t)
+    if not (mpmath.isfinite(b) and mpmath.isfinite(t)) or t <= 0:
+        ratio, ok = mpmath.mpf("nan"), False
+    else:
+        ratio = b / t
+        ok = bool(ratio < 1 - mpmath.mpf(rtol))
+    return Certificate(
+        dict(setting),
+        _mp_str(b),
+        _mp_str(t),
+        mpmath.nstr(ratio, 15),
+        float(b_float),
+        float(t_float),
+        label,
+        dps,
+        ok,
+    )
 
 
 def _mp_setting(setting: Mapping) -> dict:
@@ -584,23 +589,11 @@ def _point_check(ev, i, rtol, dps):
         b = _mp_call(ev.bound, ev.vec_bound, setting)
         t = _mp_call(ev.truth, ev.vec_truth, setting)
         if b is not None and t is not None:
-            if not (mpmath.isfinite(b) and mpmath.isfinite(t)) or t <= 0:
-                ratio, ok = mpmath.mpf("nan"), False
-            else:
-                ratio = b / t
-                ok = bool(ratio < 1 - mpmath.mpf(rtol))
-            return Certificate(
-                dict(setting),
-                _mp_str(b),
-                _mp_str(t),
-                mpmath.nstr(ratio, 15),
-                float(ev.B[i]),
-                float(ev.T[i]),
+            label = (
                 "mpmath re-evaluation of the callables with mpf arguments at the setting "
-                "(no twins; as precise as the callables compute)",
-                dps,
-                ok,
+                "(no twins; as precise as the callables compute)"
             )
+            return _certificate(setting, b, t, ev.B[i], ev.T[i], label, rtol, dps)
     u = np.array(ev.U[i])
     pts = [u]
     for j in space.float_idx:
