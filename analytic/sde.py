@@ -333,6 +333,25 @@ class LinearSDE:
                 )
             if scale == 0.0:
                 raise ValueError(f"{name} = {expr} is zero on [0, T]: the SDE has no noise")
+            self._certify_nonnegative(expr, fn, name, 64 * _EPS * scale)
+
+    def _certify_nonnegative(self, expr, fn, name, tol) -> None:
+        """g^2 >= 0 between the grid points too: an interval-arithmetic search of [0, T]
+        (:func:`analytic.interval.first_negative`); a narrow dip below 0 that the grid misses
+        (and the quadrature would silently clip to 0) is an error naming where."""
+        from analytic.interval import Unsupported, first_negative
+
+        g2_expr = expr  # g2_expr of the SDE (g**2 when g was given)
+        point = lambda u: float(np.asarray(fn(np.array([u])), dtype=np.float64)[0])
+        try:
+            t0 = first_negative(g2_expr, t_sym, self.T, point, tol)
+        except Unsupported:
+            return  # an operation without an interval form: the grid check stands
+        if t0 is not None:
+            raise ValueError(
+                f"g^2 = {g2_expr} is negative at t = {t0:.9g} (value {point(t0):.3g}), between "
+                f"the points of a grid check; {name} must give g^2 >= 0 on [0, T]"
+            )
 
     @cached_property
     def _quad(self) -> _Quadrature:

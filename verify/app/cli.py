@@ -139,16 +139,33 @@ def _select(patterns: Sequence[str]):
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    """Worker processes: ``--jobs``, else ``$DIFFUSION_VERIFY_JOBS``, else one per CPU."""
+    """Worker processes: ``--jobs``, else ``$DIFFUSION_VERIFY_JOBS``, else one per CPU.
+
+    More workers than CPUs only multiply memory (``--jobs 1000`` once spawned 60 workers and
+    9.8 GB on 2 cores): the number is capped at the CPU count, with a note on stderr.
+    """
+    cpus = os.cpu_count() or 1
     if args.jobs is not None:
-        return args.jobs or (os.cpu_count() or 1)
-    env = os.environ.get("DIFFUSION_VERIFY_JOBS", "")
-    if env:
+        jobs, origin = args.jobs or cpus, "--jobs"
+    else:
+        env = os.environ.get("DIFFUSION_VERIFY_JOBS", "")
+        if not env.strip():
+            return cpus
         try:
-            return max(1, int(env))
+            jobs = int(env)
         except ValueError:
             raise UserError(f"DIFFUSION_VERIFY_JOBS must be an integer, got {env!r}") from None
-    return os.cpu_count() or 1
+        if jobs < 0:
+            raise UserError(f"DIFFUSION_VERIFY_JOBS must be >= 0 (0: one per CPU), got {jobs}")
+        jobs, origin = jobs or cpus, "DIFFUSION_VERIFY_JOBS"
+    if jobs > cpus:
+        if not getattr(args, "quiet", False):
+            print(
+                f"{PROG}: {origin} {jobs} is more than the {cpus} CPUs; using {cpus} workers",
+                file=sys.stderr,
+            )
+        jobs = cpus
+    return jobs
 
 
 def _executor(args: argparse.Namespace, n_claims: int = 2):
@@ -394,7 +411,8 @@ def _report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     registry = _registry()
     claims = _select(args.only) if args.only else registry.all_claims()
-    out = check_output_dir(args.out or os.path.join("reports", "latest"), report=True)
+    default_out = os.path.join("reports", "latest")
+    out = check_output_dir(default_out if args.out is None else args.out, report=True)
     rerun = [PROG, "report", "--budget", args.budget, "--seed", str(args.seed), "--out", str(out)]
     if args.only:
         rerun += ["--only", *args.only]
@@ -607,3 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except OSError as exc:  # a full disk, a name too long, a file system gone read-only
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2

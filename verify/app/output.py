@@ -57,7 +57,20 @@ def check_output_dir(out, *, report: bool = False) -> Path:
     ``report=True``: ``out`` will be replaced as a whole, so it must also be new, empty or a
     previous report (never a directory holding other files).
     """
-    out = Path(out).expanduser().absolute()
+    if out is None or not str(out).strip():
+        raise UserError("--out: empty path (give a directory, e.g. --out reports/latest)")
+    # A symlink is resolved once, here: the lock, the staging directory and the swap then act
+    # on the real directory (replacing the link itself would leave its target stale and let
+    # a run through the link and one through the real path hold different locks).
+    out = Path(os.path.realpath(Path(out).expanduser()))
+    name_max = _name_max(out)
+    for part in out.parts:
+        # ``.NAME.staging-XXXXXXXX`` sits beside ``out``: its name must fit too.
+        if len(os.fsencode(part)) + len(".staging-") + 10 > name_max:
+            raise UserError(
+                f"--out: the name {part[:40]!r}... is {len(part)} characters long; the file "
+                f"system allows {name_max} (with room for the report's staging name)"
+            )
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     if out.exists() and not os.access(out, os.R_OK | os.W_OK | os.X_OK):
@@ -76,6 +89,22 @@ def check_output_dir(out, *, report: bool = False) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UserError(f"--out {out}: cannot create files in {probe} (permission denied)")
     return out
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name the file system holding ``path`` allows (255 if unknown)."""
+    probe = path.parent
+    while probe != probe.parent:
+        try:
+            if probe.exists():
+                break
+        except OSError:  # the name itself may be too long to ask about
+            pass
+        probe = probe.parent
+    try:
+        return int(os.pathconf(probe, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
 
 
 def exchange_dirs(a: Path, b: Path) -> bool:

@@ -702,7 +702,11 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
 EXIT_CODES = (
     (0, "every verdict is the expected one (inconclusive and skipped allowed)"),
     (1, "a verdict differs from the expected one (with --strict: or is inconclusive/skipped)"),
-    (2, "usage error (unknown claim id, bad option, unreadable results file)"),
+    (
+        2,
+        "usage error (unknown claim id, bad option, unreadable results file), or an output "
+        "that cannot be written (a full disk): one line, the previous report kept",
+    ),
     (3, "a claim raised an error (a bug: its traceback is in the JSON under 'error')"),
 )
 """The exit codes of ``check`` and ``report`` (shown by ``--help`` and in README)."""
@@ -827,8 +831,6 @@ def run_claims(
 def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
     """Claims grouped by namespace (when there are at least ``jobs`` namespaces: a namespace's
     claims share memoised computations) or one by one, groups longest first, on a pool."""
-    from verify.runtime.sweep import PoolExecutor
-
     namespaces = {claims[i].namespace for i in indices}
     key = (lambda i: claims[i].namespace) if len(namespaces) >= jobs else (lambda i: claims[i].id)
     groups: dict[str, list[int]] = {}
@@ -840,9 +842,70 @@ def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
     figure_dir = ctx.figure_dir
     payloads = [([claims[i] for i in g], ctx.budget, ctx.seed, figure_dir) for g in order]
 
+    got: set[int] = set()
+
     def finished(k, objs):
         for i, obj in zip(order[k], objs, strict=True):
+            got.add(i)
             done(i, obj)
 
-    with PoolExecutor(min(jobs, len(order))) as pool:
-        pool.map(_run_claims_in_worker, payloads, on_done=None, on_result=finished)
+    if _map_on_pool(payloads, min(jobs, len(order)), finished):
+        return
+    # A worker died (SIGKILL from the OOM killer, a segfault): the pool is broken and every
+    # claim it had not yet returned is lost. Rerun those once, one claim per task in a fresh
+    # pool; a claim whose worker dies again is an ``error`` saying so. The others are kept.
+    lost = [i for g in order for i in g if i not in got]
+    retry = [([claims[i]], ctx.budget, ctx.seed, figure_dir) for i in lost]
+
+    def refinished(k, objs):
+        got.add(lost[k])
+        done(lost[k], objs[0])
+
+    if not _map_on_pool(retry, min(jobs, len(retry)), refinished):
+        for i in lost:
+            if i not in got:
+                done(i, lost_claim_record(claims[i]))
+
+
+def _map_on_pool(payloads, jobs, on_result) -> bool:
+    """Run the payloads on a fresh pool; False if a worker process died (pool broken)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from verify.runtime.sweep import PoolExecutor
+
+    try:
+        with PoolExecutor(jobs) as pool:
+            pool.map(_run_claims_in_worker, payloads, on_done=None, on_result=on_result)
+    except BrokenProcessPool:
+        return False
+    return True
+
+
+def lost_claim_record(claim: Claim) -> ClaimRecord:
+    """The ``error`` result of a claim whose worker process died twice while running it."""
+    reason = (
+        "error: the worker process running this claim died twice (killed by a signal, e.g. "
+        "the out-of-memory killer, or crashed); rerun it alone with --jobs 1"
+    )
+    obj = {
+        "id": claim.id,
+        "title": claim.title,
+        "statement": claim.statement,
+        "source": claim.source,
+        "setting": claim.setting,
+        "doc": claim.doc,
+        "finding": claim.finding,
+        "expected": claim.expected,
+        "verdict": "error",
+        "reason": reason,
+        "rung": None,
+        "tolerance": "",
+        "key_number": "",
+        "tables": {},
+        "figures": [],
+        "seeds": [],
+        "seconds": 0.0,
+    }
+    obj = {k: obj[k] for k in RESULT_FIELDS}
+    obj["error"] = reason
+    return ClaimRecord(to_jsonable(obj))
