@@ -579,3 +579,26 @@ def test_claims_quick_verdicts(claim, tmp_path):
     res = run_claim(claim, RunContext("quick", seed=0, figure_dir=tmp_path, stream=None))
     assert res["verdict"] == _EXPECTED[claim.id], res["reason"]
     assert res["figures"] or claim.id.endswith("fine-grids")
+
+
+def test_heun_crossover_n_against_the_asymptotic_formula_and_no_room():
+    # E KL(fit || p_T) ~ d(d+3)/(4n) for n >> d: the crossover is n* ~ d(d+3)/(4 room)
+    room = 1e-3
+    n_star = I.heun_crossover_n(100, 0.0, room / I._MATCH)
+    assert abs(n_star / (100 * 103 / (4 * room)) - 1) < 0.01
+    assert I.heun_crossover_n(2, 2e-3, 1e-3) == float("inf")  # the exact start already loses
+
+
+def _cross_row(quarter, four):
+    """Hand-made crossover row; ``quarter``/``four``: (lo, hi) of the fits' mean at n*/4, 4 n*."""
+    return ["d=100", 1.0, 100, 1e-2, 1e-5, 2.7e5, 29.6, 2.95, 0.3,
+            [67_000, sum(quarter) / 2, *quarter], [1_080_000, sum(four) / 2, *four]]  # fmt: skip
+
+
+def test_short_horizon_crossover_checks_decide_both_sides():
+    # the threshold is 1.1 KL_full = 1.1e-2
+    assert all(c.ok is True for c in I._crossover_checks([_cross_row((0.03, 0.05), (2e-3, 3e-3))]))
+    # the fits at 4 n* still lose: the closed-form crossover is refuted
+    assert I._crossover_checks([_cross_row((0.03, 0.05), (0.02, 0.03))])[1].ok is False
+    assert I._crossover_checks([_cross_row((4e-3, 8e-3), (2e-3, 3e-3))])[0].ok is False
+    assert I._crossover_checks([_cross_row((5e-3, 0.02), (2e-3, 3e-3))])[0].ok is None

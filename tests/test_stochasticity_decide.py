@@ -442,3 +442,33 @@ def test_decide_approx_both_sides():
     assert decide_approx(_approx(scale_kl=0.155)).verdict == "fails"  # within the grid error
     assert decide_approx(_approx(scale_kl=0.25)).verdict == "fails"  # both amplified
     assert decide_approx(_approx(fp=(1.0, 1.05, 0.99))).verdict == "fails"  # FP outside the CI
+
+
+def test_lsi_informativeness_on_exponential_decays():
+    from verify.claims.stochasticity import lsi_informativeness
+
+    tau = np.linspace(0.0, 1.0, 11)
+    H = np.exp(-2.0 * tau)  # true exponent 2
+    B = np.exp(-0.5 * tau)  # the bound certifies a quarter of it
+    info = lsi_informativeness(tau, H, B, np.full(11, 4.0))
+    assert info["certified"] == pytest.approx(0.25) and info["window"] == 1.0
+    assert info["loose"] == pytest.approx(np.exp(1.5))
+    # C infinite after tau = 0.3: the bound is flat there and certifies nothing more
+    C = np.where(tau <= 0.3 + 1e-12, 1.0, np.inf)
+    Bf = np.exp(-2.0 * np.minimum(tau, 0.3))
+    info = lsi_informativeness(tau, H, Bf, C)
+    assert info["window"] == pytest.approx(0.3) and info["certified_in_window"] == pytest.approx(1)
+    assert info["certified"] == pytest.approx(0.3)
+
+
+def test_a_too_small_bakry_emery_constant_fails_the_mixture_lsi_claim(monkeypatch):
+    """Plant a constant 10x too small (a 10x rate): the bound undercuts the true KL."""
+    import analytic.lsi as lsi
+    from verify.claims import stochasticity as S
+    from verify.claims.base import RunContext
+
+    real = lsi.mixture_lsi_bakry_emery
+    monkeypatch.setattr(lsi, "mixture_lsi_bakry_emery", lambda p: 0.1 * real(p))
+    r = S.compute_mixture_lsi(RunContext("quick", stream=None))
+    d = decide_mixture_lsi(r)
+    assert d.verdict == "fails" and "Bakry-Emery: KL above the bound" in d.reason

@@ -100,3 +100,25 @@ def test_the_moment_ode_route_alone_catches_the_wrong_drift(monkeypatch):
     assert min(row[2] for row in rows) > 1e-6
     chain = T._marginal_chain_task({"sde": "VP", "method": "exponential", "gamma": 2.0})
     assert abs(chain[4] + 2.0) > T.MARGINALS_SLOPE_TOL  # the chain's KL stalls
+
+
+def test_a_heun_chain_reduced_to_euler_fails_the_kl_scaling_claim(monkeypatch):
+    """Plant a Heun whose corrector is dropped (Euler tables): its output KL falls like N^-2,
+    not N^-4, and the extrapolated slope refutes weak order 2."""
+    import verify.solvers.chain_laws as cl
+    from verify.claims import theory as T
+
+    real = cl.step_tables
+
+    def tables(sde, grid, gammas, method="euler", *a, **kw):
+        return real(sde, grid, gammas, "euler" if method == "heun" else method, *a, **kw)
+
+    monkeypatch.setattr(cl, "step_tables", tables)
+    steps = [100 * 2**k for k in range(6)]
+    case = T._scaling_task({"sde": "VE", "t_min": 1e-2, "method": "heun", "gamma": 0.0,
+                            "steps": steps})  # fmt: skip
+    euler = T._scaling_task({"sde": "VP", "t_min": 1e-2, "method": "euler", "gamma": 1.0,
+                             "steps": steps})  # fmt: skip
+    d = T.decide_scaling(T.ScalingResult([case, euler], [1], [1.0], 400))
+    assert d.verdict == "fails", d.reason
+    assert "VE heun(gamma=0): extrapolated output-KL slope -2.0" in d.reason

@@ -76,13 +76,13 @@ def test_ladder_decide_at_four_and_a_half_standard_errors():
 
 
 def _scaling(out_slope=-2.0, path_slope=-1.0, per_dim=(1.0, 1.1, 1.15), dpi=True):
-    steps = [400, 800]
-    out = [1.0, 2.0**out_slope]
-    path = [2.0, 2.0 * 2.0**path_slope] if dpi else [1e-3, 1e-3 * 2.0**path_slope]
+    steps = [100 * 2**k for k in range(8)]
+    out = [n**out_slope for n in steps]
+    path = [2.0 * n**path_slope for n in steps] if dpi else [1e-9 * n**path_slope for n in steps]
     cases = [
         {"method": "euler", "gamma": 1.0, "steps": steps, "out": out, "path": path, "order": 1},
-        {"method": "heun", "gamma": 0.0, "steps": steps, "out": [1.0, 2.0**-4],
-         "path": [math.nan, math.nan], "order": 2},
+        {"method": "heun", "gamma": 0.0, "steps": steps, "out": [n**-4.0 for n in steps],
+         "path": [math.nan] * len(steps), "order": 2},
     ]  # fmt: skip
     return T.ScalingResult(cases, [1, 10, 100], list(per_dim), 400)
 
@@ -93,3 +93,39 @@ def test_scaling_decide_on_slopes_dpi_and_dimension():
     assert T.decide_scaling(_scaling(path_slope=-2.0)).verdict == "fails"
     assert T.decide_scaling(_scaling(dpi=False)).verdict == "fails"  # output KL > path KL
     assert T.decide_scaling(_scaling(per_dim=(1.0, 1.5, 2.0))).verdict == "fails"
+
+
+def _scaling_law(out_of_n, path_of_n=None, order=1.0, top=12800):
+    steps = [100 * 2**k for k in range(int(math.log2(top / 100)) + 1)]
+    out = [out_of_n(n) for n in steps]
+    path = [path_of_n(n) if path_of_n else 10.0 * out_of_n(n) * n for n in steps]
+    case = {"sde": "VE", "method": "euler", "gamma": 1.0, "steps": steps, "out": out,
+            "path": path, "order": order}  # fmt: skip
+    return T.ScalingResult([case], [1, 10, 100], [1.0, 1.0, 1.0], 400)
+
+
+def test_scaling_decides_in_the_asymptotic_regime_not_at_the_finest_pair():
+    # a large 1/N correction in log KL: finest-pair slope -2.11, yet KL ~ N^-2 asymptotically
+    pre = _scaling_law(lambda n: n**-2.0 * math.exp(1000.0 / n))
+    assert abs(T._finest_slope(pre.cases[0]["steps"], pre.cases[0]["out"]) + 2.0) > 0.1
+    d = T.decide_scaling(pre)
+    assert d.verdict == "holds", d.reason
+    assert T.raw_regime(pre.cases[0]["steps"], pre.cases[0]["out"], -2.0) is None
+    assert "beyond 12800" in d.reason
+
+
+def test_scaling_fails_on_the_wrong_rate_on_either_side():
+    assert T.decide_scaling(_scaling_law(lambda n: n**-1.0)).verdict == "fails"  # weak order 1/2
+    assert T.decide_scaling(_scaling_law(lambda n: n**-2.2)).verdict == "fails"
+    assert T.decide_scaling(_scaling_law(lambda n: n**-2.08)).verdict == "holds"
+    assert T.decide_scaling(_scaling_law(lambda n: 1e-3 + n**-2.0)).verdict == "fails"  # a floor
+    heun_as_euler = _scaling_law(lambda n: n**-2.0, order=2.0)
+    assert T.decide_scaling(heun_as_euler).verdict == "fails"
+
+
+def test_scaling_is_inconclusive_before_the_regime_and_fails_on_a_dpi_breach():
+    wobble = _scaling_law(lambda n: n**-2.0 * (1.5 + math.sin(math.log2(n))))
+    assert T.decide_scaling(wobble).verdict == "inconclusive"
+    breach = _scaling_law(lambda n: n**-2.0, path_of_n=lambda n: 0.5 * n**-2.0 * n)
+    breach.cases[0]["path"][0] = 0.1 * breach.cases[0]["out"][0]
+    assert T.decide_scaling(breach).verdict == "fails"
