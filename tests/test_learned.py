@@ -83,11 +83,38 @@ def _tradeoff(d_net, d_aff, d_res=-0.04, err=1e-4):
 
 
 def test_decide_tradeoff_all_sides():
+    # the affine model predicts the change: same sign, at least 10% of it
     assert learned.decide_tradeoff(_tradeoff(-0.04, -0.01)).verdict == "holds"
+    # it explains under 10% (of either sign): it does not predict the change
     assert learned.decide_tradeoff(_tradeoff(-0.04, +0.001)).verdict == "fails"
-    assert learned.decide_tradeoff(_tradeoff(-0.04, +0.0001)).verdict == "inconclusive"
+    assert learned.decide_tradeoff(_tradeoff(-0.04, -0.001)).verdict == "fails"
+    assert learned.decide_tradeoff(_tradeoff(-0.04, +0.0001)).verdict == "fails"
+    # the share's range straddles 10%, or the network's change is within its error
+    assert learned.decide_tradeoff(_tradeoff(-0.04, -0.004)).verdict == "inconclusive"
+    assert learned.decide_tradeoff(_tradeoff(-0.0001, -0.01)).verdict == "inconclusive"
     frac = _tradeoff(-0.04, -0.01).fraction("affine fit")
     assert frac[0] == pytest.approx(0.25) and frac[1] < 0.25 < frac[2]
+
+
+@pytest.mark.parametrize(
+    ("per_seed", "verdict"),
+    [
+        (["fails"] * 5, "fails"),
+        (["holds"] * 5, "holds"),
+        (["fails", "fails", "inconclusive", "fails", "fails"], "fails"),  # 4 of 5 decided
+        (["fails", "fails", "inconclusive", "inconclusive", "fails"], "inconclusive"),
+        (["fails", "fails", "holds", "fails", "fails"], "inconclusive"),  # a seed disagrees
+        (["inconclusive"] * 5, "inconclusive"),
+    ],
+)
+def test_a_learned_verdict_must_survive_the_training_seeds(per_seed, verdict):
+    from verify.claims.base import Decision
+
+    r = learned.OverSeeds(list(range(5)), per_seed)
+    dec = learned.decide_over_seeds(lambda v: Decision(v, f"seed says {v}", v), r)
+    assert dec.verdict == verdict
+    for v in set(per_seed):  # the distribution over seeds is always in the reason
+        assert v in dec.reason
 
 
 def test_decide_corrects_both_sides():

@@ -76,6 +76,61 @@ def _combine(verdicts) -> str:
     return "holds" if verdicts == {"holds"} else "inconclusive"
 
 
+# ================================================================ training seeds
+N_SEEDS = {"quick": 5, "full": 8}
+"""Training seeds a learned claim decides on (``ctx.seed + k``, ``k < N_SEEDS[budget]``)."""
+
+
+def training_seeds(ctx) -> list[int]:
+    """``[ctx.seed, ..., ctx.seed + n - 1]`` with ``n = N_SEEDS[ctx.budget]`` (at least 5)."""
+    return [int(ctx.seed) + k for k in range(N_SEEDS.get(ctx.budget, 5))]
+
+
+@dataclass
+class OverSeeds:
+    """One learned claim's result per training seed: ``per_seed[k]`` is the result of the
+    network trained with ``training[k]`` (every other random choice shared)."""
+
+    training: list
+    per_seed: list
+    seeds: list = field(default_factory=list)
+
+
+def decide_over_seeds(decide_one, r: OverSeeds, what: str = "") -> Decision:
+    """Decide each training seed's result with ``decide_one``; the claim's verdict is ``v``
+    when every seed that decides says ``v`` and at most one seed is undecided (4 of 5 decided,
+    at the quick budget); otherwise ``inconclusive`` (the verdict depends on the training seed:
+    neither a finding nor a result). The distribution over seeds is in the reason."""
+    decs = [decide_one(x) for x in r.per_seed]
+    verdicts = [d.verdict for d in decs]
+    by = {v: [s for s, w in zip(r.training, verdicts, strict=True) if w == v] for v in verdicts}
+    spread = "; ".join(f"{v} at seed{'s' if len(ss) > 1 else ''} {ss}" for v, ss in by.items())
+    n = len(decs)
+    decided = {v for v in verdicts if v in ("holds", "fails")}
+    n_decided = sum(v in decided for v in verdicts)
+    keys = "; ".join(f"seed {s}: {d.key_number}" for s, d in zip(r.training, decs, strict=True))
+    if len(decided) == 1 and n_decided >= n - 1:
+        verdict = decided.pop()
+        first = verdicts.index(verdict)
+        counted = f"all {n} training seeds" if n_decided == n else f"{n_decided} of {n} ({spread})"
+        reason = f"{verdict} on {counted} {r.training}{what}; seed {r.training[first]}: "
+        reason += decs[first].reason
+        key = f"{verdict} on {n_decided}/{n} training seeds; " + decs[first].key_number
+    else:
+        verdict = "inconclusive"
+        reason = f"the verdict depends on the training seed ({spread}){what}: " + keys
+        key = ", ".join(f"{v} {len(ss)}/{n}" for v, ss in by.items()) + " training seeds"
+    return Decision(verdict, reason, key)
+
+
+def seed_table(r: OverSeeds, decide_one, columns: dict) -> Table:
+    """Per training seed: its verdict and the numbers ``columns`` (``{name: fn(result)}``)."""
+    rows = []
+    for s, x in zip(r.training, r.per_seed, strict=True):
+        rows.append([s, decide_one(x).verdict, *[fn(x) for fn in columns.values()]])
+    return Table(["training seed", "verdict", *columns], rows)
+
+
 # ============================================================== learned.error-profile
 @dataclass
 class ErrorProfileResult:
@@ -104,16 +159,19 @@ def _ci3(e: Estimate) -> list:
 _PROFILE_CACHE: dict = {}
 
 
-def compute_error_profile(ctx) -> ErrorProfileResult:
-    """Shared by learned.error-profile and learned.error-peak (memoised on seed and budget)."""
+def compute_error_profile(ctx) -> OverSeeds:
+    """Shared by learned.error-profile and learned.error-peak (memoised on seed and budget):
+    the profile of the network of each training seed, on the same exact draws of ``p_t``."""
     key = (ctx.seed, ctx.budget)
     if key not in _PROFILE_CACHE:
         _PROFILE_CACHE.clear()
-        _PROFILE_CACHE[key] = _compute_error_profile(ctx)
+        train = training_seeds(ctx)
+        per = [_compute_error_profile(ctx, s) for s in ctx.progress(train, desc="training seeds")]
+        _PROFILE_CACHE[key] = OverSeeds(train, per, train + [ctx.seed])
     return _PROFILE_CACHE[key]
 
 
-def _compute_error_profile(ctx) -> ErrorProfileResult:
+def _compute_error_profile(ctx, train_seed: int) -> ErrorProfileResult:
     vt = _torch()
     from verify.estimators import mean_ci
 
@@ -124,7 +182,7 @@ def _compute_error_profile(ctx) -> ErrorProfileResult:
         n_iters=1500 if ctx.quick else 8000,
         n_train=5000,
         t_min=1e-3,
-        seed=ctx.seed,
+        seed=train_seed,
     )
     score = vt.load_score(sde, data, cfg)  # NumPy evaluation; torch only to train
     err = vt.error_field(score, sde, data)
@@ -156,7 +214,7 @@ def _compute_error_profile(ctx) -> ErrorProfileResult:
         [float(t) for t in ts],
         [float(sde.sigma2(t)) for t in ts],
         net=net,
-        seeds=[ctx.seed],
+        seeds=[train_seed, ctx.seed],
         **out,
     )
 
@@ -299,9 +357,9 @@ def present_error_profile(r: ErrorProfileResult, ctx) -> Presentation:
 
 
 # ====================================================== learned.stochasticity-tradeoff
-def _ve_setting(ctx):
+def _ve_setting(ctx, train_seed: int):
     """1-D VE setting shared by the tradeoff and init-steps claims: ``(sde, data, net, cfg)``
-    with the network as a :class:`verify.torch.NumpyScore`."""
+    with the network of training seed ``train_seed`` as a :class:`verify.torch.NumpyScore`."""
     vt = _torch()
     sde, data = VE(0.01, 3.0, 1.0), _gmm(TARGET_1D)
     cfg = vt.TrainConfig(
@@ -312,7 +370,7 @@ def _ve_setting(ctx):
         n_train=3000,
         t_min=float(sde.t_of_sigma(0.012)),
         t_sampling="log-sigma",
-        seed=ctx.seed,
+        seed=train_seed,
     )
     return sde, data, vt.load_score(sde, data, cfg), cfg
 
@@ -399,12 +457,15 @@ class TradeoffResult:
 _TRADEOFF_CACHE: dict = {}
 
 
-def compute_tradeoff(ctx) -> TradeoffResult:
-    """Shared by learned.stochasticity-tradeoff and learned.stochasticity-corrects."""
+def compute_tradeoff(ctx) -> OverSeeds:
+    """Shared by learned.stochasticity-tradeoff and learned.stochasticity-corrects: the
+    curves of the network of each training seed."""
     key = (ctx.seed, ctx.budget)
     if key not in _TRADEOFF_CACHE:
         _TRADEOFF_CACHE.clear()
-        _TRADEOFF_CACHE[key] = _compute_tradeoff(ctx)
+        train = training_seeds(ctx)
+        per = [_compute_tradeoff(ctx, s) for s in ctx.progress(train, desc="training seeds")]
+        _TRADEOFF_CACHE[key] = OverSeeds(train, per, list(train))
     return _TRADEOFF_CACHE[key]
 
 
@@ -428,17 +489,17 @@ def _tradeoff_models(sde, data, net):
     }
 
 
-def _compute_tradeoff(ctx) -> TradeoffResult:
+def _compute_tradeoff(ctx, train_seed: int) -> TradeoffResult:
     from verify.solvers import grids
 
-    sde, data, net, _ = _ve_setting(ctx)
+    sde, data, net, _ = _ve_setting(ctx, train_seed)
     t_end = float(sde.t_of_sigma(0.03))
     times = grids.uniform(sde, 80 if ctx.quick else 400, t_min=t_end)
     n_cells = 1200 if ctx.quick else 4000
     gammas = [0.0, 0.5, 1.0, 2.0] if ctx.quick else [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
     curves = {}
     nan = float("nan")
-    for name, (score, vd) in ctx.progress(_tradeoff_models(sde, data, net).items(), desc="models"):
+    for name, (score, vd) in _tradeoff_models(sde, data, net).items():
         decisive = name != "exact score"
         row = [list(_ode_kl(sde, data, vd, t_end, ctx.quick, decisive))]
         for g in gammas[1:]:
@@ -449,42 +510,41 @@ def _compute_tradeoff(ctx) -> TradeoffResult:
             else:
                 row.append([nan, nan])
         curves[name] = row
-    return TradeoffResult(gammas, curves, [ctx.seed])
+    return TradeoffResult(gammas, curves, [train_seed])
 
 
-def _sign_check(d, e, what) -> Check:
-    return Check(abs(d) > e or None, f"{what}: dKL(0->1) = {d:+.3e} +- {e:.1e}")
+AFFINE_SHARE = 0.1
+"""The share of the network's KL change the affine error model must explain to predict it."""
 
 
 def decide_tradeoff(r: TradeoffResult) -> Decision:
+    """One training seed: the affine model predicts the change if its change has the
+    network's sign and explains at least :data:`AFFINE_SHARE` of it (the lower end of the
+    share's range over the error boxes); it fails to if the whole range lies within
+    ``(-AFFINE_SHARE, AFFINE_SHARE)`` (or is opposite); otherwise undecided."""
     d_net, e_net = r.delta("network")
     d_aff, e_aff = r.delta("affine fit")
     f, f_lo, f_hi = r.fraction("affine fit")
-    checks = [_sign_check(d_net, e_net, "network"), _sign_check(d_aff, e_aff, "affine fit")]
-    if all(c.ok for c in checks):
-        same = np.sign(d_net) == np.sign(d_aff)
-        checks.append(
-            Check(bool(same), f"signs: network {d_net:+.3e}, affine fit {d_aff:+.3e} (opposite)")
-        )
-    holds = (
-        f"dKL(q_out||p_tmin) from gamma=0 to 1: network {d_net:+.3e} +- {e_net:.1e}, affine fit "
-        f"{d_aff:+.3e} +- {e_aff:.1e}: same direction; the affine model explains {f:.0%} "
-        f"[{f_lo:.0%}, {f_hi:.0%}] of the change."
-    )
     key = (
         f"dKL(gamma 0->1): network {d_net:+.2e}, affine fit {d_aff:+.2e} (explains {f:.0%} "
         f"[{f_lo:.0%}, {f_hi:.0%}])"
     )
-    dec = decide_checks(checks, holds, key)
-    if dec.verdict != "holds":
-        dec = Decision(
-            dec.verdict,
-            dec.reason
-            + f"; the affine model explains {f:.1%} [{f_lo:.1%}, {f_hi:.1%}] of the network's "
-            "change.",
+    numbers = (
+        f"dKL(q_out||p_tmin) from gamma=0 to 1: network {d_net:+.3e} +- {e_net:.1e}, affine "
+        f"fit {d_aff:+.3e} +- {e_aff:.1e}; the affine model explains {f:.1%} [{f_lo:.1%}, "
+        f"{f_hi:.1%}] of the network's change"
+    )
+    if not abs(d_net) > e_net:
+        return Decision("inconclusive", numbers + ": the network's change is within its error", key)
+    if f_lo >= AFFINE_SHARE:
+        return Decision("holds", numbers + f" (>= {AFFINE_SHARE:.0%}, same direction).", key)
+    if f_hi < AFFINE_SHARE:
+        return Decision(
+            "fails",
+            numbers + f": under {AFFINE_SHARE:.0%}, so the affine model does not predict it.",
             key,
         )
-    return dec
+    return Decision("inconclusive", numbers + f": the range straddles {AFFINE_SHARE:.0%}.", key)
 
 
 def decide_corrects(r: TradeoffResult) -> Decision:
@@ -587,12 +647,19 @@ def _chain_kl(sde, net, p_target, n_cells, start, smax, n_steps, sigma_min):
     return float(np.sum(q[pos] * (np.log(q[pos]) - lp[pos])) * h), lost
 
 
-def compute_init_steps(ctx) -> InitStepsResult:
+def compute_init_steps(ctx) -> OverSeeds:
+    """The step counts of the network and start law of each training seed."""
+    train = training_seeds(ctx)
+    per = [_compute_init_steps(ctx, s) for s in ctx.progress(train, desc="training seeds")]
+    return OverSeeds(train, per, list(train))
+
+
+def _compute_init_steps(ctx, train_seed: int) -> InitStepsResult:
     vt = _torch()
-    sde, data, net, cfg = _ve_setting(ctx)
+    sde, data, net, cfg = _ve_setting(ctx, train_seed)
     sigma_min, sigma_max, sigma_T = 0.03, float(sde.sigma(sde.T)), 1.0
     t_T = float(sde.t_of_sigma(sigma_T))
-    start_cfg = vt.StartLawConfig(n_iters=600 if ctx.quick else 3000, seed=ctx.seed)
+    start_cfg = vt.StartLawConfig(n_iters=600 if ctx.quick else 3000, seed=train_seed)
     found = vt.cached_start_law(sde, data, t_T, start_cfg)  # no torch import when cached
     law = found[0] if found is not None else vt.train_start_law(sde, data, t_T, start_cfg)[0]
     prior = Gaussian(np.zeros(1), float(sde.sigma2(sde.T)))
@@ -609,7 +676,7 @@ def compute_init_steps(ctx) -> InitStepsResult:
     n_ref = 32 if ctx.quick else 64
     steps = [2, 4, 8, 12, 16, 24, 32] if ctx.quick else [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
     base, learned = {}, {}
-    for n in ctx.progress(steps, desc="step counts"):
+    for n in steps:
         base[n] = run(n_fine, prior, sigma_max, n)
         learned[n] = run(n_fine, law, sigma_T, n)
     target_kl = base[n_ref]
@@ -634,7 +701,7 @@ def compute_init_steps(ctx) -> InitStepsResult:
         lost_max,
         sigma_max,
         sigma_T,
-        [ctx.seed],
+        [train_seed],
     )
 
 
@@ -904,6 +971,160 @@ def present_horizon(r: HorizonResult, ctx) -> Presentation:
     )
 
 
+# ============================================================ decided over training seeds
+def decide_error_profile_seeds(r: OverSeeds) -> Decision:
+    return decide_over_seeds(decide_error_profile, r)
+
+
+def decide_error_peak_seeds(r: OverSeeds) -> Decision:
+    return decide_over_seeds(decide_error_peak, r)
+
+
+def decide_tradeoff_seeds(r: OverSeeds) -> Decision:
+    return decide_over_seeds(decide_tradeoff, r)
+
+
+def decide_corrects_seeds(r: OverSeeds) -> Decision:
+    return decide_over_seeds(decide_corrects, r)
+
+
+def decide_init_steps_seeds(r: OverSeeds) -> Decision:
+    return decide_over_seeds(decide_init_steps, r)
+
+
+def _first_seed(shown: Presentation, seed: int) -> Presentation:
+    """The one-seed presentation of training seed ``seed``, its table names saying so."""
+    tables = {f"{name} [training seed {seed}]": t for name, t in shown.tables.items()}
+    return Presentation(tables, list(shown.figures))
+
+
+def _min_density_ratio(x: ErrorProfileResult) -> float:
+    return float(np.min(np.array(x.low)[:, 0] / np.array(x.high)[:, 0]))
+
+
+def _profile_columns():
+    def peak(x):
+        return x.ts[int(np.argmax([e[0] for e in x.eps]))]
+
+    return {
+        "E|sigma e|^2 at smallest t": lambda x: x.eps[0][0],
+        "max over t": lambda x: max(e[0] for e in x.eps),
+        "argmax t": peak,
+        "min low/high density": _min_density_ratio,
+        "final DSM loss": lambda x: x.net["final_loss"],
+    }
+
+
+def _profile_seed_figure(r: OverSeeds, ctx) -> str:
+    fig = ctx.figure(figsize=(6, 3.6))
+    ax = fig.add_subplot()
+    for s, x in zip(r.training, r.per_seed, strict=True):
+        v = np.array(x.eps)
+        ax.errorbar(
+            x.ts,
+            v[:, 0],
+            yerr=[v[:, 0] - v[:, 1], v[:, 2] - v[:, 0]],
+            fmt="o-",
+            ms=3,
+            capsize=2,
+            label=f"training seed {s}",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("forward time t (VP, T = 1)")
+    ax.set_ylabel("E|sigma_t e|^2 under p_t (95% CI)")
+    ax.set_title(f"noise-prediction error, {len(r.training)} training seeds (rung 4)", fontsize=9)
+    ax.legend(fontsize=7)
+    plain_log_ticks(fig)
+    return ctx.savefig(fig, "error-profile-seeds")
+
+
+def present_error_profile_seeds(r: OverSeeds, ctx) -> Presentation:
+    shown = _first_seed(present_error_profile(r.per_seed[0], ctx), r.training[0])
+    table = seed_table(r, decide_error_profile, _profile_columns())
+    tables = {"verdict and error profile per training seed": table, **shown.tables}
+    return Presentation(tables, [_profile_seed_figure(r, ctx), *shown.figures])
+
+
+def present_error_peak_seeds(r: OverSeeds, ctx) -> Presentation:
+    """Tables only: the figures are learned.error-profile's (same numbers)."""
+    shown = _first_seed(present_error_peak(r.per_seed[0], ctx), r.training[0])
+    table = seed_table(r, decide_error_peak, _profile_columns())
+    return Presentation({"verdict and error peak per training seed": table, **shown.tables}, [])
+
+
+def _tradeoff_columns():
+    return {
+        "network dKL(0->1)": lambda x: x.delta("network")[0],
+        "error": lambda x: x.delta("network")[1],
+        "affine fit dKL(0->1)": lambda x: x.delta("affine fit")[0],
+        "error ": lambda x: x.delta("affine fit")[1],
+        "non-affine residual dKL": lambda x: x.delta("non-affine residual")[0],
+        "affine share": lambda x: x.fraction("affine fit")[0],
+    }
+
+
+def _tradeoff_seed_figure(r: OverSeeds, ctx) -> str:
+    fig = ctx.figure(figsize=(6, 3.6))
+    ax = fig.add_subplot()
+    seeds = np.array(r.training, dtype=float)
+    for k, (name, mk) in enumerate(
+        (("network", "o"), ("affine fit", "s"), ("non-affine residual", "^"))
+    ):
+        d = np.array([x.delta(name) for x in r.per_seed])
+        ax.errorbar(seeds + 0.12 * (k - 1), d[:, 0], yerr=d[:, 1], fmt=mk, capsize=3, label=name)
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_yscale("symlog", linthresh=1e-4)
+    ax.set_xticks(r.training)
+    ax.set_xlabel("training seed")
+    ax.set_ylabel("KL(gamma=1) - KL(gamma=0) (nats)")
+    ax.set_title("change of the final KL from gamma 0 to 1, per training seed", fontsize=9)
+    ax.legend(fontsize=7)
+    return ctx.savefig(fig, "kl-vs-gamma-seeds")
+
+
+def present_tradeoff_seeds(r: OverSeeds, ctx) -> Presentation:
+    shown = _first_seed(present_tradeoff(r.per_seed[0], ctx), r.training[0])
+    table = seed_table(r, decide_tradeoff, _tradeoff_columns())
+    tables = {"verdict and dKL(gamma 0 -> 1) per training seed": table, **shown.tables}
+    return Presentation(tables, [_tradeoff_seed_figure(r, ctx), *shown.figures])
+
+
+def present_corrects_seeds(r: OverSeeds, ctx) -> Presentation:
+    """Tables only: the figures are learned.stochasticity-tradeoff's (same numbers)."""
+    shown = _first_seed(present_corrects(r.per_seed[0], ctx), r.training[0])
+    table = seed_table(r, decide_corrects, _tradeoff_columns())
+    tables = {"verdict and dKL(gamma 0 -> 1) per training seed": table, **shown.tables}
+    return Presentation(tables, [])
+
+
+def present_init_steps_seeds(r: OverSeeds, ctx) -> Presentation:
+    shown = _first_seed(present_init_steps(r.per_seed[0], ctx), r.training[0])
+    cols = {
+        "n* (learned start)": lambda x: x.n_star if x.n_star is not None else float("nan"),
+        "steps saved": lambda x: x.n_ref - x.n_star if x.n_star is not None else 0,
+        "KL margin": lambda x: x.margin,
+        "its grid error": lambda x: x.err_margin,
+        "KL(p_T||learned start)": lambda x: x.kl_init_learned,
+    }
+    fig = ctx.figure(figsize=(6, 3.8))
+    ax = fig.add_subplot()
+    for s, x in zip(r.training, r.per_seed, strict=True):
+        ax.plot(x.steps, [x.learned[n] for n in x.steps], "s-", ms=3, label=f"learned, seed {s}")
+        ax.plot(x.steps, [x.base[n] for n in x.steps], "o:", ms=3, color="0.6")
+    ax.axhline(r.per_seed[0].target_kl, color="k", ls="--", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("DDPM steps (Karras grid, rho = 7); dotted grey: prior start")
+    ax.set_ylabel("KL(q_out || p_sigma_min) (nats)")
+    ax.set_title("learned start vs prior, per training seed (rung 3)", fontsize=9)
+    ax.legend(fontsize=7)
+    plain_log_ticks(fig)
+    table = seed_table(r, decide_init_steps, cols)
+    tables = {"verdict and steps saved per training seed": table, **shown.tables}
+    return Presentation(tables, [ctx.savefig(fig, "steps-saved-seeds"), *shown.figures])
+
+
 _SETTING_1D = "1-D mixture 0.35 N(-1.3, 0.05) + 0.65 N(0.8, 0.1)"
 _RECON = (
     "reconstructed: the paper's statement was not available; "
@@ -922,8 +1143,8 @@ CLAIMS = [
         "t on 8 log-spaced points in [0.002, 1]; 2000 exact draws of p_t per t (20000 for the "
         "density split: lowest 10% vs highest 50% of log p_t)",
         compute=compute_error_profile,
-        decide=decide_error_profile,
-        present=present_error_profile,
+        decide=decide_error_profile_seeds,
+        present=present_error_profile_seeds,
         rung=4,
         tolerance="95% CIs separated (smallest t vs every other t; low vs high density)",
         doc=f"{DOC}#error-profile",
@@ -941,8 +1162,8 @@ CLAIMS = [
         "Song & Ermon 2019 (NeurIPS) §3.2; the statement learned.error-profile's numbers support",
         "the network, times and draws of learned.error-profile",
         compute=compute_error_profile,
-        decide=decide_error_peak,
-        present=present_error_peak,
+        decide=decide_error_peak_seeds,
+        present=present_error_peak_seeds,
         rung=4,
         tolerance="95% CIs separated (peak vs both end times; low vs high density)",
         doc=f"{DOC}#error-peak",
@@ -951,26 +1172,31 @@ CLAIMS = [
     Claim(
         "learned.stochasticity-tradeoff",
         "With a learned score, the change of the final KL(q_out || p_tmin) from gamma = 0 (the "
-        "probability-flow ODE) to gamma = 1 (the reverse SDE) has the direction that the affine "
-        "error model (1 + a(t)) s + b(t), fitted to the network's error field under p_t, "
-        "predicts.",
+        "probability-flow ODE) to gamma = 1 (the reverse SDE) is predicted by the affine "
+        "error model (1 + a(t)) s + b(t), fitted to the network's error field under p_t: it "
+        "changes the KL in the same direction by at least 10% of the network's change, on "
+        "every training seed.",
         f"arXiv 2506.11378 §3 ({_RECON})",
         _SETTING_1D + ", VE(0.01, 3), sigma 3 -> 0.03, start at the exact p_T; EDM-"
         "preconditioned 48x3 MLP; gamma = 0 by PF-ODE characteristics with exact log-"
         "Jacobians (autograd divergence), gamma > 0 on the Fokker-Planck grid (1200 cells, 80 "
         "steps)",
         compute=compute_tradeoff,
-        decide=decide_tradeoff,
-        present=present_tradeoff,
+        decide=decide_tradeoff_seeds,
+        present=present_tradeoff_seeds,
         rung=3,
-        tolerance="both changes beyond their numerical error estimates (characteristics: "
-        "coarsened rerun; FP: half resolution), then their signs",
+        tolerance="per training seed: the network's change beyond its numerical error "
+        "(characteristics: coarsened rerun; FP: half resolution), then the affine share's range "
+        "over the error boxes against 10%; a verdict when every deciding seed agrees and at "
+        "most one of five is undecided",
         doc=f"{DOC}#stochasticity-tradeoff",
         requires=("torch",),
-        finding="Stochasticity corrects the learned score's error (its KL falls from gamma=0 to "
-        "1) while the fitted affine model predicts a small increase: the affine part of the "
-        "error explains a negative share of the change, and the non-affine residual carries "
-        "it (learned.stochasticity-corrects).",
+        finding="On every one of five training seeds the fitted affine model explains under "
+        "10% of the network's KL change, with a sign that changes with the seed (the table "
+        "per training seed lists the shares): the one-seed finding 'the affine model predicts "
+        "an increase' was the "
+        "training seed's, not the method's); the non-affine residual of the error carries the "
+        "fall (learned.stochasticity-corrects).",
     ),
     Claim(
         "learned.stochasticity-corrects",
@@ -981,8 +1207,8 @@ CLAIMS = [
         "numbers support",
         "the setting and numerics of learned.stochasticity-tradeoff",
         compute=compute_tradeoff,
-        decide=decide_corrects,
-        present=present_corrects,
+        decide=decide_corrects_seeds,
+        present=present_corrects_seeds,
         rung=3,
         tolerance="dKL(0 -> 1) below minus its numerical error estimate",
         doc=f"{DOC}#stochasticity-corrects",
@@ -997,8 +1223,8 @@ CLAIMS = [
         _SETTING_1D + ", VE(0.01, 3): classical prior at sigma=3 vs learned 4-component "
         "mixture at sigma_T=1; DDPM steps on Karras grids; sigma_min=0.03",
         compute=compute_init_steps,
-        decide=decide_init_steps,
-        present=present_init_steps,
+        decide=decide_init_steps_seeds,
+        present=present_init_steps_seeds,
         rung=3,
         tolerance="KL margin larger than its grid-error estimate (half-resolution rerun)",
         doc=f"{DOC}#init-steps-saved",
