@@ -150,16 +150,35 @@ def test_a_scheduler_failing_at_n_1000_is_a_finding_with_its_own_error(cls_name,
     assert cause in c.reason, c.reason
 
 
-def test_the_issue_call_returns_a_report_naming_the_fault():
+@pytest.mark.parametrize(
+    "cls_name, config, cause",
+    [
+        ("DPMSolverMultistepScheduler", {}, "repeated timestep"),
+        ("DDIMScheduler", SD15, "IndexError: index 1000"),
+    ],
+)
+def test_the_issue_call_runs_consistency_at_a_supported_count_and_names_the_fault(
+    cls_name, config, cause
+):
     """``check_sampler(DPMSolverMultistepScheduler(), "diffusers", "dpmpp_2m")`` used to raise
-    ``ValueError: samples contain NaN or inf`` from the consistency check (N = 1000)."""
+    ``ValueError: samples contain NaN or inf`` from the consistency check (N = 1000). The kit
+    chose N = 1000 itself: it now runs the check at N = 500, which the scheduler supports (its
+    timesteps there have no repeat, computed below with NumPy, not by the kit), and names the
+    failure at N = 1000 with the scheduler's own error as a finding."""
     import diffusers
+    import numpy as np
 
-    rep = C.check_sampler(
-        diffusers.DPMSolverMultistepScheduler(), "diffusers", "dpmpp_2m", checks=("consistency",)
-    )
+    sched = getattr(diffusers, cls_name)(**config)
+    for n, repeats in ((1000, cls_name != "DDIMScheduler"), (500, False)):
+        s = getattr(diffusers, cls_name)(**config)
+        s.set_timesteps(n)
+        ts = s.timesteps.numpy()
+        assert bool(np.any(ts[1:] == ts[:-1])) == repeats
+    rep = C.check_sampler(sched, "diffusers", None, checks=("consistency",))
     c = rep.checks["consistency"]
-    assert c.verdict == "fails" and "N = 1000" in c.reason, rep.summary()
+    assert c.verdict == "holds", rep.summary()
+    assert c.reason.startswith("N=500") and "instead of the kit's N = 1000" in c.reason
+    assert c.data["finding"]["n"] == 1000 and cause in c.reason, c.reason
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torchsde") is None, reason="needs torchsde")
