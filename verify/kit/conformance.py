@@ -94,6 +94,7 @@ import numpy as np
 from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
+from verify.kit.checks import clipping as _clip
 from verify.kit.checks import precision as _prec
 from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
 from verify.kit.checks.result import CheckResult
@@ -1275,9 +1276,10 @@ def check_sampler(
         na = {c: CheckResult(c, "n/a", f"not drivable: {not_drivable}") for c in want}
         return ConformanceReport(label, convention, method, dict(knobs), na)
     out = {}
+    cons_ad, ad, clip_notes = _clip.split(ad, data)  # clip_sample / thresholding
     if "consistency" in want:
         out["consistency"] = _guarded(
-            "consistency", _consistency, ad, n_cons, n_particles, rng, level
+            "consistency", _consistency, cons_ad, n_cons, n_particles, rng, level
         )
     exact = [c for c in CHECKS[1:] if c in want]
     if exact and not isinstance(data, Gaussian):
@@ -1285,6 +1287,7 @@ def check_sampler(
         out.update({nm: CheckResult(nm, "n/a", na) for nm in exact})
     elif exact:
         out.update(_exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng))
+    _clip.annotate(out, clip_notes)
     return ConformanceReport(label, convention, method, dict(knobs), out)
 
 

@@ -185,6 +185,7 @@ class SchedulerAdapter:
         self.proto = _instance(sched)
         self.data, self.knobs, self._den = data, dict(knobs), denoiser
         self.promote = promote  # the float64 copy: its modules' float32 read as float64
+        self._trail = (1,) if self.proto.config.get("thresholding", False) else ()
         _drivable(self.proto)
         cfg = self.proto.config
         self.ptype = cfg.get("prediction_type", "epsilon")
@@ -223,6 +224,18 @@ class SchedulerAdapter:
         except Exception:  # noqa: BLE001 - no copy: the check keeps its float32 verdict
             return None
 
+    def with_config(self, **overrides):
+        """The same scheduler rebuilt with config ``overrides`` (e.g. ``clip_sample=False``)."""
+        with _quiet():
+            s = type(self.proto).from_config(self.proto.config, **overrides)
+        return SchedulerAdapter(s, self.data, self.knobs, self._den, self.promote)
+
+    def with_data(self, data):
+        """The same scheduler on another target."""
+        from verify.kit.conformance import _denoiser
+
+        return SchedulerAdapter(self.proto, data, self.knobs, _denoiser(data), self.promote)
+
     def _precise(self, s):
         return float64_modules(s) if self.promote else contextlib.nullcontext()
 
@@ -238,7 +251,7 @@ class SchedulerAdapter:
             except SamplerFault as exc:
                 first = first or exc
                 if n // 2 < lowest:
-                    raise
+                    raise first from exc
                 n //= 2
 
     # ------------------------------------------------------------------ the schedule
@@ -362,6 +375,9 @@ class SchedulerAdapter:
         sched, lv = self._fresh(n)
         ts = sched.timesteps
         sample = torch.from_numpy(np.array(x, dtype=np.float64) * self._scale(lv[k0]))
+        # image-like (n, d, 1): thresholding reshapes to (batch, channels * prod(rest)) and
+        # np.prod(()) is a float
+        sample = sample.reshape(*sample.shape, *self._trail)
         shape = tuple(sample.shape)
 
         def noise(*args, **kwargs):
@@ -377,8 +393,8 @@ class SchedulerAdapter:
             for i in range(k0, k1):
                 t = ts[i]
                 try:
-                    x_in = _f64(sched.scale_model_input(sample, t))
-                    out = torch.from_numpy(self._model_output(sched, x_in, t))
+                    x_in = _f64(sched.scale_model_input(sample, t)).reshape(len(x), -1)
+                    out = torch.from_numpy(self._model_output(sched, x_in, t)).reshape(shape)
                     if takes_vn and _stochastic_step(sched, kw):
                         kw["variance_noise"] = noise()
                     res = sched.step(out, t, sample, return_dict=False, **kw)
@@ -388,7 +404,7 @@ class SchedulerAdapter:
                 if not bool(torch.isfinite(sample).all()):
                     dup = " (a repeated timestep: a zero-length step)" if _repeats(ts, i) else ""
                     raise SamplerFault(n, i, f"its sample is NaN or inf after step {i}{dup}")
-        return _f64(sample) / self._scale(lv[k1])
+        return _f64(sample).reshape(len(x), -1) / self._scale(lv[k1])
 
 
 def _instance(sched):
