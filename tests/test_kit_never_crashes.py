@@ -48,7 +48,12 @@ CONFIGS = {
     "dpmsolver": {"algorithm_type": "dpmsolver"},
     "sde-dpmsolver++": {"algorithm_type": "sde-dpmsolver++"},
     "order1": {"solver_order": 1},
+    "order2": {"solver_order": 2},
     "order3": {"solver_order": 3},
+    "dpmsolver++": {"algorithm_type": "dpmsolver++"},
+    "sde-dpmsolver": {"algorithm_type": "sde-dpmsolver"},
+    "sd15-clip": {k: v for k, v in SD15.items() if k != "clip_sample"},  # clip_sample default
+    "thresholding": {"thresholding": True},
 }
 VERDICTS = {"holds", "fails", "inconclusive", "n/a"}
 
@@ -179,6 +184,32 @@ def test_the_issue_call_runs_consistency_at_a_supported_count_and_names_the_faul
     assert c.verdict == "holds", rep.summary()
     assert c.reason.startswith("N=500") and "instead of the kit's N = 1000" in c.reason
     assert c.data["finding"]["n"] == 1000 and cause in c.reason, c.reason
+
+
+ISSUE_CALLS = [
+    ("DPMSolverMultistepScheduler", {}, "dpmpp_2m", {}),
+    ("UniPCMultistepScheduler", {}, "unipc", {}),
+    ("DEISMultistepScheduler", {}, "deis", {}),
+    ("DDIMScheduler", SD15, "ddim", {"eta": 0.0}),
+    ("DDIMScheduler", {}, "ddim", {"eta": 0.0}),  # clip_sample=True (the default)
+    ("DDIMScheduler", {"clip_sample": False, "set_alpha_to_one": False}, "ddim", {"eta": 1.0}),
+]
+
+
+@pytest.mark.parametrize("cls_name, config, method, knobs", ISSUE_CALLS)
+def test_the_issue_calls_run_every_check_and_raise_no_false_alarm(cls_name, config, method, knobs):
+    """Every check, as a user calls ``check_sampler``: a verdict with reasons; the consistency,
+    step-law and gamma checks (the ones that crashed or raised false alarms in issue 21) do not
+    fail on these correct schedulers."""
+    import diffusers
+
+    sched = getattr(diffusers, cls_name)(**config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = C.check_sampler(sched, "diffusers", method, **knobs)
+    _assert_verdict_with_reasons(rep, ())
+    for name in ("consistency", "step-law", "gamma"):
+        assert rep.checks[name].verdict in ("holds", "n/a"), rep.summary()
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torchsde") is None, reason="needs torchsde")
