@@ -1052,7 +1052,7 @@ def _check_steps(ad, spec, knobs, n_steps, d, rng):
         f"({'<=' if ok else '>'} tolerance {why}) over {n_steps} steps",
         ["k", "t_k", "t_k+1", "mean gap", "cov gap", "KL(user step||exact step)"],
         rows,
-        {"worst": worst},
+        {"worst": worst, "tol": tol},
     ), probes
 
 
@@ -1080,7 +1080,7 @@ def _check_chains(ad, spec, knobs, n_steps, d, rng):
         f"reference rule = {worst:.1e} ({'<=' if ok else '>'} tolerance {why})",
         ["k", "t_0", "t_k", "mean gap", "cov gap", "KL(user chain||reference chain)"],
         rows,
-        {"worst": worst},
+        {"worst": worst, "tol": tol},
     )
 
 
@@ -1177,7 +1177,7 @@ def _check_gamma(ad, spec, knobs, probes, d, rng):
             f"= {worst:.1e} ({'<=' if ok else '>'} tolerance {why})",
             cols,
             rows,
-            {"worst": worst},
+            {"worst": worst, "tol": tol},
         )
     if ad.single is None:
         return CheckResult(
