@@ -94,8 +94,11 @@ import numpy as np
 from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
+from verify.kit.checks import clipping as _clip
+from verify.kit.checks import precision as _prec
 from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
 from verify.kit.checks.result import CheckResult
+from verify.kit.checks.step_counts import at_supported_steps
 from verify.solvers.chain_laws import exact_law
 from verify.solvers.methods import METHODS
 from verify.solvers.particles import step_coefficients
@@ -291,6 +294,7 @@ class _SigmaAdapter:
         self._den = _denoiser(data)
         self.score = self._score if convention == "ours" else None
         self._torch_model = None
+        self.precision = _prec.Precision(source="the kit's float64 inputs")
 
     def _score(self, x, t):
         """``grad log p_t(x) = (alpha D(x/alpha, sigma) - x) / sigma2`` (Tweedie, any sde)."""
@@ -371,6 +375,7 @@ class _SigmaAdapter:
             self.backend = "torch"  # a torch sampler (e.g. x.new_ones): run it on tensors
             source.calls = 0
             return self._run_torch(x, seg, source)
+        self.precision.note(getattr(out, "dtype", None), "its output")
         return np.asarray(out, dtype=np.float64)
 
     def _run_torch(self, x, seg, source):
@@ -401,6 +406,7 @@ class _SigmaAdapter:
                 out = self.sampler(self._torch_model, xt, *args, **extra, **kw)
         finally:
             torch.set_default_dtype(dtype)
+        self.precision.note(getattr(out, "dtype", None), "its output")
         return tb.to_numpy(out)
 
     def marginal(self, t):
@@ -518,9 +524,11 @@ def _probe(adapter, seg, d, rng, verify=True):
             raise NotAffineError(f"the sampler drew noise {nc} times, then {rec.calls} times")
         pred = xr @ M.T + u + sum((z @ Lc.T for z, Lc in zip(zs, L, strict=True)), 0.0)
         err = float(np.max(np.abs(outr - pred)) / (1.0 + np.max(np.abs(outr))))
-        if not np.isfinite(err) or err > getattr(adapter, "affine_rtol", AFFINE_RTOL):
+        tol, why = _prec.affine_tol(adapter)
+        if not np.isfinite(err) or err > tol:
             raise NotAffineError(
-                f"output is not affine in (input, noise): relative residual {err:.1e}"
+                f"output is not affine in (input, noise): relative residual {err:.1e} > "
+                f"tolerance {why}"
             )
     return M, u, Q
 
@@ -1035,16 +1043,16 @@ def _check_steps(ad, spec, knobs, n_steps, d, rng):
         mg, cg = _gaps(user, ref)
         worst = max(worst, mg, cg)
         rows.append([k, t, s, mg, cg, _safe_kl(user, ref)])
-    tol = getattr(ad, "step_tol", STEP_TOL)
+    tol, why = _prec.step_tol(ad, 2 if getattr(ad, "two_stage", False) else 1)
     ok = worst <= tol
     return CheckResult(
         "step-law",
         "holds" if ok else "fails",
         f"max relative moment gap to the exact one-step law = {worst:.1e} "
-        f"({'<=' if ok else '>'} {tol:g}) over {n_steps} steps",
+        f"({'<=' if ok else '>'} tolerance {why}) over {n_steps} steps",
         ["k", "t_k", "t_k+1", "mean gap", "cov gap", "KL(user step||exact step)"],
         rows,
-        {"worst": worst},
+        {"worst": worst, "tol": tol},
     ), probes
 
 
@@ -1062,16 +1070,17 @@ def _check_chains(ad, spec, knobs, n_steps, d, rng):
         mg, cg = _gaps(user, ref)
         worst = max(worst, mg, cg)
         rows.append([k, nodes[0], nodes[k], mg, cg, _safe_kl(user, ref)])
-    tol = getattr(ad, "step_tol", STEP_TOL)
+    calls = _n_steps(ad.prefix(n_steps, n_steps)) if hasattr(ad, "prefix") else n_steps
+    tol, why = _prec.step_tol(ad, calls)
     ok = worst <= tol
     return CheckResult(
         "step-law",
         "holds" if ok else "fails",
         f"multistep: max relative moment gap of the chain after k = 1..{n_steps} steps to the "
-        f"reference rule = {worst:.1e} ({'<=' if ok else '>'} {tol:g})",
+        f"reference rule = {worst:.1e} ({'<=' if ok else '>'} tolerance {why})",
         ["k", "t_0", "t_k", "mean gap", "cov gap", "KL(user chain||reference chain)"],
         rows,
-        {"worst": worst},
+        {"worst": worst, "tol": tol},
     )
 
 
@@ -1145,9 +1154,10 @@ def _check_gamma(ad, spec, knobs, probes, d, rng):
         if not probes:  # multistep: single calls are the method's first step
             probes = [(t, s, _probe(ad, seg, d, rng)) for t, s, seg in ad.steps(5)]
         rows, worst = [], 0.0
+        tol, why = _prec.step_tol(ad)
         for t, s, (_, _, Q) in probes:
-            if not s < t:
-                continue
+            if not _prec.step_length_counts(ad, t, s):
+                continue  # a step of negligible length (DDIM's last, 1 ulp) carries no noise
             ref = _ref_noise(ad.sde, t, s, refm)
             q = float(np.trace(Q)) / d
             if ref <= 0.0:  # a noise-free reference step (e.g. the ancestral step to sigma = 0)
@@ -1159,15 +1169,15 @@ def _check_gamma(ad, spec, knobs, probes, d, rng):
             g0 = gm(t)
             worst = max(worst, abs(ge - g0) / max(1.0, g0))
             rows.append([t, s, ge, g0, abs(ge - g0)])
-        ok = worst <= GAMMA_EXACT_TOL
+        ok = worst <= tol
         return CheckResult(
             "gamma",
             "holds" if ok else "fails",
             f"exact map ({gm.note}; method {gm.exact}): max |gamma_eff - gamma| / max(1, gamma) "
-            f"= {worst:.1e} ({'<=' if ok else '>'} {GAMMA_EXACT_TOL:g})",
+            f"= {worst:.1e} ({'<=' if ok else '>'} tolerance {why})",
             cols,
             rows,
-            {"worst": worst},
+            {"worst": worst, "tol": tol},
         )
     if ad.single is None:
         return CheckResult(
@@ -1266,9 +1276,10 @@ def check_sampler(
         na = {c: CheckResult(c, "n/a", f"not drivable: {not_drivable}") for c in want}
         return ConformanceReport(label, convention, method, dict(knobs), na)
     out = {}
+    cons_ad, ad, clip_notes = _clip.split(ad, data)  # clip_sample / thresholding
     if "consistency" in want:
         out["consistency"] = _guarded(
-            "consistency", _check_consistency, ad, n_cons, n_particles, rng, level
+            "consistency", _consistency, cons_ad, n_cons, n_particles, rng, level
         )
     exact = [c for c in CHECKS[1:] if c in want]
     if exact and not isinstance(data, Gaussian):
@@ -1276,6 +1287,7 @@ def check_sampler(
         out.update({nm: CheckResult(nm, "n/a", na) for nm in exact})
     elif exact:
         out.update(_exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng))
+    _clip.annotate(out, clip_notes)
     return ConformanceReport(label, convention, method, dict(knobs), out)
 
 
@@ -1321,6 +1333,10 @@ def _guarded(name, check, *args):
         return fault_result(name, exc)
 
 
+_consistency = at_supported_steps(lambda *a: _check_consistency(*a))
+_gamma = _prec.rerun_in_float64(lambda *a: _check_gamma(*a), reprobe=2)
+
+
 def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
     """The checks that probe the (affine) chain exactly: weak order, step law, gamma,
     output KL; a sampler that is not affine makes them inconclusive."""
@@ -1329,7 +1345,9 @@ def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
         if "weak-order" in want:
             so = spec.order if spec is not None else None
             so = so(knobs) if callable(so) else so
-            out["weak-order"] = _guarded("weak-order", _check_order, ad, so, order, n_list, d, rng)
+            out["weak-order"] = _guarded(
+                "weak-order", _prec.rerun_in_float64(_check_order), ad, so, order, n_list, d, rng
+            )
         if spec is None:
             out.update(
                 {
@@ -1341,7 +1359,9 @@ def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
         elif "step-law" in want or "gamma" in want:
             fault = None
             try:
-                step, probes = _check_steps(ad, spec, knobs, n_step, d, rng)
+                step, probes = _prec.rerun_steps_in_float64(
+                    _check_steps, ad, spec, knobs, n_step, d, rng
+                )
             except SamplerFault as exc:
                 fault = exc
                 step = fault_result("step-law", exc)
@@ -1351,7 +1371,7 @@ def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
                 out["gamma"] = (
                     fault_result("gamma", fault)
                     if fault is not None
-                    else _guarded("gamma", _check_gamma, ad, spec, knobs, probes, d, rng)
+                    else _guarded("gamma", _gamma, ad, spec, knobs, probes, d, rng)
                 )
     except NotAffineError as exc:
         for nm in CHECKS[1:]:
@@ -1359,7 +1379,9 @@ def _exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng) -> dict:
                 out.setdefault(nm, CheckResult(nm, "inconclusive", f"cannot probe: {exc}"))
     if "output-kl" in want:
         try:
-            out["output-kl"] = _guarded("output-kl", _check_output_kl, ad, d, rng)
+            out["output-kl"] = _guarded(
+                "output-kl", _prec.rerun_in_float64(_check_output_kl), ad, d, rng
+            )
         except NotAffineError as exc:
             out["output-kl"] = CheckResult("output-kl", "inconclusive", f"cannot probe: {exc}")
     return out

@@ -27,9 +27,19 @@ scheduler's own: ``sigmas`` when it has them (one more than the step calls), els
 **Noise.** DDIM and DPMSolverMultistep take ``variance_noise``; the other stochastic
 schedulers draw with ``randn_tensor``, which the adapter replaces in the scheduler's module for
 the duration of a chain; ``DPMSolverSDEScheduler`` draws from its ``noise_sampler`` (a
-Brownian tree), which the adapter sets. Schedulers that compute in float32 (diffusers keeps
-its schedules in float32 and DPMSolverMultistep casts the sample to float32) are probed with
-the tolerances ``AFFINE_RTOL = STEP_TOL = 1e-5``.
+Brownian tree), which the adapter sets.
+
+**Precision.** diffusers keeps its schedules in float32 (and DPMSolverMultistep casts the
+sample to float32): the adapter's ``precision`` is the dtype of ``alphas_cumprod`` /
+``sigmas`` / ``betas``, from which ``verify.kit.checks.precision`` derives the tolerances.
+:meth:`SchedulerAdapter.float64` is the same scheduler rebuilt from its config with its
+modules' ``float32`` read as float64 (``float64_modules``): the copy a check that fails in
+float32 is rerun on, so that a gap from float32 rounding alone is named as such.
+
+**Step counts.** A scheduler that raises or produces NaN at a step count is a finding
+(:class:`SamplerFault`: the count, the call, its own error), never a crash of the kit; where
+the kit chose the count itself (the consistency check's N = 1000), :meth:`supported_steps`
+steps down to a count the scheduler runs and the check says so.
 """
 
 from __future__ import annotations
@@ -43,10 +53,10 @@ import numpy as np
 
 from analytic import EDM
 from verify.kit.checks.faults import NotDrivable, SamplerFault
+from verify.kit.checks.precision import Precision, affine_tol, float64_modules
 
 __all__ = ["DIFFUSERS", "SchedulerAdapter", "is_torch_scheduler", "scheduler"]
 
-FLOAT32_TOL = 1e-5
 _NO_CLIP = {"clip_sample": False}
 """DDPM and DDIM clip the predicted x_0 to [-1, 1] by default (``clip_sample=True``, meant for
 images): not affine, so the exact checks need ``clip_sample=False``."""
@@ -170,12 +180,12 @@ class SchedulerAdapter:
 
     convention = "diffusers"
     single = None  # no free choice of step: the small-step gamma check is not available
-    affine_rtol = FLOAT32_TOL
-    step_tol = FLOAT32_TOL
 
-    def __init__(self, sched, data, knobs, denoiser):
+    def __init__(self, sched, data, knobs, denoiser, promote=False):
         self.proto = _instance(sched)
         self.data, self.knobs, self._den = data, dict(knobs), denoiser
+        self.promote = promote  # the float64 copy: its modules' float32 read as float64
+        self._trail = (1,) if self.proto.config.get("thresholding", False) else ()
         _drivable(self.proto)
         cfg = self.proto.config
         self.ptype = cfg.get("prediction_type", "epsilon")
@@ -188,7 +198,8 @@ class SchedulerAdapter:
             if not (np.all(np.isfinite(ac)) and np.all((ac > 0) & (ac < 1))):
                 raise NotDrivable("alphas_cumprod must lie in (0, 1) (a noise schedule)")
             self.log_sigmas = 0.5 * np.log((1.0 - ac) / ac)
-        self.dtype = _scheduler_dtype(self.proto)
+        self.dtype, attr = _scheduler_dtype(self.proto)
+        self.precision = Precision(self.dtype, f"its {attr}")
         self.two_stage = int(getattr(self.proto, "order", 1)) == 2
         # churn depends on the chain's length (S_churn / N): whole chains, not single steps
         self.chains = self.two_stage or float(self.knobs.get("s_churn", 0.0)) > 0
@@ -196,12 +207,59 @@ class SchedulerAdapter:
         top = float(cfg.get("sigma_max") or 0.0) if self.edm else float(np.exp(self.log_sigmas[-1]))
         self.sde = EDM(1.05 * max(top, 1.0))
 
+    @property
+    def affine_rtol(self):
+        return affine_tol(self)[0]
+
+    def float64(self):
+        """The same scheduler in float64 (rebuilt from its config inside
+        :func:`float64_modules`; its step calls run there too), or ``None`` when it is
+        float64 already or cannot be rebuilt."""
+        if self.promote or not self.precision.reduced:
+            return None
+        try:
+            with float64_modules(self.proto), _quiet():
+                s64 = type(self.proto).from_config(self.proto.config)
+            return SchedulerAdapter(s64, self.data, self.knobs, self._den, promote=True)
+        except Exception:  # noqa: BLE001 - no copy: the check keeps its float32 verdict
+            return None
+
+    def with_config(self, **overrides):
+        """The same scheduler rebuilt with config ``overrides`` (e.g. ``clip_sample=False``)."""
+        with _quiet():
+            s = type(self.proto).from_config(self.proto.config, **overrides)
+        return SchedulerAdapter(s, self.data, self.knobs, self._den, self.promote)
+
+    def with_data(self, data):
+        """The same scheduler on another target."""
+        from verify.kit.conformance import _denoiser
+
+        return SchedulerAdapter(self.proto, data, self.knobs, _denoiser(data), self.promote)
+
+    def _precise(self, s):
+        return float64_modules(s) if self.promote else contextlib.nullcontext()
+
+    def supported_steps(self, n, lowest=100):
+        """``n`` if the scheduler runs ``n`` steps (one zero row through the whole chain),
+        else the first of ``n // 2, n // 4, ...`` (not below ``lowest``) it runs; ``(count,
+        fault at n or None)``. Raises the last fault if none runs."""
+        first = None
+        while True:
+            try:
+                self.run(np.zeros((1, self.data.dim)), (n, 0, self._calls(n)), _Zero())
+                return n, first
+            except SamplerFault as exc:
+                first = first or exc
+                if n // 2 < lowest:
+                    raise first from exc
+                n //= 2
+
     # ------------------------------------------------------------------ the schedule
     def _fresh(self, n):
         if n not in self._cache:
             s = copy.deepcopy(self.proto)
             try:
-                with _quiet():
+                with _quiet(), self._precise(s):
                     s.set_timesteps(n)
                 lv = self._levels(s)
             except (ArithmeticError, LookupError, RuntimeError, TypeError, ValueError) as exc:
@@ -317,6 +375,9 @@ class SchedulerAdapter:
         sched, lv = self._fresh(n)
         ts = sched.timesteps
         sample = torch.from_numpy(np.array(x, dtype=np.float64) * self._scale(lv[k0]))
+        # image-like (n, d, 1): thresholding reshapes to (batch, channels * prod(rest)) and
+        # np.prod(()) is a float
+        sample = sample.reshape(*sample.shape, *self._trail)
         shape = tuple(sample.shape)
 
         def noise(*args, **kwargs):
@@ -328,12 +389,12 @@ class SchedulerAdapter:
             sched.noise_sampler = lambda sigma, sigma_next: noise()
         if k1 > len(ts):
             raise SamplerFault(n, k1 - 1, f"only {len(ts)} timesteps for {k1} step calls")
-        with _patched_randn(sched, noise), single_thread(), _quiet():
+        with _patched_randn(sched, noise), single_thread(), _quiet(), self._precise(sched):
             for i in range(k0, k1):
                 t = ts[i]
                 try:
-                    x_in = _f64(sched.scale_model_input(sample, t))
-                    out = torch.from_numpy(self._model_output(sched, x_in, t))
+                    x_in = _f64(sched.scale_model_input(sample, t)).reshape(len(x), -1)
+                    out = torch.from_numpy(self._model_output(sched, x_in, t)).reshape(shape)
                     if takes_vn and _stochastic_step(sched, kw):
                         kw["variance_noise"] = noise()
                     res = sched.step(out, t, sample, return_dict=False, **kw)
@@ -343,7 +404,7 @@ class SchedulerAdapter:
                 if not bool(torch.isfinite(sample).all()):
                     dup = " (a repeated timestep: a zero-length step)" if _repeats(ts, i) else ""
                     raise SamplerFault(n, i, f"its sample is NaN or inf after step {i}{dup}")
-        return _f64(sample) / self._scale(lv[k1])
+        return _f64(sample).reshape(len(x), -1) / self._scale(lv[k1])
 
 
 def _instance(sched):
@@ -391,13 +452,20 @@ def _drivable(s):
 
 
 def _scheduler_dtype(s):
-    """The floating dtype the scheduler keeps its schedule in (``alphas_cumprod`` /
-    ``sigmas``), as a NumPy dtype."""
+    """``(dtype, attribute)``: the floating dtype the scheduler keeps its schedule in
+    (``alphas_cumprod`` / ``sigmas`` / ``betas``) as a NumPy dtype, and where it was read."""
     for attr in ("alphas_cumprod", "sigmas", "betas"):
         v = getattr(s, attr, None)
         if v is not None and hasattr(v, "dtype") and getattr(v.dtype, "is_floating_point", False):
-            return np.dtype(str(v.dtype).replace("torch.", ""))
-    return np.dtype(np.float64)
+            return np.dtype(str(v.dtype).replace("torch.", "")), attr
+    return np.dtype(np.float64), "the kit's float64 inputs"
+
+
+class _Zero:
+    """Zero noise (the kit's noise-source interface)."""
+
+    def draw(self, shape):
+        return np.zeros(shape)
 
 
 def _repeats(ts, i):
