@@ -68,6 +68,38 @@ def test_a_sampler_that_raises_is_an_error_naming_its_exception(exc):
         rep.assert_ok()
 
 
+class NeedsTwo(Exception):
+    def __init__(self, a, b):  # pickles, but does not unpickle: the worker sends its text
+        super().__init__(f"{a}-{b}")
+
+
+def _local_exception():
+    class Local(Exception):  # a class pickle cannot find
+        pass
+
+    return Local("local one")
+
+
+def _with_a_lock():
+    import threading
+
+    exc = RuntimeError("with a lock")
+    exc.lock = threading.Lock()  # does not pickle
+    return exc
+
+
+@pytest.mark.parametrize(
+    "exc", [NeedsTwo(1, 2), _local_exception(), _with_a_lock()], ids=["init", "local", "lock"]
+)
+def test_an_exception_that_cannot_cross_from_the_worker_keeps_its_name_and_text(exc):
+    rep = _check(_kd(_raiser(exc)))
+    assert rep.verdict == "error"
+    assert f"raised {type(exc).__name__}: {exc}" in rep.checks["step-law"].reason
+    with pytest.raises(G.SamplerError, match=f"{type(exc).__name__}: {exc}") as info:
+        rep.assert_ok()
+    assert "raise exc" in "".join(getattr(info.value, "__notes__", [])) + str(info.value)
+
+
 @pytest.mark.parametrize(
     "exc", [SystemExit(4), KeyboardInterrupt()], ids=lambda e: type(e).__name__
 )
@@ -327,8 +359,19 @@ def test_nonsense_arguments_are_rejected_naming_them(kw, word):
         C.check_sampler(EA, "k-diffusion", "euler_ancestral", **kw)
 
 
-class _Duck(R.DDIMScheduler):
-    pass
+@pytest.mark.parametrize(
+    "sampler, convention, word",
+    [
+        (5, "k-diffusion", "callable"),
+        (R.DDIMScheduler, "k-diffusion", "convention='diffusers'"),
+        (EA, "ours", "convention 'ours' calls sampler"),
+        (lambda score, x, grid, rng: x, "k-diffusion", "our convention"),
+    ],
+    ids=["not callable", "scheduler", "kd in ours", "ours in kd"],
+)
+def test_a_sampler_of_the_wrong_kind_is_named(sampler, convention, word):
+    with pytest.raises(ValueError, match=word):
+        C.check_sampler(sampler, convention, None, checks=("weak-order",))
 
 
 def _duck(**attrs):

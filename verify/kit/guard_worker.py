@@ -118,18 +118,23 @@ def _exit_words(status) -> str:
 
 
 def _sendable(result):
-    """``result`` pickled; the sampler's exception replaced by text if it does not pickle."""
+    """``result`` pickled so that it also unpickles in the caller; an exception that does not
+    survive the round trip (a local class, one whose ``__init__`` needs other arguments, one
+    holding a lock) is replaced by a :class:`SamplerError` / ``RuntimeError`` with its text."""
     try:
-        return pickle.dumps(result)
+        data = pickle.dumps(result)
+        pickle.loads(data)
+        return data
     except Exception:
-        kind, value = result
-        if kind == "report":
-            text = f"{type(value.error).__name__}: {value.error}"
-            value.error = SamplerError(text)
-            for c in value.checks.values():
-                c.data = {k: v for k, v in c.data.items() if k == "traceback"}
-            return pickle.dumps(("report", value))
-        return pickle.dumps(("raise", RuntimeError(f"{type(value).__name__}: {value}"), ""))
+        pass
+    kind, value, *rest = result
+    text = f"{type(getattr(value, 'error', value)).__name__}: {getattr(value, 'error', value)}"
+    if kind == "report":
+        value.error = SamplerError(text)
+        for c in value.checks.values():
+            c.data = {k: v for k, v in c.data.items() if k == "traceback"}
+        return pickle.dumps(("report", value))
+    return pickle.dumps(("raise", RuntimeError(text), rest[0] if rest else ""))
 
 
 def in_worker(body, spec):
