@@ -470,3 +470,12 @@ def test_the_command_line_shows_a_hostile_sampler_in_one_line(
     assert text in both and "Traceback" not in both
     lines = [ln for ln in both.splitlines() if text in ln]
     assert len(lines) == 1
+
+
+def test_the_readme_quotes_the_time_limit_floor():
+    from pathlib import Path
+
+    from verify.kit.guard_worker import TIMEOUT_FLOOR
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"at least {TIMEOUT_FLOOR:g} s" in " ".join(readme.split())
