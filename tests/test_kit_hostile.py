@@ -479,3 +479,51 @@ def test_the_readme_quotes_the_time_limit_floor():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"at least {TIMEOUT_FLOOR:g} s" in " ".join(readme.split())
+
+
+# ------------------------------------------------------------------ torch samplers
+def _t_inplace(model, x, sigmas, *, noise_sampler=None):
+    x.mul_(2.0)
+    return x
+
+
+def _t_column(model, x, sigmas, *, noise_sampler=None):
+    return x[:, :1]
+
+
+def _t_nan(model, x, sigmas, *, noise_sampler=None):
+    return x * float("nan")
+
+
+def _t_negative_sigma(model, x, sigmas, *, noise_sampler=None):
+    return model(x, -sigmas[0] * x.new_ones([x.shape[0]]))
+
+
+def _t_writes_sigmas(model, x, sigmas, *, noise_sampler=None):
+    sigmas.zero_()
+    return x.clone()
+
+
+def _t_complex(model, x, sigmas, *, noise_sampler=None):
+    import torch
+
+    return x.to(torch.complex128) + 1j
+
+
+@pytest.mark.parametrize(
+    "sampler, verdict, text",
+    [
+        (_t_inplace, "fails", "wrote into its input array x in place"),
+        (_t_column, "error", "a tensor of dtype torch.float64 and shape (21, 1)"),
+        (_t_nan, "fails", "never called the denoiser"),
+        (_t_negative_sigma, "fails", "denoiser with sigma = -20"),
+        (_t_writes_sigmas, "fails", "wrote into the sigmas array"),
+        (_t_complex, "fails", "complex numbers with imaginary part up to 1"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_torch_samplers_get_the_same_verdicts(sampler, verdict, text):
+    pytest.importorskip("torch")
+    rep = C.check_sampler(sampler, "k-diffusion", "euler", checks=ONE, backend="torch")
+    assert rep.verdict == verdict, rep.summary()
+    assert text in rep.checks["step-law"].reason
