@@ -70,8 +70,12 @@ def test_the_issue_call_on_real_k_diffusion_holds(K):
 def test_torch_backend_is_detected_and_numpy_is_refused_clearly(K):
     ad = C._SigmaAdapter(K.sample_euler, "k-diffusion", TARGET, {})
     assert ad._resolved_backend() == "torch"
-    with pytest.raises(AttributeError):  # forced NumPy on a torch sampler: its own error
-        C.check_sampler(K.sample_euler, "k-diffusion", "euler", backend="numpy", checks=EXACT[1:2])
+    rep = C.check_sampler(
+        K.sample_euler, "k-diffusion", "euler", backend="numpy", checks=EXACT[1:2]
+    )
+    assert rep.verdict == "error" and "raised AttributeError" in rep.summary()  # its own error
+    with pytest.raises(AttributeError):  # assert_ok raises the sampler's own exception
+        rep.assert_ok()
     with pytest.raises(ValueError, match="backend"):
         C.check_sampler(K.sample_euler, "k-diffusion", "euler", backend="jax")
 

@@ -6,7 +6,7 @@ our convention); ``diffusion-verify conformance --all-known`` runs the kit on ev
 the installed peers (k-diffusion, diffusers, torchsde: ``pip install diffusion-verify[peers]``)
 and prints one line per sampler. The kit (``verify.kit``) knows nothing of the command line;
 this module turns the options into kit calls and prints their summaries (exit 1 if a check
-fails).
+fails, 3 if the sampler raised, hung or exited, 2 for a usage error).
 """
 
 from __future__ import annotations
@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--full", action="store_true", help="larger step counts and samples")
     parser.add_argument("--seed", type=int, default=0, help="base seed of the checks (default 0)")
+    parser.add_argument(
+        "--timeout",
+        default="auto",
+        metavar="SECONDS",
+        help="time limit of one sampler call (default auto: a multiple of the kit's reference "
+        "sampler; 'none': no limit, in process)",
+    )
 
 
 def _all_known(args) -> int:
@@ -126,6 +133,14 @@ def handler(args: argparse.Namespace) -> int:
             knobs[k] = float(v)
         except ValueError:
             knobs[k] = v
+    timeout = args.timeout
+    if timeout not in ("auto", "none"):
+        try:
+            timeout = float(timeout)
+        except ValueError:
+            raise UserError(
+                f"--timeout must be a number of seconds, auto or none, got {timeout!r}"
+            ) from None
     try:
         rep = check_sampler(
             obj,
@@ -136,9 +151,10 @@ def handler(args: argparse.Namespace) -> int:
             seed=args.seed,
             name=args.target,
             backend=args.backend,
+            timeout=None if timeout == "none" else timeout,
             **knobs,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     print(rep.summary())
-    return 1 if rep.verdict == "fails" else 0
+    return {"fails": 1, "error": 3}.get(rep.verdict, 0)  # 3: the sampler raised (EXIT_CODES)

@@ -94,6 +94,7 @@ import numpy as np
 from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
+from verify.kit import guard as _guard
 from verify.kit.checks import clipping as _clip
 from verify.kit.checks import precision as _prec
 from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
@@ -228,25 +229,31 @@ class _Source:
 
 
 class _SourceGenerator(np.random.Generator):
-    """A ``numpy.random.Generator`` whose normals come from a ``_Source`` (for probing)."""
+    """A ``numpy.random.Generator`` whose normals come from a ``_Source`` (for probing).
 
-    def __init__(self, source):
+    ``shape``: the shape of the sampler's ``x``; normals of another shape (a scalar, one per
+    row) cannot be probed and raise ``verify.kit.guard.NoiseShapeError`` saying so.
+    ``normal(loc_array, scale)`` draws the broadcast shape; ``spawn(n)`` gives generators
+    drawing from the same source."""
+
+    def __init__(self, source, shape=None):
         super().__init__(np.random.PCG64(0))
-        self._source = source
+        self._source, self._shape = source, shape
 
     def standard_normal(self, size=None, dtype=np.float64, out=None):
         if out is not None:
-            out[...] = self._source.draw(out.shape)
+            out[...] = _guard.controlled_normals(self._source, out.shape, self._shape)
             return out
-        shape = (
-            ()
-            if size is None
-            else (size if isinstance(size, tuple) else tuple(np.atleast_1d(size)))
-        )
-        return self._source.draw(shape)
+        shape = () if size is None else tuple(np.atleast_1d(size).tolist())
+        return _guard.controlled_normals(self._source, shape, self._shape)
 
     def normal(self, loc=0.0, scale=1.0, size=None):
+        if size is None:
+            size = np.broadcast_shapes(np.shape(loc), np.shape(scale))
         return loc + scale * self.standard_normal(size)
+
+    def spawn(self, n_children):
+        return [type(self)(self._source, self._shape) for _ in range(int(n_children))]
 
 
 def _accepts(fn, name):
@@ -290,6 +297,8 @@ class _SigmaAdapter:
         if convention == "k-diffusion" and not isinstance(self.sde, EDM):
             raise ValueError("convention 'k-diffusion' works in EDM sigma (sde must be EDM)")
         self.sigma_max = min(SIGMA_MAX, float(self.sde.sigma(self.sde.T)))
+        self.sigma_min = _guard.grid_sigma_min(data, SIGMA_MIN)
+        self.step_tol = _guard.scale_tolerance(data, STEP_TOL)
         self.model = _kd_model(data)
         self._den = _denoiser(data)
         self.score = self._score if convention == "ours" else None
@@ -306,11 +315,16 @@ class _SigmaAdapter:
     def t_of_sigma(self, s):
         return float(self.sde.t_of_sigma(s))
 
+    def probe_center(self, seg):
+        """Where ``_probe`` puts its probes: the data mean at the grid's first time (a large
+        mean then costs no digits; ``verify.kit.guard.probe_center``)."""
+        alpha = float(self.sde.alpha(float(seg[0]))) if self.convention == "ours" else 1.0
+        return _guard.probe_center(self.data, alpha)
+
     def nodes(self, n, zero=False):
         r = np.arange(n + 1) / n
-        sig = (
-            self.sigma_max ** (1 / RHO) + r * (SIGMA_MIN ** (1 / RHO) - self.sigma_max ** (1 / RHO))
-        ) ** RHO
+        lo, hi = self.sigma_min ** (1 / RHO), self.sigma_max ** (1 / RHO)
+        sig = (hi + r * (lo - hi)) ** RHO
         t = np.array([self.t_of_sigma(s) for s in sig])
         t[0] = self.t_of_sigma(self.sigma_max)
         return np.append(t, 0.0) if zero else t
@@ -355,28 +369,37 @@ class _SigmaAdapter:
         return (), kw
 
     def run(self, x, seg, source):
+        """The sampler on ``x`` over ``seg`` (``verify.kit.guard.SamplerCall``: copies of the
+        input and the grid, a denoiser refusing bad sigmas, the output validated)."""
         x = np.array(x, dtype=np.float64)
+        grid = np.array(seg, dtype=np.float64)  # a copy: the kit's grid never reaches the sampler
         if self.convention == "ours":
-            out = self.sampler(
-                self.score, x, np.asarray(seg, dtype=np.float64), _SourceGenerator(source)
-            )
-            return np.asarray(out, dtype=np.float64)
+            with _guard.SamplerCall(self.sampler, x, grid, seg, "ours") as call:
+                out = self.sampler(
+                    call.score(self.score), x, grid, _SourceGenerator(source, x.shape)
+                )
+            return call.output(out)
         if self._resolved_backend() == "torch":
             return self._run_torch(x, seg, source)
         kw = dict(self.knobs)
         if _accepts(self.sampler, "noise_sampler"):
             kw["noise_sampler"] = lambda sigma, sigma_next: source.draw(x.shape)
-        args, extra = self._args(seg, np.asarray(seg, dtype=np.float64))
+        args, extra = self._args(seg, grid)
         try:
-            out = self.sampler(self.model, x, *args, **extra, **kw)
-        except (AttributeError, TypeError):
-            if self.backend != "auto" or importlib.util.find_spec("torch") is None:
+            with _guard.SamplerCall(self.sampler, x, grid, seg) as call:
+                out = self.sampler(call.model(self.model), x, *args, **extra, **kw)
+        except _guard.SamplerProblem as problem:
+            if not (
+                self.backend == "auto"
+                and _guard.torch_type_failure(problem.exc)
+                and importlib.util.find_spec("torch") is not None
+            ):
                 raise
             self.backend = "torch"  # a torch sampler (e.g. x.new_ones): run it on tensors
             source.calls = 0
-            return self._run_torch(x, seg, source)
+            return self._run_torch(call.x_before, seg, source)
         self.precision.note(getattr(out, "dtype", None), "its output")
-        return np.asarray(out, dtype=np.float64)
+        return call.output(out)
 
     def _run_torch(self, x, seg, source):
         import torch
@@ -385,14 +408,16 @@ class _SigmaAdapter:
 
         if self._torch_model is None:
             self._torch_model = tb.torch_denoiser(self.data, self.model)
-        xt = tb.to_torch(x)
+        x = np.array(x, dtype=np.float64)
+        grid = np.array(seg, dtype=np.float64)
+        xt = tb.to_torch(x)  # shares x's memory: a write in place shows in x
         kw = dict(self.knobs)
         if _accepts(self.sampler, "noise_sampler"):
             shape = tuple(xt.shape)
             kw["noise_sampler"] = lambda sigma, sigma_next: torch.from_numpy(source.draw(shape))
         if _accepts(self.sampler, "disable"):
             kw.setdefault("disable", True)
-        args, extra = self._args(seg, tb.to_torch(np.asarray(seg, dtype=np.float64)))
+        args, extra = self._args(seg, tb.to_torch(grid))
         if self.sigma_range:
             extra = {
                 k: (torch.tensor(v, dtype=torch.float64) if k != "n" else v)
@@ -403,11 +428,12 @@ class _SigmaAdapter:
         try:
             with tb.randn_from(source), tb.single_thread(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                out = self.sampler(self._torch_model, xt, *args, **extra, **kw)
+                with _guard.SamplerCall(self.sampler, xt, grid, seg) as call:
+                    out = self.sampler(call.model(self._torch_model), xt, *args, **extra, **kw)
         finally:
             torch.set_default_dtype(dtype)
         self.precision.note(getattr(out, "dtype", None), "its output")
-        return tb.to_numpy(out)
+        return call.output(out)
 
     def marginal(self, t):
         return self.sde.marginal(self.data, float(t)) if t > 0 else self.data
@@ -437,7 +463,7 @@ class _DiffusersAdapter:
 
     def _abars(self, n):
         self.sched.set_timesteps(n)
-        ts = np.asarray(self.sched.timesteps).astype(np.int64)
+        ts = _guard.scheduler_timesteps(self.sched, n, len(self.ac))
         ab = np.append(self.ac[ts], self.final)
         return ts, ab
 
@@ -502,9 +528,11 @@ def _probe(adapter, seg, d, rng, verify=True):
     longest chain of each sweep.
     """
     room = 3 * (_n_steps(seg) + 2)
+    c = adapter.probe_center(seg) if hasattr(adapter, "probe_center") else None
+    c = np.zeros(d) if c is None else c
     while True:
-        X = np.zeros((1 + d + room * d, d))
-        X[1 : 1 + d] = np.eye(d)
+        X = np.zeros((1 + d + room * d, d)) + c
+        X[1 : 1 + d] += np.eye(d)
         src = _Source("probe", d=d, base=1 + d)
         out = adapter.run(X, seg, src)
         nc = src.calls
@@ -513,10 +541,11 @@ def _probe(adapter, seg, d, rng, verify=True):
         room = nc
     u = out[0]
     M = (out[1 : 1 + d] - u).T
-    L = [(out[1 + d + c * d : 1 + d + (c + 1) * d] - u).T for c in range(nc)]
+    L = [(out[1 + d + k * d : 1 + d + (k + 1) * d] - u).T for k in range(nc)]
+    u = u - M @ c
     Q = sum((Lc @ Lc.T for Lc in L), np.zeros((d, d)))
     if verify:
-        xr = 2.0 * rng.standard_normal((4, d))
+        xr = c + 2.0 * rng.standard_normal((4, d))
         rec = _Source("record", rng=rng)
         outr = adapter.run(xr, seg, rec)
         zs = rec.arrays or []
@@ -1207,6 +1236,7 @@ def _check_gamma(ad, spec, knobs, probes, d, rng):
     )
 
 
+@_guard.guarded
 def check_sampler(
     sampler,
     convention: str = "k-diffusion",
