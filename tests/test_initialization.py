@@ -533,12 +533,15 @@ def test_decide_bound_terms_on_both_sides():
     assert I.decide_bound_terms(_bound_rows(split=1e-3)).verdict == "fails"
 
 
-def _tails_result(gauss=-0.4, fitted=-0.1, sd=0.02):
+def _tails_result(gauss=-0.4, fitted=-0.1, exact=-0.1, sd=0.02, n_rep=5):
+    """Hand-made replicates (seeds) of the mean log q-ratios, spread ``sd`` around each value."""
     rng = np.random.default_rng(0)
-    boot = {
-        k: v + sd * rng.standard_normal(100) for k, v in (("gaussian", gauss), ("fitted", fitted))
-    }
-    x = {"per_dir": [], "boot": boot, "point": {"gaussian": gauss, "fitted": fitted}}
+    reps = [
+        {k: v + sd * rng.standard_normal() for k, v in
+         (("gaussian", gauss), ("fitted", fitted), ("exact", exact))}
+        for _ in range(n_rep)
+    ]  # fmt: skip
+    x = {"per_dir": [], "boot": {}, "point": {}, "reps": reps, "nus": [3.0] * n_rep}
     x.update(max_sliced={"gaussian": 0.5, "fitted": 0.2}, nu=3.0)
     return I.TailsResult({10: x}, {10: 100}, [])
 
@@ -546,8 +549,16 @@ def _tails_result(gauss=-0.4, fitted=-0.1, sd=0.02):
 def test_decide_tails_on_both_sides():
     assert I.decide_tails(_tails_result()).verdict == "holds"
     assert I.decide_tails(_tails_result(gauss=0.3)).verdict == "fails"  # heavier, not lighter
-    assert I.decide_tails(_tails_result(fitted=-0.6)).verdict == "fails"  # fitted further off
-    assert I.decide_tails(_tails_result(fitted=-0.38, sd=0.05)).verdict == "inconclusive"
+    assert I.decide_tails(_tails_result(fitted=-0.6)).verdict == "fails"  # fitted too light
+    # a fitted start that overshoots the tails (ratio 1.35 where the exact start gives 0.9)
+    # is not "closer to 1": it fails
+    over = _tails_result(fitted=float(np.log(1.35)), exact=float(np.log(0.9)))
+    assert I.decide_tails(over).verdict == "fails" and "overshoot" in I.decide_tails(over).reason
+    # the band is 15% of the exact start's ratio: 10.5% above holds, 22% above fails
+    assert I.decide_tails(_tails_result(fitted=0.0)).verdict == "holds"
+    assert I.decide_tails(_tails_result(fitted=0.1)).verdict == "fails"
+    noisy = _tails_result(fitted=0.03, sd=0.1)
+    assert I.decide_tails(noisy).verdict == "inconclusive"
 
 
 # ------------------------------------------------------------------------------ claims
@@ -558,7 +569,9 @@ _EXPECTED = {
     "initialization.ve-ancestral-disc": "fails",  # a finding: coarse grids
     "initialization.ve-ancestral-disc-fine-grids": "holds",
     "initialization.kl-bound-terms": "holds",
-    "initialization.heavy-tails": "holds",
+    # a finding at the full budget (the fitted start overshoots the tails in d = 100); the
+    # quick budget's 3 seeds x 500 particles leave the 15% band undecided
+    "initialization.heavy-tails": "inconclusive",
 }
 
 
@@ -569,7 +582,7 @@ def test_every_claim_has_an_expected_verdict():
 def test_findings_have_their_true_statement_beside_them():
     ids = {c.id for c in CLAIMS}
     for c in CLAIMS:
-        if _EXPECTED[c.id] == "fails":
+        if _EXPECTED[c.id] == "fails" or c.finding:
             assert c.finding and any(other in c.finding for other in ids)
 
 

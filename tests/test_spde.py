@@ -422,8 +422,10 @@ def test_decide_blind_spot_both_sides():
     assert cl.decide_blind_spot(_bs_result()).verdict == "holds"
     # the centred QV scaling like a^2 means the blind spot is not there
     assert cl.decide_blind_spot(_bs_result(centre_order=2.0)).verdict == "fails"
-    # a rotation that the metric sees, or that does no damage
-    assert cl.decide_blind_spot(_bs_result(rot_rate=1e-3)).verdict == "fails"
+    # a rotation's zero rate is an identity (tested on the implementation in
+    # test_rotation_field_has_zero_radial_rate), not part of the verdict; a rotation that does
+    # no damage fails the claim
+    assert cl.decide_blind_spot(_bs_result(rot_rate=1e-3)).verdict == "holds"
     assert cl.decide_blind_spot(_bs_result(rot_w2=1e-4)).verdict == "fails"
     # a dilation below the others' QV
     assert cl.decide_blind_spot(_bs_result(dil=-1.9)).verdict == "fails"
@@ -452,6 +454,11 @@ def test_decide_early_per_profile_both_sides():
     assert cl.decide_early_profile(_early_result(prof=(0.6, 0.5, 0.7))).verdict == "fails"
     assert cl.decide_early_profile(_early_result(rho10=(0.3, 0.2, 0.4))).verdict == "fails"
     assert cl.decide_early_profile(_early_result(prof=(0.85, 0.75, 0.9))).verdict == "inconclusive"
+    # the original statement's gain test (issue 22): the full trajectory may not add 0.1
+    assert cl.decide_early_profile(_early_result(gain=(0.2, 0.15, 0.3))).verdict == "fails"
+    late = _early_result()
+    late.per_profile["late"]["gain"] = [0.142, 0.078, 0.236]  # the quick run's late profile
+    assert cl.decide_early_profile(late).verdict == "inconclusive"
 
 
 # ------------------------------------------------------------------ decide: convexity
@@ -488,7 +495,7 @@ def test_decide_convexity_both_sides():
         ("spde.qv-identity", "holds"),
         ("spde.radial-blind-spot", "holds"),
         ("spde.early-evaluation", "fails"),
-        ("spde.early-evaluation-per-profile", "holds"),
+        ("spde.early-evaluation-per-profile", "inconclusive"),  # gains 0.097, 0.142 straddle 0.1
         ("spde.convexity-stability", "holds"),
     ],
 )

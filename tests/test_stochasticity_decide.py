@@ -309,18 +309,29 @@ def test_decide_mixture_direction_both_sides():
     assert decide_mixture_direction(MixtureDirectionResult(off, [])).verdict == "fails"
 
 
-def _limit(last=0.105, gauss_fp=0.437):
+def _limit(last=0.105, gauss_fp=0.437, err=1e-4, last_err=None):
     sweep, limits = [], {}
     for m, k, z in MIX_SWEEP:
         for g, v in zip((0.5, 4.0, 16.0, 64.0), (0.4, 0.2, 0.12, last), strict=True):
-            sweep.append([m, k, z, g, v, 1e-4])
+            sweep.append([m, k, z, g, v, err if g < 64 or last_err is None else last_err])
         limits[f"{m}|{k}|{z:g}"] = (0.1, 0.5)
     return LimitResult(sweep, limits, [[16.0, gauss_fp, 1e-3, 0.437]])
 
 
 def test_decide_limit_both_sides():
     assert decide_limit(_limit()).verdict == "holds"
-    assert decide_limit(_limit(last=0.13)).verdict == "fails"  # moved away from the limit
+    assert "monotone approach" in decide_limit(_limit()).reason
+    # the rule: at the largest resolved gamma the distance is < 1/4 of gamma = 0.5's (0.3)
+    assert decide_limit(_limit(last=0.17)).verdict == "holds"  # 0.07 < 0.075
+    assert decide_limit(_limit(last=0.18)).verdict == "fails"  # 0.08 > 0.075
+    # moving away from the limit at the end is reported, not decided (issue 22: the FP's
+    # approach is not monotone on the first mixture)
+    away = decide_limit(_limit(last=0.13))
+    assert away.verdict == "holds" and "not monotone" in away.reason and "16->64" in away.reason
+    # an unresolved last gamma is not an escape: the rule falls back to the largest resolved
+    fall_back = decide_limit(_limit(last=0.6, last_err=0.5))  # gamma=64 unresolved
+    assert fall_back.verdict == "holds" and "0.020 at gamma=16" in fall_back.reason
+    assert decide_limit(_limit(err=0.05)).verdict == "inconclusive"  # nothing resolved
     assert decide_limit(_limit(last=0.6)).verdict == "fails"  # on the other side of the ODE
     assert decide_limit(_limit(gauss_fp=0.45)).verdict == "fails"  # FP off the closed form
 

@@ -952,6 +952,8 @@ _TAIL_SIGMA_T, _TAIL_SIGMA_MIN = 2.3, 0.002
 _STARTS = ("gaussian", "fitted", "exact")
 _N_BOOT = 100
 _N_DIRS = 11  # e_1, e_2, the top principal axis, 8 random
+TAIL_REPS = {True: 3, False: 5}  # independent replicates (seeds) per start, quick / full
+TAIL_BAND = float(np.log(1.15))  # "recovers": within 15% of the exact p_T start's ratio
 
 
 @lru_cache(maxsize=4)
@@ -1055,28 +1057,59 @@ class TailsResult:
     seeds: list
 
 
-def compute_tails(ctx) -> TailsResult:
-    n = {10: 3_000, 100: 1_500} if ctx.quick else {10: 30_000, 100: 10_000}
-    starts = {d: _STARTS if (d == 10 or not ctx.quick) else _STARTS[:2] for d in n}
-    tasks = [
-        {"start": s, "d": d, "n": n[d], "n_fit": 5_000, "seed": task_seed(ctx.seed, "t", d, s)}
-        for d in n
-        for s in starts[d]
+def _replicate_points(d, reps, seed) -> list[dict]:
+    """Per replicate, ``mean_v log(Q_hat_v(TAIL_Q) / Q_v)`` for each start (exact truth)."""
+    target = _tail_target(d)
+    dirs = _tail_directions(d, target, seed)
+    qi = TAIL_LEVELS.index(TAIL_Q)
+    truth = []
+    for v in dirs:
+        w, m, sc = projected_t_mixture(target.w, target.mu, target.cov, v)
+        c, qt = abs_quantiles_exact(w, m, sc, target.df, TAIL_LEVELS, sigma=_TAIL_SIGMA_MIN)
+        truth.append((c, qt[qi]))
+    c = np.array([t[0] for t in truth])
+    qtrue = np.array([t[1] for t in truth])
+    return [
+        {
+            st: float(np.mean(np.log(np.quantile(np.abs(x @ dirs.T - c), TAIL_Q, 0) / qtrue)))
+            for st, x in outs.items()
+        }
+        for outs in reps
     ]
+
+
+def compute_tails(ctx) -> TailsResult:
+    n = {10: 1_000, 100: 500} if ctx.quick else {10: 10_000, 100: 4_000}
+    n_rep = TAIL_REPS[ctx.quick]
+    tasks = [
+        {"start": s, "d": d, "n": n[d], "n_fit": 5_000, "rep": k,
+         "seed": task_seed(ctx.seed, "t", d, s, k)}
+        for d in n
+        for s in _STARTS
+        for k in range(n_rep)
+    ]  # fmt: skip
     res = ctx.map(_tail_task, tasks, desc="heavy-tail chains")
     per_d = {}
     for d in n:
-        got = {t["start"]: r for t, r in zip(tasks, res, strict=True) if t["d"] == d}
-        outs = {s: got[s][0] for s in starts[d]}
-        per_dir, boot, point = _tail_summary(d, outs, ctx.seed)
+        got = [{} for _ in range(n_rep)]
+        nus = [float("nan")] * n_rep
+        for t, (x, nu) in zip(tasks, res, strict=True):
+            if t["d"] == d:
+                got[t["rep"]][t["start"]] = x
+                if t["start"] == "fitted":
+                    nus[t["rep"]] = nu
+        pooled = {s: np.concatenate([g[s] for g in got]) for s in _STARTS}
+        per_dir, boot, point = _tail_summary(d, pooled, ctx.seed)
         per_d[d] = {
             "per_dir": per_dir,
             "boot": boot,
             "point": point,
-            "max_sliced": _max_sliced(d, outs, ctx.seed, 4 * n[d]),
-            "nu": got["fitted"][1],
+            "max_sliced": _max_sliced(d, pooled, ctx.seed, 4 * n[d] * n_rep),
+            "nu": float(np.mean(nus)),
+            "nus": nus,
+            "reps": _replicate_points(d, got, ctx.seed),
         }
-    return TailsResult(per_d, n, [t["seed"] for t in tasks])
+    return TailsResult(per_d, {d: n[d] * n_rep for d in n}, [t["seed"] for t in tasks])
 
 
 def _ci(value, draws):
@@ -1086,47 +1119,57 @@ def _ci(value, draws):
 
 
 def _tail_checks(d, x) -> list:
-    """The Gaussian start's mean log q-ratio is below 0 (lighter tails than the truth); the
-    fitted start's is closer to 0 (|L_fitted| < |L_Gaussian|)."""
-    b, p = x["boot"], x["point"]
-    stats_ = (
-        (b["gaussian"], p["gaussian"], "Gaussian start, mean log q-ratio", False),
-        (
-            np.abs(b["gaussian"]) - np.abs(b["fitted"]),
-            abs(p["gaussian"]) - abs(p["fitted"]),
-            "|log ratio| Gaussian - fitted",
-            True,
+    """Across replicates (seeds), relative to the exact ``p_T`` start (which carries the same
+    chain and estimator errors): the Gaussian start's mean log q-ratio is below the exact
+    start's; the fitted start's is within ``TAIL_BAND`` of it on both sides (95% t-intervals
+    over the replicates). A tail overshoot fails the second, an undershoot the third."""
+    reps = x["reps"]
+    dg = [r["gaussian"] - r["exact"] for r in reps]
+    df = [r["fitted"] - r["exact"] for r in reps]
+    mg, lo_g, hi_g = _t_interval(dg)
+    mf, lo_f, hi_f = _t_interval(df)
+    tag = f"d={d} ({len(reps)} seeds)"
+    return [
+        interval_check(
+            lo_g, hi_g, 0.0, above=False,
+            what=f"{tag}: log q-ratio Gaussian - exact start = {mg:.3f}",
         ),
-    )
-    out = []
-    for draws, val, what, above in stats_:
-        lo, hi = _ci(val, draws)
-        out.append(interval_check(lo, hi, 0.0, above=above, what=f"d={d}: {what} = {val:.3f}"))
-    return out
+        interval_check(
+            lo_f, hi_f, TAIL_BAND, above=False,
+            what=f"{tag}: log q-ratio fitted - exact start = {mf:.3f} (overshoot if > log 1.15)",
+        ),
+        interval_check(
+            lo_f, hi_f, -TAIL_BAND, above=True,
+            what=f"{tag}: log q-ratio fitted - exact start = {mf:.3f} (shortfall if < -log 1.15)",
+        ),
+    ]  # fmt: skip
 
 
 def decide_tails(r: TailsResult) -> Decision:
     checks = [c for d, x in r.per_d.items() for c in _tail_checks(d, x)]
-    p = {d: x["point"] for d, x in r.per_d.items()}
-    key = "; ".join(
-        f"d={d}: q{TAIL_Q} ratio (geo. mean over directions) "
-        + ", ".join(f"{k} {np.exp(v[k]):.2f}" for k in v)
-        for d, v in p.items()
+    spread = "; ".join(
+        f"d={d}: q{TAIL_Q} ratio (geo. mean over directions) per seed "
+        + ", ".join(
+            f"{k} {min(np.exp(q[k]) for q in x['reps']):.2f}-"
+            f"{max(np.exp(q[k]) for q in x['reps']):.2f}"
+            for k in _STARTS
+        )
+        + f", fitted df {min(x['nus']):.2f}-{max(x['nus']):.2f}"
+        for d, x in r.per_d.items()
     )
-    return decide_checks(
+    key = "; ".join(
+        f"d={d}: " + ", ".join(f"{k} {np.exp(np.mean([q[k] for q in x['reps']])):.2f}"
+                               for k in _STARTS)
+        for d, x in r.per_d.items()
+    )  # fmt: skip
+    dec = decide_checks(
         checks,
         f"along {_N_DIRS} pre-registered directions the Gaussian start's 0.99-quantiles fall "
-        "short of the true ones and the fitted Student-t start's are closer to them (log "
-        "ratios, 95% bootstrap intervals), in d = 10 and 100; share of the Gaussian start's "
-        "distance removed: "
-        + ", ".join(
-            f"{1 - abs(x['point']['fitted']) / abs(x['point']['gaussian']):.0%} (d={d}"
-            + (", over-represented" if x["point"]["fitted"] > 0 else "")
-            + ")"
-            for d, x in r.per_d.items()
-        ),
+        "short of the exact p_T start's and the fitted Student-t start's are within 15% of "
+        "them on both sides (95% t-intervals over seeds), in d = 10 and 100",
         key,
     )
+    return Decision(dec.verdict, dec.reason + ". " + spread, dec.key_number)
 
 
 def present_tails(r: TailsResult, ctx) -> Presentation:
@@ -1402,8 +1445,9 @@ CLAIMS = [
         "For a heavy-tailed target, a Gaussian start N(0, sigma_T^2 I) at a small sigma_T "
         "under-represents the tails of the output, and a start fitted to samples recovers them: "
         "along pre-registered directions the generated/true 0.99-quantile of |<x - c, v>| is "
-        "below 1 with the Gaussian start and closer to 1 with a fitted Student-t start (mean "
-        "|log ratio| over the directions smaller).",
+        "below the exact p_T start's with the Gaussian start and within 15% of it, on both "
+        "sides, with a fitted Student-t start (mean log ratio over the directions, across "
+        "seeds).",
         f"arXiv 2603.00772 v2 §5 and code benchmarking_dim_10 {_RECON}",
         "EDM; mixture of 4 Student-t (df 3), d = 10 (authors' recipe) and d = 100 (covariance "
         "eigenvalues floored at 1e-3 of the largest), exact standardisation; Karras(2.3, 0.002, "
@@ -1414,7 +1458,14 @@ CLAIMS = [
         decide=decide_tails,
         present=present_tails,
         rung=4,
-        tolerance="95% bootstrap CIs of the mean log quantile ratios (exact true quantiles)",
+        tolerance="95% t-intervals across seeds (3 quick, 5 full) of the mean log quantile "
+        "ratio minus the exact p_T start's: Gaussian below 0, fitted within +-log 1.15",
         doc=f"{DOC}#heavy-tails",
+        finding="A fitted start can overshoot the tails: in d = 100 the ECME Student-t fit to "
+        "5000 samples underestimates the degrees of freedom (about 2.3 against 3) and its "
+        "output's 0.99-quantiles exceed the truth by 34-44% across five seeds, against the "
+        "exact p_T start's 6-9% shortfall (full budget). In d = 10 the fitted start recovers "
+        "the tails, and the Gaussian start falls short in both dimensions (the first check of "
+        "initialization.heavy-tails).",
     ),
 ]

@@ -1111,6 +1111,9 @@ def present_mixture_direction(r: MixtureDirectionResult, ctx) -> Presentation:
 
 
 # ================================================================== large-gamma limit
+LIMIT_CLOSE = 0.25  # the swept gammas must close >= 75% of the distance to the limit
+
+
 @dataclass
 class LimitResult:
     """FP sweep rows (see :class:`MixtureDirectionResult`), the limits ``Kinf`` and ODE values
@@ -1171,32 +1174,66 @@ def decide_limit(r: LimitResult) -> Decision:
     for m, k, z in MIX_SWEEP:
         kinf, k0 = r.limits[f"{m}|{k}|{z:g}"]
         sel = [x for x in r.sweep if x[0] == m and x[1] == k and x[2] == z]
+        gammas = [x[3] for x in sel]
         gap = [abs(x[4] - kinf) for x in sel]
         tol = [x[5] for x in sel]
-        # the distance to the limit: smaller at the largest gamma than at the smallest, and
-        # still shrinking over the last two gammas (both beyond the grid errors)
-        shrink = gap[-1] + tol[-1] < gap[0] - tol[0] and (
-            gap[-1] + tol[-1] < gap[-2] - tol[-2] or gap[-1] <= 3 * tol[-1]
-        )
+        # the approach, decided at the largest gamma the grid resolves (grid error below half
+        # the threshold): there the distance to the limit, with its grid error counted
+        # against it, is below LIMIT_CLOSE times the smallest gamma's (grid error counted for
+        # it); no "within the grid error" escape
+        start = gap[0] - tol[0]
+        resolved = [j for j in range(len(sel)) if tol[j] < 0.5 * LIMIT_CLOSE * start]
+        best = max(resolved) if resolved else len(sel) - 1
+        reach = gap[best] + tol[best]
         checks.append(
-            _check(
-                shrink,
-                f"{m} {k} {z:g}: |KL - KL_inf| does not shrink: "
-                + ", ".join(f"{v:.3g}" for v in gap),
+            Check(
+                bool(reach < LIMIT_CLOSE * start) if resolved else None,
+                f"{m} {k} {z:g}: |KL - KL_inf| + grid error {reach:.3g} at gamma="
+                f"{gammas[best]:g} vs {LIMIT_CLOSE:g} x {start:.3g} at gamma={gammas[0]:g} "
+                f"(margin {LIMIT_CLOSE * start / reach:.2f}x)",
             )
         )
-        side = (sel[-1][4] - k0) * (kinf - k0) > 0
+        side = (sel[best][4] - k0) * (kinf - k0) > 0
         checks.append(
             _check(
                 side,
-                f"{m} {k} {z:g}: FP at gamma={sel[-1][3]:g} on the other side of the ODE from "
-                "the limit",
+                f"{m} {k} {z:g}: FP at gamma={sel[best][3]:g} on the other side of the ODE "
+                "from the limit",
             )
         )
-        parts.append(f"{m} {k}: |KL - KL_inf| {gap[0]:.3f} -> {gap[-1]:.3f}")
+        parts.append(
+            f"{m} {k}: |KL - KL_inf| {gap[0]:.3f} -> {gap[best]:.3f} at gamma={gammas[best]:g} "
+            f"(the largest the grid resolves)"
+            f"(margin {LIMIT_CLOSE * start / reach:.2f}x); {limit_monotonicity(sel, kinf)}"
+        )
     return decide_checks(
         checks, "; ".join(parts) + "; the FP matches the Gaussian closed form", parts[0]
     )
+
+
+def limit_monotonicity(sel, kinf) -> str:
+    """Whether ``|KL - KL_inf|`` falls monotonically in gamma beyond the grid errors: a rise
+    ``gap_{j+1} - err_{j+1} > gap_j + err_j`` or a crossing of the limit (``KL - KL_inf``
+    changing sign, both beyond their errors) is reported."""
+    g = [x[3] for x in sel]
+    d = [x[4] - kinf for x in sel]
+    e = [x[5] for x in sel]
+    rises = [
+        f"{g[j]:g}->{g[j + 1]:g}"
+        for j in range(len(sel) - 1)
+        if abs(d[j + 1]) - e[j + 1] > abs(d[j]) + e[j]
+    ]
+    signs = [np.sign(v) for v, err in zip(d, e, strict=True) if abs(v) > err]
+    crosses = len(set(signs)) > 1
+    if not rises and not crosses:
+        return "monotone approach (within the grid errors)"
+    out = "not monotone:"
+    if crosses:
+        first = next(g[j] for j in range(len(d)) if abs(d[j]) > e[j] and np.sign(d[j]) != signs[0])
+        out += f" crosses the limit (KL below/above KL_inf from gamma={first:g})"
+    if rises:
+        out += " distance rises " + ", ".join(rises)
+    return out
 
 
 def present_limit(r: LimitResult, ctx) -> Presentation:
