@@ -21,7 +21,16 @@ DOC = "docs/claims/tightness.md"
 ATTAIN_TOL = 1e-6
 """A bound is attained when its worst ratio is at most ``1 + max(ATTAIN_TOL, rtol)``."""
 MAX_SKIPPED = 0.5
-"""More than this fraction of undefined settings leaves the search undecided."""
+"""More than this fraction of undefined settings (inside the domain) leaves the search
+undecided."""
+MIN_INSIDE = 16
+"""Fewer settings inside a bound's domain than this leave the search undecided."""
+OUTSIDE = "outside the domain"
+"""The skip reason of settings outside a bound's domain (where it carries no information):
+excluded and reported, not counted as undefined."""
+RATE_BOUNDS = {"lsi-rate"}
+"""Bounds searched as decay times ``1 / E``: the worst ratio ``E_truth / E_bound`` is the
+largest factor by which the bound's rate could be multiplied and still hold on the space."""
 TWIN_TOL = 1e-2
 """Largest relative difference between a vectorised twin and the theory function it stands in
 for at the worst setting (the theory function's uniform trapezoid rule is less accurate)."""
@@ -54,16 +63,19 @@ class TightnessResult:
     seeds: list = field(default_factory=list)
     n_counterexamples: int = 0
     n_unchecked: int = 0
+    domain: str = ""
 
 
 def _result(key: str, ctx) -> TightnessResult:
+    from verify.tightness.bounds import get_bound
     from verify.tightness.runner import run_bound
 
     run = run_bound(key, ctx.budget, ctx.seed)
     fields = asdict(run)
     seed = fields.pop("seed")
     fields.pop("budget")
-    return TightnessResult(attained=ATTAINED[key], seeds=[seed], **fields)
+    domain = get_bound(key).domain_text
+    return TightnessResult(attained=ATTAINED[key], seeds=[seed], domain=domain, **fields)
 
 
 def _fmt_setting(setting: dict) -> str:
@@ -107,9 +119,13 @@ def decide_bound(r: TightnessResult) -> Decision:
                 f"refuted at high precision ({r.n_unchecked} left unchecked)",
             )  # fmt: skip
         )
-    n_skip = int(sum(r.skipped.values()))
-    if r.evaluations and n_skip > MAX_SKIPPED * r.evaluations:
-        checks.append(Check(None, f"{n_skip} of {r.evaluations} settings undefined ({r.skipped})"))
+    n_out = int(r.skipped.get(OUTSIDE, 0))
+    n_skip = int(sum(r.skipped.values())) - n_out
+    n_in = r.evaluations - n_out
+    if r.evaluations and n_in < MIN_INSIDE:
+        checks.append(Check(None, f"only {n_in} of {r.evaluations} settings inside the domain"))
+    if n_in and n_skip > MAX_SKIPPED * n_in:
+        checks.append(Check(None, f"{n_skip} of {n_in} settings undefined ({r.skipped})"))
     tol = max(ATTAIN_TOL, r.rtol)
     if r.attained and r.verdict != "fails" and r.worst_ratio > 1 + tol:
         checks.append(
@@ -136,13 +152,16 @@ def decide_bound(r: TightnessResult) -> Decision:
                     f"disagree at the worst setting by more than {TWIN_TOL:g}",
                 )  # fmt: skip
             )
-    const = (
-        f"best constant {r.best_constant:.6g} (theorem {r.theorem_constant:g})"
-        if r.theorem_constant is not None
-        else f"best factor {r.best_constant:.6g}"
-    )
+    if r.key in RATE_BOUNDS:
+        const = f"best rate factor {r.worst_ratio:.6g} (theorem 1)"
+    elif r.theorem_constant is not None:
+        const = f"best constant {r.best_constant:.6g} (theorem {r.theorem_constant:g})"
+    else:
+        const = f"best factor {r.best_constant:.6g}"
+    excluded = f", {n_out} outside the domain: {r.domain}" if n_out else ""
     holds = (
-        f"no counterexample in {r.evaluations} settings ({n_skip} undefined); worst bound/truth "
+        f"no counterexample in {r.evaluations} settings ({n_skip} undefined{excluded}); worst "
+        f"bound/truth "
         f"= {r.worst_ratio:.10g} at {_fmt_setting(r.setting)}; {const}"
         + ("; attained" if r.attained else "")
         + (f"; bound / C_LSI estimate there = {lsi:.6g}" if lsi is not None else "")
@@ -276,6 +295,8 @@ def compute_table(ctx) -> TableResult:
                 "evaluations": r.evaluations,
                 "rung": _BOUND_META[key][2],
                 "finding": bool(_SPEC[key].get("finding")),
+                "outside_domain": int(r.skipped.get(OUTSIDE, 0)),
+                "domain": r.domain,
             }
         )
         seeds += r.seeds
@@ -298,7 +319,18 @@ def decide_table(r: TableResult) -> Decision:
     text = (
         f"{len(held)} of {len(r.rows)} bounds hold within their budgets"
         + (f"; refuted with a recorded finding: {', '.join(refuted)}" if refuted else "")
-        + f"; attained (worst ratio within 1e-3 of 1): {', '.join(tight) or 'none'}"
+        + f"; attained (worst ratio within 1e-3 of 1, measured where each bound carries "
+        f"information): {', '.join(tight) or 'none'}"
+        + (
+            "; excluded as uninformative (outside the bound's domain): "
+            + ", ".join(
+                f"{row['key']} {row['outside_domain']}"
+                for row in r.rows
+                if row.get("outside_domain")
+            )  # fmt: skip
+            if any(row.get("outside_domain") for row in r.rows)
+            else ""
+        )
         + (
             f"; loosest: {loosest['key']} (worst ratio {loosest['worst_ratio']:.4g})"
             if loosest
