@@ -9,19 +9,22 @@ out in docs/claims/tightness.md; each ``truth`` is the highest rung available:
   ``KL(q_t || p_t) <= KL(q_T || p_T) ((lam_max + sbar2(t)) / (lam_max + sbar2(T)))^gamma``,
   exact score, Gaussian data ``N(m, diag(lam))`` in d = 2, start ``N`` with offset ``delta``
   (units of the standard deviation, at angle ``theta`` to the top eigendirection) and
-  variance ratio ``ratio``; truth the closed form (G) (:func:`verify.tightness.continuous_kl`).
+  variance ratio ``ratio``; searched as decay times ``1/E_truth <= 1/E_LSI`` (the ratio is
+  ``E_truth / E_LSI``, :func:`verify.tightness.lsi_rate_exponents`) on the domain
+  ``E_truth >= ln 2`` (:func:`lsi_rate_domain`), so a wrong rate cannot hide at corners where
+  both exponents vanish; :func:`lsi_decay_time_bound` plants other rates.
 * ``bakry-emery-vp`` (``horizon.prior-kl-monotone``; standard, Bakry-Emery for the OU
   semigroup time-changed by ``B``): ``KL(p_T || N(0, I)) <= e^{-(B(T) - B(s))} KL(p_s || N(0,
   I))`` for VP and Gaussian data in d = 2; both sides closed form (:func:`prior_kl_vp`).
 * ``mixture-lsi-bakry-emery`` (``analytic.lsi.mixture_lsi_bakry_emery``, derived there):
   ``C_LSI(p) <= 1 / kappa`` for a two-component 1-D mixture with common variance ``s^2``;
-  ``mixture-lsi-ccnw`` (``analytic.lsi.mixture_lsi_ccnw``, Chen, Chewi, Niles-Weed 2021,
-  arXiv 2102.11476, recalled from memory, unverified): ``C_LSI(nu * N(0, t)) <= 6 (4 R^2 + t)
-  exp(4 R^2 / t)``. The truth is the grid Poincare constant
-  (``analytic.lsi.poincare_constant_1d``; ``C_P <= C_LSI``, so a bound below it is a
-  counterexample for the LSI constant too), certified on a grid four times as fine; at the full
-  budget the claims also evaluate ``analytic.lsi.lsi_constant_1d`` (1-3 s per call) at the
-  worst setting.
+  ``mixture-lsi-ccnw`` (``analytic.lsi.mixture_lsi_ccnw``: ``C_LSI(nu * N(0, t)) <= 6 (4 R^2 +
+  t) exp(4 R^2 / t)``, a reconstruction attributed to arXiv 2102.11476 that could not be
+  confirmed against the paper). The truth is a lower bound on ``C_LSI`` from test functions,
+  ``sup_f Ent(f^2) / (2 E|f'|^2)`` (:mod:`verify.tightness.lsi_lower`), so a bound below the
+  true constant can be refuted (the Poincare constant, below ``C_LSI``, could not refute a
+  bound between the two); certified by ``mpmath.quad`` of the optimal test function; at the
+  full budget the claims also evaluate ``analytic.lsi.lsi_constant_1d`` at the worst setting.
 """
 
 from __future__ import annotations
