@@ -175,7 +175,7 @@ TITLES: dict[str, str] = {
         "The Bakry-Emery LSI constant of a two-component mixture is a valid upper bound."
     ),
     "tightness.mixture-lsi-ccnw": (
-        "The Chen-Chewi-Niles-Weed LSI constant of a two-component mixture is an upper bound."
+        "A reconstructed Chen-Chewi-Niles-Weed constant bounds a two-component mixture's LSI."
     ),
     "tightness.table": (
         "Every bound the claims check holds wherever searched, except the recorded findings."

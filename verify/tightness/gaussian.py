@@ -84,6 +84,8 @@ __all__ = [
     "continuous_kl_mp",
     "lsi_rate_bound",
     "lsi_rate_bound_mp",
+    "lsi_rate_exponents",
+    "lsi_rate_exponents_mp",
     "reverse_family_moments",
     "reverse_family_kl",
     "reverse_family_kl_mp",
@@ -428,6 +430,89 @@ def lsi_rate_bound(
     H0 = 0.5 * np.sum(h_u_minus_log1p(r0m1) + q0, axis=1)
     out = H0 * decay[:, 0]
     return float(out[0]) if scalar else out
+
+
+def _sbar2_gap(sde, T, t, sched):
+    """``sbar2(T) - sbar2(t)`` without cancellation for ``t`` near ``T`` (arrays)."""
+    dt = T - t
+    if sde == "OU":
+        return np.exp(2.0 * t) * np.expm1(2.0 * dt)
+    if sde == "VP":
+        b0, b1 = sched["beta_min"], sched["beta_max"]
+        Bt = t * (b0 + 0.5 * (b1 - b0) * t)
+        return np.exp(Bt) * np.expm1(dt * (b0 + 0.5 * (b1 - b0) * (T + t)))
+    if sde == "VE":
+        smin, smax = sched["sigma_min"], sched["sigma_max"]
+        L = np.log(smax / smin)
+        return smin * smin * np.exp(2.0 * L * t) * np.expm1(2.0 * L * dt)
+    return dt * (T + t)  # EDM
+
+
+def lsi_rate_exponents(
+    lam,
+    gamma,
+    *,
+    sde: str = "OU",
+    T=1.0,
+    t=0.0,
+    delta=0.0,
+    ratio=1.0,
+    beta_min=0.1,
+    beta_max=20.0,
+    sigma_min=0.01,
+    sigma_max=10.0,
+):
+    r"""``(E_truth, E_bound)``: the decay exponents of the truth and of the LSI rate bound,
+    batched (arguments as :func:`continuous_kl`).
+
+    $E_{truth} = \ln(H_T / H_t)$ with $H$ the KL of (G) and $E_{bound} = \Gamma_{top} =
+    \gamma \ln((\lambda_{max} + \bar\sigma^2(T)) / (\lambda_{max} + \bar\sigma^2(t)))$; the
+    bound $H_t \le H_T e^{-E_{bound}}$ is $E_{truth} \ge E_{bound}$. Both without cancellation
+    when the exponents are small: $\Gamma_i = \gamma\,\mathrm{log1p}(\Delta\bar\sigma^2 /
+    (\lambda_i + \bar\sigma^2(t)))$ with the gap $\Delta\bar\sigma^2$ in closed form, and
+    $H_t - H_T = \tfrac12 \sum_i [u w_i + h(w_i) + q_i (x_i - 1)]$, $x_i - 1 =
+    \mathrm{expm1}(-\Gamma_i)$, $u = r_0 - 1$, $w_i = u (x_i - 1) / r_0$ (because $h(u x) - h(u)
+    = (1 + u) w - \log(1 + w)$), so $E_{truth} = -\mathrm{log1p}((H_t - H_T) / H_T)$ while
+    $H_t > H_T / 2$, and $\ln(H_T / H_t)$ from $H_t$ itself beyond.
+    """
+    _check_sde(sde)
+    sched = _sched(beta_min, beta_max, sigma_min, sigma_max)
+    scal = dict(g=gamma, T=T, t=t, **sched)
+    n, d, lam2, c, dirs, scalar = _batch(lam, scal, {"delta": delta, "ratio": ratio})
+    if np.any(lam2 <= 0) or np.any(dirs["ratio"] <= 0) or np.any(c["g"] < 0):
+        raise ValueError("need lam > 0, ratio > 0 and gamma >= 0")
+    if np.any(c["t"] < 0) or np.any(c["t"] > c["T"]):
+        raise ValueError("need 0 <= t <= T")
+    sc = {key: c[key] for key in sched}
+    sbt = schedule(sde, c["t"], **sc)[4]
+    gap = _sbar2_gap(sde, c["T"], c["t"], sc)
+    Gam = c["g"] * np.log1p(gap / (lam2 + sbt))  # (n, d)
+    top = np.argmax(lam2, axis=1)
+    E_bound = Gam[np.arange(n), top]
+    xm1 = np.expm1(-Gam)
+    u, q = dirs["ratio"] - 1.0, dirs["delta"] ** 2
+    w = u * xm1 / dirs["ratio"]
+    H_T = 0.5 * np.sum(h_u_minus_log1p(u) + q, axis=1)
+    D = 0.5 * np.sum(u * w + h_u_minus_log1p(w) + q * xm1, axis=1)
+    x = np.exp(-Gam)
+    H_t = 0.5 * np.sum(h_u_minus_log1p(u * x) + q * x, axis=1)  # direct: accurate for large Gam
+    with np.errstate(divide="ignore", invalid="ignore"):
+        near = D / H_T > -0.5
+        E_truth = np.where(near, -np.log1p(np.where(near, D / H_T, 0.0)), np.log(H_T / H_t))
+    if scalar:
+        return float(E_truth[0]), float(E_bound[0])
+    return E_truth, E_bound
+
+
+def lsi_rate_exponents_mp(lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0, **sched):
+    """:func:`lsi_rate_exponents` for one setting in mpmath (from :func:`continuous_kl_mp` at
+    ``t`` and at ``T``, at the working precision)."""
+    H_t = continuous_kl_mp(lam, gamma, sde=sde, T=T, t=t, delta=delta, ratio=ratio, **sched)
+    H_T = continuous_kl_mp(lam, gamma, sde=sde, T=T, t=T, delta=delta, ratio=ratio, **sched)
+    lm = max(_mp_list(lam, len(np.atleast_1d(lam))))
+    sbT = schedule_mp(sde, T, **sched)[4]
+    sbt = schedule_mp(sde, t, **sched)[4]
+    return mpmath.log(H_T / H_t), mpmath.mpf(gamma) * mpmath.log((lm + sbT) / (lm + sbt))
 
 
 def _mp_list(x, d):

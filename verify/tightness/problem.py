@@ -21,7 +21,11 @@ class Bound:
     (a truth at most this has no ratio), the
     ``budgets`` (settings evaluated at ``quick`` / ``full``), the ``rung`` of the truth and
     ``truth_name`` (what the truth is); ``grid_n`` and ``infl_n`` the points per axis of the
-    ratio map and of the influence slices.
+    ratio map and of the influence slices; ``domain`` (vectorised ``f(**columns) -> bool``, or
+    ``None``: everywhere) the settings where the bound carries information, the others
+    excluded from the search and counted as ``"outside the domain"``, with ``domain_text``
+    saying which they are; ``seeds`` settings evaluated before the search's own points (a
+    documented start, e.g. the worst region a full-budget run found).
     """
 
     key: str
@@ -43,6 +47,9 @@ class Bound:
     truth_name: str = ""
     grid_n: int = 20
     infl_n: int = 12
+    domain: Callable | None = None
+    domain_text: str = ""
+    seeds: tuple = ()
 
     def budget(self, name_or_n) -> int:
         """Evaluations for a budget name (``"quick"``/``"full"``) or an explicit count."""

@@ -27,7 +27,10 @@ Vectorised callables (marked with :func:`vectorized`, or ``vectorized=True``) re
 values, so a batch of settings costs one call; others are called once per setting.
 
 Undefined settings. A setting where ``bound`` or ``truth`` raises, returns NaN/inf, or
-``truth <= atol`` (no ratio; ``atol = 0`` by default) is skipped and counted by reason in
+``truth <= atol`` (no ratio; ``atol = 0`` by default), or outside an optional ``domain``
+(the settings where the bound carries information, e.g. where the truth has moved by a
+stated fraction of its start; evaluated after ``bound`` and ``truth`` on the same columns, so
+it may read their memoised batch), is skipped and counted by reason in
 ``SearchResult.skipped``; it never ends the search and never enters a result as NaN.
 
 Certificate. Every candidate counterexample (``rho < 1 - rtol`` in float64) is re-evaluated
@@ -63,7 +66,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import mpmath
@@ -89,6 +92,7 @@ SKIP_REASONS = (
     "bound not finite",
     "truth not finite",
     "truth <= atol",
+    "outside the domain",
 )
 """Why a setting is skipped (the keys of ``SearchResult.skipped``)."""
 
@@ -223,8 +227,9 @@ class _ShapeError(TypeError):
 class _Evaluator:
     """Evaluates batches of unit points; records everything; enforces the budget."""
 
-    def __init__(self, space, bound, truth, vec_bound, vec_truth, budget, atol=0.0):
+    def __init__(self, space, bound, truth, vec_bound, vec_truth, budget, atol=0.0, domain=None):
         self.space = space
+        self.domain = domain  # (callable, vectorised) or None
         self.atol = float(atol)
         self.bound, self.truth = bound, truth
         self.vec_bound, self.vec_truth = vec_bound, vec_truth
@@ -274,6 +279,19 @@ class _Evaluator:
                 failed[i] = True
         return out, failed
 
+    def _inside(self, cols, settings) -> np.ndarray:
+        """Where ``domain`` holds (everywhere without one); a domain that raises is an error."""
+        n = len(settings)
+        if self.domain is None:
+            return np.ones(n, dtype=bool)
+        fn, vec = self.domain
+        if vec:
+            out = np.asarray(fn(**cols), dtype=bool).reshape(-1)
+            if out.shape != (n,):
+                raise _ShapeError(f"vectorised domain returned shape {out.shape} for {n} settings")
+            return out
+        return np.array([bool(fn(**s)) for s in settings], dtype=bool)
+
     def _note(self, label, exc):
         self.errors.setdefault(label, f"{type(exc).__name__}: {exc}")
 
@@ -305,12 +323,17 @@ class _Evaluator:
         """Evaluate new unit points ``U``; ``keys`` (or ``None``) are their cache keys."""
         cols = self.space.columns(U)
         settings = self.space.settings(U)
+        # bound and truth first, then the domain on the same columns: a domain that reads the
+        # bound's or the truth's (memoised) batch shares its computation
         b, b_fail = self._call(self.bound, self.vec_bound, cols, settings, "bound")
         t, t_fail = self._call(self.truth, self.vec_truth, cols, settings, "truth")
+        inside = self._inside(cols, settings)
         r = np.full(len(U), np.nan)
         for i in range(len(U)):
             reason = None
-            if b_fail[i]:
+            if not inside[i]:
+                reason = "outside the domain"
+            elif b_fail[i]:
                 reason = "bound raised"
             elif t_fail[i]:
                 reason = "truth raised"
@@ -482,11 +505,14 @@ def _refine(ev, space, starts, budget, used):
             _local(ev, np.array(ev.U[after]), max(0, budget - ev.n - reserve))
 
 
-def _run_phases(ev, space, budget, rng, n_starts, max_rounds=8):
-    """Corners, then rounds of Sobol blocks (continuing one sequence) each followed by local
-    refinement from the best points not refined yet, until the budget is spent."""
+def _run_phases(ev, space, budget, rng, n_starts, max_rounds=8, starts=()):
+    """The given ``starts`` (settings), corners, then rounds of Sobol blocks (continuing one
+    sequence) each followed by local refinement from the best points not refined yet, until
+    the budget is spent."""
     used: list[np.ndarray] = []
     try:
+        if len(starts):
+            ev.evaluate(np.array([space.unit(s) for s in starts]), phase=0)
         ev.evaluate(_corner_points(space, max(1, budget // 4), rng), phase=0)
         sobol = qmc.Sobol(space.dim, scramble=True, rng=rng)
         share = 0.6
@@ -729,6 +755,8 @@ def search(
     vectorized: bool | None = None,
     n_starts: int = 4,
     max_certify: int = 64,
+    domain: Callable | None = None,
+    starts: Sequence[Mapping] = (),
 ) -> SearchResult:
     """Search ``space`` for the smallest ``bound / truth`` (module docstring).
 
@@ -748,6 +776,12 @@ def search(
     vectorized : force (True/False) or detect (None: the ``vectorized`` attribute) batches.
     n_starts : local refinements from this many distinct best points.
     max_certify : candidates checked at most (more unchecked: the verdict is not ``"holds"``).
+    domain : ``f(**setting) -> bool`` (vectorised like ``truth``): the settings where the bound
+        is measured; the others are skipped as ``"outside the domain"`` (e.g. where the bound
+        carries no information: no elapsed time, no contraction).
+    starts : settings (dicts over the space's parameters) evaluated first, before the corners:
+        a documented warm start (e.g. the worst region a full-budget run found); they count
+        towards the budget and can seed the local refinement like any evaluated point.
     """
     if not callable(bound) or not callable(truth):
         raise TypeError("bound and truth must be callables f(**setting) -> float")
@@ -765,8 +799,11 @@ def search(
     hp = _hp(bound, truth, bound_mp, truth_mp, precision, vb, vt)
     if not (math.isfinite(atol) and atol >= 0):
         raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
-    ev = _Evaluator(sp, bound, truth, vb, vt, budget, atol)
-    _run_phases(ev, sp, int(budget), gen, int(n_starts))
+    if domain is not None and not callable(domain):
+        raise TypeError("domain must be a callable f(**setting) -> bool")
+    dom = None if domain is None else (domain, _is_vec(domain, vectorized))
+    ev = _Evaluator(sp, bound, truth, vb, vt, budget, atol, dom)
+    _run_phases(ev, sp, int(budget), gen, int(n_starts), starts=tuple(starts))
     if isinstance(max_certify, bool) or not isinstance(max_certify, int | np.integer):
         raise ValueError(f"max_certify must be an integer >= 1, got {max_certify!r}")
     if max_certify < 1:
