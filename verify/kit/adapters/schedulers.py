@@ -185,7 +185,8 @@ class SchedulerAdapter:
         self.proto = _instance(sched)
         self.data, self.knobs, self._den = data, dict(knobs), denoiser
         self.promote = promote  # the float64 copy: its modules' float32 read as float64
-        self._trail = (1,) if self.proto.config.get("thresholding", False) else ()
+        thresholds = (getattr(self.proto, "config", None) or {}).get("thresholding", False)
+        self._trail = (1,) if thresholds else ()
         _drivable(self.proto)
         cfg = self.proto.config
         self.ptype = cfg.get("prediction_type", "epsilon")
@@ -380,8 +381,8 @@ class SchedulerAdapter:
         sample = sample.reshape(*sample.shape, *self._trail)
         shape = tuple(sample.shape)
 
-        def noise(*args, **kwargs):
-            return torch.from_numpy(source.draw(shape))
+        def noise(*args, **kwargs):  # drawn (n, d): the kit's sources record 2-D draws
+            return torch.from_numpy(source.draw(tuple(x.shape))).reshape(shape)
 
         kw = dict(self.knobs)
         takes_vn = "variance_noise" in _params(sched.step)
