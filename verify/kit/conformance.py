@@ -94,6 +94,7 @@ import numpy as np
 from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
+from verify.kit.checks import BOUNDARY_CHECKS, run_boundary_checks
 from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
 from verify.kit.checks.result import CheckResult
 from verify.solvers.chain_laws import exact_law
@@ -113,7 +114,7 @@ __all__ = [
 ]
 
 CONVENTIONS = ("k-diffusion", "diffusers", "ours")
-CHECKS = ("consistency", "weak-order", "step-law", "gamma", "output-kl")
+CHECKS = ("consistency", "weak-order", "step-law", "gamma", "output-kl", *BOUNDARY_CHECKS)
 SIGMA_MAX, SIGMA_MIN, RHO = 20.0, 0.02, 7.0
 AFFINE_RTOL = 1e-7
 STEP_TOL = 1e-6
@@ -1276,6 +1277,19 @@ def check_sampler(
         out.update({nm: CheckResult(nm, "n/a", na) for nm in exact})
     elif exact:
         out.update(_exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng))
+        out.update(
+            run_boundary_checks(
+                want,
+                ad,
+                lambda target: _setup(
+                    sampler, convention, target, sde, backend, quick, order_steps, knobs
+                )[0],
+                data,
+                d,
+                rng,
+                quick,
+            )
+        )
     return ConformanceReport(label, convention, method, dict(knobs), out)
 
 
