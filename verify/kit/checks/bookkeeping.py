@@ -10,6 +10,9 @@ or multistep, is exact: the probability-flow trajectories are straight lines ``x
 ``c = sqrt((1 + sigma_k^2) / (1 + sigma_a^2))``). Hence ``c = <mean, m> / |m|^2`` and
 ``sigma_a = sqrt(tr C / d) / c``.
 
+Only diffusers-style schedulers keep their own timesteps; in the k-diffusion and ours
+conventions the kit passes the levels itself (``n/a``).
+
 **Rule.** ``sigma_a`` must equal the level ``sigma_k`` at which the next call evaluates the
 model (its timestep), relative gap ``<= BOOK_TOL = 1e-4``, at step counts that do not divide the
 training steps (``N = 7, 13``; float32 rounding of a schedule gives about 1e-6). A scheduler
@@ -62,6 +65,9 @@ def _calls(ad, n):
         model = [ad._sigma_of_t(t) for t in ts]  # the level the model is evaluated at
         return [((n, 0, k), model[k], ts[k]) for k in range(1, len(ts)) if lv[k] > 0]
     nodes = ad.nodes(n)
+    if not hasattr(ad, "prefix"):  # a duck-typed NumPy scheduler: one call per level
+        ts = [float(t) for t in ad._abars(n)[0]]
+        return [((n, 0, k), float(nodes[k]), ts[k]) for k in range(1, len(ts)) if nodes[k] > 0]
     return [(ad.prefix(n, k), float(nodes[k]), None) for k in range(1, len(nodes)) if nodes[k] > 0]
 
 
@@ -71,8 +77,13 @@ def check_bookkeeping(make_adapter, data, d, rng) -> CheckResult:
 
     pm = point_target(data)
     ad = make_adapter(pm)
-    if ad.convention == "ours":
-        return CheckResult("bookkeeping", "n/a", "the caller's grid is the sampler's levels")
+    if ad.convention != "diffusers":
+        return CheckResult(
+            "bookkeeping",
+            "n/a",
+            "the kit passes the levels (sigmas / grid) itself: the sampler keeps no timestep "
+            "bookkeeping of its own",
+        )
     eps = float(np.finfo(getattr(ad, "dtype", np.float64)).eps)
     rows, worst, first_bad = [], 0.0, None
     for n in BOOK_STEPS:
