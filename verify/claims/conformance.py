@@ -803,8 +803,11 @@ CLAIMS = [
         "sample to float32, and with squaredcos_cap_v2 (alpha_T = 4.9e-5) its first step loses "
         "three digits (gap 1.4e-3; KL stalls near 5e-5 from N = 25); with use_karras_sigmas "
         "DPMSolverMultistep hands the model timesteps rounded to integers while its update uses "
-        "the unrounded Karras sigmas (gap about 2e-3). Every other scheduler implements its rule "
-        "on its own levels to 1e-5.",
+        "the unrounded Karras sigmas (gap about 2e-3). Schedulers that end at alphas_cumprod[0] "
+        "(DDIM with set_alpha_to_one=False, PNDM and DEIS by default, DDIM trailing, "
+        "DPMSolverMultistep with final_sigmas_type='sigma_min') leave residual noise "
+        "(final-step); DDIM trailing at N = 7 steps to t - 1000 // N, not to its next timestep "
+        "(bookkeeping). Every other scheduler implements its rule on its own levels to 1e-5.",
     ),
     Claim(
         "conformance.diffusers-orders",

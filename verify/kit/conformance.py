@@ -73,6 +73,12 @@ Checks (each ``holds`` / ``fails`` / ``inconclusive`` / ``n/a``, with numbers):
    discretisation ending at 0 for ``N = 10, 25, 50``; holds iff ``KL(50) <= max(KL(10)/4,
    1e-12)``.
 
+6. ``final-step``, ``start-law``, ``bookkeeping`` (rung 2): one module each in
+   ``verify.kit.checks`` (the chain ends at sigma = 0: residual noise std from the exact law of a
+   point-like target; the scheduler's ``init_noise_sigma`` start against the marginal at its
+   first level, KL named; the level each update reaches against the level of the next model
+   call, at step counts that do not divide the training steps).
+
 Multistep methods (``MethodSpec.multistep``) carry state: their step law is checked on the
 chain after ``k = 1..5`` steps against the exact law of the published rule's re-implementation
 (``verify.kit.references``), probed the same way.
