@@ -73,6 +73,12 @@ Checks (each ``holds`` / ``fails`` / ``inconclusive`` / ``n/a``, with numbers):
    discretisation ending at 0 for ``N = 10, 25, 50``; holds iff ``KL(50) <= max(KL(10)/4,
    1e-12)``.
 
+6. ``final-step``, ``start-law``, ``bookkeeping`` (rung 2): one module each in
+   ``verify.kit.checks`` (the chain ends at sigma = 0: residual noise std from the exact law of a
+   point-like target; the scheduler's ``init_noise_sigma`` start against the marginal at its
+   first level, KL named; the level each update reaches against the level of the next model
+   call, at step counts that do not divide the training steps).
+
 Multistep methods (``MethodSpec.multistep``) carry state: their step law is checked on the
 chain after ``k = 1..5`` steps against the exact law of the published rule's re-implementation
 (``verify.kit.references``), probed the same way.
@@ -95,6 +101,7 @@ from analytic import EDM, Gaussian, GaussianMixture, kl
 from verify.estimators import mean_ci
 from verify.kit import conventions as _conv
 from verify.kit import guard as _guard
+from verify.kit.checks import BOUNDARY_CHECKS, run_boundary_checks
 from verify.kit.checks import clipping as _clip
 from verify.kit.checks import precision as _prec
 from verify.kit.checks.faults import NotDrivable, SamplerFault, fault_result
@@ -117,7 +124,7 @@ __all__ = [
 ]
 
 CONVENTIONS = ("k-diffusion", "diffusers", "ours")
-CHECKS = ("consistency", "weak-order", "step-law", "gamma", "output-kl")
+CHECKS = ("consistency", "weak-order", "step-law", "gamma", "output-kl", *BOUNDARY_CHECKS)
 SIGMA_MAX, SIGMA_MIN, RHO = 20.0, 0.02, 7.0
 AFFINE_RTOL = 1e-7
 STEP_TOL = 1e-6
@@ -1317,6 +1324,19 @@ def check_sampler(
         out.update({nm: CheckResult(nm, "n/a", na) for nm in exact})
     elif exact:
         out.update(_exact_checks(ad, spec, knobs, order, want, n_list, n_step, d, rng))
+        out.update(
+            run_boundary_checks(
+                want,
+                ad,
+                lambda target: _setup(
+                    sampler, convention, target, sde, backend, quick, order_steps, knobs
+                )[0],
+                data,
+                d,
+                rng,
+                quick,
+            )
+        )
     _clip.annotate(out, clip_notes)
     return ConformanceReport(label, convention, method, dict(knobs), out)
 

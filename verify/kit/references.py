@@ -410,7 +410,7 @@ class DDIMScheduler:
     init_noise_sigma = 1.0
 
     def __init__(
-        self, num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, set_alpha_to_one=False
+        self, num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, set_alpha_to_one=True
     ):
         self.num_train_timesteps = int(num_train_timesteps)
         betas = np.linspace(beta_start, beta_end, self.num_train_timesteps)
