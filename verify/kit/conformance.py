@@ -1328,9 +1328,10 @@ def check_sampler(
             run_boundary_checks(
                 want,
                 ad,
-                lambda target: _setup(
-                    sampler, convention, target, sde, backend, quick, order_steps, knobs
-                )[0],
+                lambda target: _on_grid_of(
+                    ad,
+                    _setup(sampler, convention, target, sde, backend, quick, order_steps, knobs)[0],
+                ),
                 data,
                 d,
                 rng,
@@ -1339,6 +1340,15 @@ def check_sampler(
         )
     _clip.annotate(out, clip_notes)
     return ConformanceReport(label, convention, method, dict(knobs), out)
+
+
+def _on_grid_of(ad, probe):
+    """``probe`` (an adapter on a point-like target) on the noise levels of ``ad``: the grid's
+    sigma_min follows the data's scale (:func:`verify.kit.guard.grid_sigma_min`), and the
+    point target's would make every last step vanish."""
+    if hasattr(ad, "sigma_min") and hasattr(probe, "sigma_min"):
+        probe.sigma_min = ad.sigma_min
+    return probe
 
 
 def _setup(sampler, convention, data, sde, backend, quick, order_steps, knobs):
