@@ -527,3 +527,40 @@ def test_torch_samplers_get_the_same_verdicts(sampler, verdict, text):
     rep = C.check_sampler(sampler, "k-diffusion", "euler", checks=ONE, backend="torch")
     assert rep.verdict == verdict, rep.summary()
     assert text in rep.checks["step-law"].reason
+
+
+# ------------------------------------------------------- duck-typed schedulers at run time
+class _StepRaises(R.DDIMScheduler):
+    def step(self, *args, **kwargs):
+        raise RuntimeError("step broke")
+
+
+class _StepNaN(R.DDIMScheduler):
+    def step(self, *args, **kwargs):
+        return (super().step(*args, **kwargs)[0] * np.nan,)
+
+
+class _StepHangs(R.DDIMScheduler):
+    def step(self, *args, **kwargs):
+        time.sleep(600)
+
+
+class _StepColumn(R.DDIMScheduler):
+    def step(self, *args, **kwargs):
+        return (super().step(*args, **kwargs)[0][:, :1],)
+
+
+@pytest.mark.parametrize(
+    "sched, verdict, text",
+    [
+        (_StepRaises, "error", "raised RuntimeError: step broke"),
+        (_StepNaN, "fails", "contains NaN"),
+        (_StepHangs, "error", "no answer within 1 s"),
+        (_StepColumn, "error", "expected an array of shape (n, d) of real floats"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None),
+)
+def test_a_duck_typed_scheduler_that_misbehaves_gets_a_verdict(sched, verdict, text):
+    rep = C.check_sampler(sched(), "diffusers", "ddim", checks=ONE, timeout=1.0, eta=0.0)
+    assert rep.verdict == verdict, rep.summary()
+    assert text in rep.checks["step-law"].reason and "step call 0" in rep.checks["step-law"].reason

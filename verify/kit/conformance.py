@@ -498,19 +498,23 @@ class _DiffusersAdapter:
 
     def run(self, x, seg, source):
         n, k0, k1 = seg
-        ts, ab = self._abars(n)
-        x_vp = np.array(x, dtype=np.float64) * math.sqrt(ab[k0])
-        gen = _SourceGenerator(source)
-        for k in range(k0, k1):
-            sigma = math.sqrt((1.0 - ab[k]) / ab[k])
-            out = self.sched.step(
-                self._output(x_vp, ab[k], x_vp / math.sqrt(ab[k]), sigma),
-                ts[k],
-                x_vp,
-                generator=gen,
-                **self.knobs,
-            )
-            x_vp = np.asarray(out[0] if isinstance(out, tuple) else out.prev_sample)
+        x = np.array(x, dtype=np.float64)
+        steps = np.arange(k0, k1 + 1, dtype=np.float64)  # the calls, for the guard's label
+        with _guard.SamplerCall(self.sched, x, steps, steps, "diffusers") as call:
+            ts, ab = self._abars(n)
+            x_vp = x * math.sqrt(ab[k0])
+            gen = _SourceGenerator(source)
+            for k in range(k0, k1):
+                sigma = math.sqrt((1.0 - ab[k]) / ab[k])
+                out = self.sched.step(
+                    self._output(x_vp, ab[k], x_vp / math.sqrt(ab[k]), sigma),
+                    ts[k],
+                    x_vp,
+                    generator=gen,
+                    **self.knobs,
+                )
+                x_vp = out[0] if isinstance(out, tuple) else getattr(out, "prev_sample", out)
+                x_vp = call.output(x_vp)  # an array of the right shape, finite, each step
         return x_vp / math.sqrt(ab[k1])
 
     def marginal(self, t):

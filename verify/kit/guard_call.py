@@ -271,6 +271,9 @@ class SamplerCall:
         check = current_check(sys._getframe(1))
         g = self.kit_grid
         where = f"{len(g) - 1}-step grid {g[0]:.4g} -> {g[-1]:.4g}" if g.size else "grid"
+        if self.convention == "diffusers" and g.size:
+            a, b = int(g[0]), int(g[-1]) - 1
+            where = f"step call {a}" if a == b else f"step calls {a} to {b}"
         return f"{name} on the {where}" + (f" (check {check})" if check else "")
 
     def __exit__(self, etype, exc, tb):
@@ -325,7 +328,9 @@ class SamplerCall:
         if not np.all(np.isfinite(arr)):
             bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
             kind = "NaN" if np.any(np.isnan(arr)) else "inf"
-            if self.first_bad is not None:
+            if self.convention == "diffusers":
+                at = "in the scheduler's steps"
+            elif self.first_bad is not None:
                 c, lv = self.first_bad
                 at = f"NaN/inf first reached the denoiser at call {c} (sigma = {lv:.4g})"
             elif self.n_calls == 0:
