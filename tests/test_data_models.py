@@ -120,3 +120,47 @@ def test_block_sums_with_every_block_once_give_the_fitted_eigenvalues():
     np.testing.assert_allclose(mz, 0.0, atol=1e-12)
     np.testing.assert_allclose(lam_all, lam, rtol=1e-10)
     np.testing.assert_allclose(np.sort(lam), np.linalg.eigvalsh(np.cov(x.T)), rtol=1e-10)
+
+
+# ------------------------------------------------------------------------ photographs
+@pytest.mark.slow
+def test_photo_patch_models_against_numpy_and_the_fft(cache):
+    """The 32x32x3 model is numpy's sample covariance of the patches (checked on random
+    directions, O(n d) instead of a d x d comparison); the 64x64x3 stationary model's
+    eigenvalues are the periodogram averaged over patches, computed here by a direct DFT
+    of one channel combination."""
+    pytest.importorskip("sklearn")
+    from analytic import HartleyBasis
+    from verify.data.images import PHOTO_STEP, patches, sample_images
+
+    ims = sample_images()
+    m32 = gaussian_model("photo-patches-32")
+    x = np.concatenate([patches(im, 32, 8) for im in ims])
+    assert m32.dim == 3072 and m32.metadata["n_samples"] == len(x)
+    np.testing.assert_allclose(m32.mean, x.mean(axis=0), atol=1e-12)
+    v = np.random.default_rng(0).standard_normal((3072, 3))
+    xc = x - x.mean(axis=0)
+    want = (xc @ v).T @ (xc @ v) / (len(x) - 1) + PHOTO_STEP**2 / 12 * (v.T @ v)
+    got = (
+        v.T
+        @ m32.covariance.basis.from_eigen(
+            m32.covariance.basis.to_eigen(v.T) * m32.covariance.eigenvalues
+        ).T
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+
+    m64 = gaussian_model("photo-patches-64")
+    assert isinstance(m64.covariance.basis, HartleyBasis) and m64.dim == 12288
+    V = m64.covariance.basis.V
+    y = np.concatenate([patches(im, 64, 16) for im in ims]).reshape(-1, 64, 64, 3)
+    mc = y.reshape(-1, 3).mean(axis=0)
+    np.testing.assert_allclose(m64.mean.reshape(64, 64, 3)[5, 7], mc, atol=1e-12)
+    c = ((y - mc) @ V)[..., 1]  # the second colour component
+    k = np.arange(64)
+    E = np.exp(-2j * np.pi * np.outer(k, k) / 64) / 8.0  # unitary 1-D DFT
+    per = np.mean(np.abs(E @ c @ E.T) ** 2, axis=0) * len(y) / (len(y) - 1)
+    lam = m64.covariance.eigenvalues.reshape(64, 64, 3)[..., 1]
+    np.testing.assert_allclose(lam, per + PHOTO_STEP**2 / 12, rtol=1e-9)
+    for m in (m32, m64):
+        boot = m.metadata["bootstrap"]
+        assert all(0 < r < 1 for r in boot["kl_rel_sd"])

@@ -264,3 +264,35 @@ def test_identity_basis_shares_the_eigenbasis_with_a_diagonal_law():
     assert w2(p, q) == pytest.approx(float(w2_mp(dense_p, dense_q)), rel=1e-13)
     with pytest.raises(ValueError):
         IdentityBasis(0)
+
+
+@pytest.mark.parametrize("method", ["euler", "heun", "ancestral", "pc"])
+def test_chunked_step_maps_equal_one_block(monkeypatch, method):
+    """``_run_discrete`` builds the step maps a few steps at a time at large d: one step per
+    block must give the law of all steps in one block (bit for bit up to round-off)."""
+    from verify.solvers import chain_laws
+
+    sde = VP()
+    p = _spectral(d=5, seed=4)[0]
+    grid = np.linspace(1.0, 1e-3, 8)
+    gamma = 0.0 if method == "heun" else 0.7
+    one = exact_law(sde, p, sde.prior(5), grid, gamma=gamma, method=method, trajectory=True)
+    monkeypatch.setattr(chain_laws, "_CHUNK_ELEMENTS", 1)
+    many = exact_law(sde, p, sde.prior(5), grid, gamma=gamma, method=method, trajectory=True)
+    np.testing.assert_allclose(many[0].mean, one[0].mean, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(many[0].cov, one[0].cov, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(many[1].kl, one[1].kl, rtol=1e-12)
+
+
+def test_a_non_finite_step_map_is_named_with_its_global_step(monkeypatch):
+    """Heun's last step uses the score at s = 0, which a singular covariance does not
+    have: the error names that step (5 of 0..5), also when the maps come in blocks."""
+    from verify.solvers import chain_laws
+
+    sde = VE(0.01, 10.0)
+    p = Gaussian.from_spectrum(np.zeros(3), [0.0, 1.0, 2.0], DenseBasis(_orth(3, 1)))
+    grid = np.append(np.geomspace(1.0, 0.01, 6), 0.0)
+    for elements in (1 << 15, 1):
+        monkeypatch.setattr(chain_laws, "_CHUNK_ELEMENTS", elements)
+        with pytest.raises(ValueError, match="not finite at step 5 "):
+            exact_law(sde, p, sde.prior(3), grid, gamma=0.0, method="heun")

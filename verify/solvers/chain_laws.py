@@ -354,13 +354,17 @@ class _Problem:
         return out[0], out[1], self.rot(b)
 
     # the exact score at times t (vectorised over a leading axis) in the eigenbasis
-    def exact_diag(self, t):
-        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-        al = np.asarray(self.sde.alpha(t), dtype=np.float64).reshape(-1, 1)
-        s2 = np.asarray(self.sde.sigma2(t), dtype=np.float64).reshape(-1, 1)
+    def exact_diag(self, t, noise=None):
+        """``(P, c)`` of the exact score ``-P x + c`` at the times ``t``, shape ``(len(t), d)``;
+        ``noise``: ``(alpha(t), sigma2(t))`` if already computed."""
+        if noise is None:
+            t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+            noise = self.sde.alpha(t), self.sde.sigma2(t)
+        al = np.asarray(noise[0], dtype=np.float64).reshape(-1, 1)
+        s2 = np.asarray(noise[1], dtype=np.float64).reshape(-1, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             P = 1.0 / (al * al * self.lam + s2)
-        return P, P * al * self.m0
+            return P, P * al * self.m0
 
     def exact_full(self, t):
         P, c = self.exact_diag(t)
@@ -412,12 +416,18 @@ def _stack_parts(parts, d):
     )
 
 
-def _diag_chain(prob, grid, tables, err_t, err_s):
-    """Vectorised per-eigendirection maps; returns ``(M, u, Q)`` of shape ``(N, d)``."""
-    Pt, ct = prob.exact_diag(grid[:-1])
+def _diag_chain(prob, grid, tables, err_t, err_s, noise=None):
+    """Vectorised per-eigendirection maps of the steps on ``grid`` (``tables``: their
+    coefficient columns; ``noise``: ``(alpha, sigma2)`` on ``grid``, if computed); returns
+    ``(M, u, Q)`` of shape ``(N, d)``."""
+    nt = ns = None
+    if noise is not None:
+        al, s2 = (np.asarray(v, dtype=np.float64).reshape(-1) for v in noise)
+        nt, ns = (al[:-1], s2[:-1]), (al[1:], s2[1:])
+    Pt, ct = prob.exact_diag(grid[:-1], nt)
     Ps = cs = None
     if not isinstance(tables, AffineSteps):  # heun and pc also use the score at s
-        Ps, cs = prob.exact_diag(grid[1:])
+        Ps, cs = prob.exact_diag(grid[1:], ns)
     if err_t is not None:
         K, A, b = _stack_parts(err_t, prob.d)
         Pt, ct = K * Pt - A, K * ct + b
@@ -426,13 +436,17 @@ def _diag_chain(prob, grid, tables, err_t, err_s):
         with np.errstate(invalid="ignore"):
             Ps, cs = K * Ps - A, K * cs + b
     with np.errstate(invalid="ignore"):
-        M, u, Q = step_maps(_index(tables, (slice(None), None)), _Diag, Pt, ct, Ps, cs)
+        M, u, Q = step_maps(tables, _Diag, Pt, ct, Ps, cs)
     d = prob.d
     shape = (len(grid) - 1, d)
     return np.broadcast_to(M, shape), np.broadcast_to(u, shape), np.broadcast_to(Q, shape)
 
 
-def _check_finite(M, u, Q, grid):
+_CHUNK_ELEMENTS = 1 << 15
+"""Elements of one ``(steps, d)`` block of step maps in :func:`_run_discrete`."""
+
+
+def _check_finite(M, u, Q, grid, offset: int = 0):
     bad = ~(
         np.isfinite(M).reshape(len(M), -1).all(1)
         & np.isfinite(u).reshape(len(u), -1).all(1)
@@ -441,7 +455,8 @@ def _check_finite(M, u, Q, grid):
     if np.any(bad):
         k = int(np.argmax(bad))
         raise ValueError(
-            f"the step map is not finite at step {k} (t = {grid[k]:g} -> {grid[k + 1]:g}); "
+            f"the step map is not finite at step {k + offset} "
+            f"(t = {grid[k]:g} -> {grid[k + 1]:g}); "
             "a singular data covariance has no score at t = 0: use t_min > 0"
         )
 
@@ -458,19 +473,40 @@ def _run_discrete(prob, grid, tables, method, trajectory):
         full = any(e is None for e in err_t) or (need_s and any(e is None for e in err_s))
     if full:
         return _full_recursion(prob, grid, tables, method, raw_t, raw_s, trajectory)
-    M, u, Q = _diag_chain(prob, grid, tables, err_t, err_s)
-    _check_finite(M, u, Q, grid)
     mu, L, q = prob.mu0.copy(), np.ones(prob.d), np.zeros(prob.d)
     mus, Ls, qs = [mu], [L], [q]
-    for k in range(len(grid) - 1):
-        mu = M[k] * mu + u[k]
-        L = M[k] * L
-        q = M[k] * M[k] * q + Q[k]
-        if trajectory:
-            mus.append(mu)
-            Ls.append(L)
-            qs.append(q)
+    n = len(grid) - 1
+    # the step maps of a few steps at a time: (chunk, d) arrays stay in the CPU cache at
+    # large d (one chunk, all steps vectorised, at small d)
+    chunk = max(1, _CHUNK_ELEMENTS // prob.d)
+    al, s2 = prob.sde.alpha(grid), prob.sde.sigma2(grid)
+
+    def maps(sl):
+        return _diag_chain(
+            prob,
+            grid[sl.start : sl.stop + 1],
+            _index(tables, (sl, None)),
+            None if err_t is None else err_t[sl],
+            None if err_s is None else err_s[sl],
+            (al[sl.start : sl.stop + 1], s2[sl.start : sl.stop + 1]),
+        )
+
+    for j in range(0, n, chunk):
+        M, u, Q = maps(slice(j, min(j + chunk, n)))
+        for k in range(len(M)):
+            Mk = M[k]
+            mu = Mk * mu + u[k]
+            L = Mk * L
+            q = Mk * Mk * q + Q[k]
+            if trajectory:
+                mus.append(mu)
+                Ls.append(L)
+                qs.append(q)
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(q)) and np.all(np.isfinite(L))):
+        # a non-finite step map makes the moments non-finite: name the step if it is one
+        for j in range(0, n, chunk):
+            sl = slice(j, min(j + chunk, n))
+            _check_finite(*maps(sl), grid[j:], offset=j)
         raise ValueError(f"the chain's moments overflowed (method={method!r}); check the grid")
     law = _diag_law(prob, mu, L, q, "recursion", method)
     traj = None
