@@ -164,3 +164,38 @@ def test_photo_patch_models_against_numpy_and_the_fft(cache):
     for m in (m32, m64):
         boot = m.metadata["bootstrap"]
         assert all(0 < r < 1 for r in boot["kl_rel_sd"])
+
+
+# ------------------------------------------------------------------------ the table
+def test_sampler_table_against_the_dense_route():
+    """KL and W2 of every row against the dense laws (Cholesky KL, mpmath Bures W2); the
+    shares against the per-direction sum done here by hand."""
+    from analytic import DenseBasis, kl_mp, w2_mp
+    from verify.data.table import SAMPLERS, sampler_table
+    from verify.solvers import grids
+    from verify.solvers.chain_laws import exact_law
+
+    rng = np.random.default_rng(5)
+    U = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    lam = power_law_eigenvalues(6, 1.5)
+    data = Gaussian.from_spectrum(rng.standard_normal(6) * 0.3, lam, DenseBasis(U))
+    rows = sampler_table({"toy": data}, steps=(5, 10))
+    assert len(rows) == 2 * len(SAMPLERS)
+    dense = Gaussian(data.mean, data.cov)
+    sde = EDM(80.0)
+    for r in rows:
+        method, gamma = SAMPLERS[r["sampler"]]
+        grid = grids.karras(sde, r["n_steps"], 0.002, 80.0, 7.0, append_zero=True)
+        law = exact_law(sde, dense, sde.prior(6), grid, gamma=gamma, method=method)
+        law = Gaussian(law.mean, law.cov)
+        assert r["kl"] == pytest.approx(float(kl_mp(law, dense)), rel=1e-7)
+        assert r["w2"] == pytest.approx(float(w2_mp(law, dense)), rel=1e-6)
+        # the leading direction (6 // 10 -> 1 direction) and the trailing half by hand
+        C = U.T @ law.cov @ U
+        dlt = U.T @ (law.mean - data.mean)
+        k = 0.5 * (np.diag(C) / lam - 1 - np.log(np.diag(C) / lam) + dlt**2 / lam)
+        assert r["kl_leading"] == pytest.approx(k[0] / k.sum(), rel=1e-6)
+        assert r["kl_trailing"] == pytest.approx(k[3:].sum() / k.sum(), rel=1e-6)
+    # more steps, less error, for the deterministic samplers
+    by = {(r["sampler"], r["n_steps"]): r["kl"] for r in rows}
+    assert all(by[(s, 10)] < by[(s, 5)] for s in ("euler", "heun", "ddim"))
