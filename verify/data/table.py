@@ -26,7 +26,7 @@ __all__ = ["SAMPLERS", "STEPS", "kl_terms", "sampler_table"]
 SAMPLERS = {
     "euler": ("euler", 0.0),  # Karras et al. 2022's Euler (probability-flow ODE)
     "heun": ("heun", 0.0),  # Karras et al. 2022, Alg. 1
-    "ddim": ("exponential", 0.0),  # exponential integrator = DDIM = DPM-Solver-1
+    "exponential": ("exponential", 0.0),  # linear part exact, score frozen (not DDIM on EDM)
     "euler-ancestral": ("ancestral", 1.0),  # k-diffusion's sample_euler_ancestral, eta = 1
 }
 STEPS = (5, 10, 20, 50)
