@@ -9,6 +9,8 @@ from .divergence import kl, kl_mp
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
 from .sde import EDM, OU, VE, VP, LinearSDE, SubVP, derive_transition
+from .spectral import DenseBasis, HartleyBasis, IdentityBasis, SpectralCovariance
+from .wasserstein import w2, w2_mp
 
 __all__ = [
     "Covariance",
@@ -20,7 +22,13 @@ __all__ = [
     "SubVP",
     "VE",
     "VP",
+    "DenseBasis",
+    "HartleyBasis",
+    "IdentityBasis",
+    "SpectralCovariance",
     "derive_transition",
     "kl",
     "kl_mp",
+    "w2",
+    "w2_mp",
 ]

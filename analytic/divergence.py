@@ -88,6 +88,8 @@ def kl(p: Gaussian, q: Gaussian) -> float:
     cp, cq = p.covariance, q.covariance
     cp._require_regular()
     cq._require_regular()
+    if "spectral" in (cp.kind, cq.kind):
+        return _kl_spectral(p, q)
     delta = (p.mean - q.mean)[None, :]
     kinds = ("iso", "diag", "full")
     kind = kinds[max(kinds.index(cp.kind), kinds.index(cq.kind))]
@@ -100,6 +102,26 @@ def kl(p: Gaussian, q: Gaussian) -> float:
     with np.errstate(over="ignore", invalid="ignore"):
         maha = float(cq.mahalanobis2(delta)[0])
         out = 0.5 * (h + maha)
+    if not np.isfinite(out):
+        raise ValueError("KL(p || q) overflows float64 (> 1.8e308); use kl_mp for its value")
+    return out
+
+
+def _kl_spectral(p: Gaussian, q: Gaussian) -> float:
+    """KL with a spectral covariance: the per-direction sum in a shared eigenbasis
+    (``1/2 sum_i [h(lam_p/lam_q - 1) + (U^T delta)_i^2 / lam_q]``), else the full formula."""
+    from .spectral import spectral_parts
+
+    cp, cq = p.covariance, q.covariance
+    parts = spectral_parts(cp, cq)
+    if parts is None:
+        return kl(Gaussian(p.mean, cp.promote("full")), Gaussian(q.mean, cq.promote("full")))
+    basis, lp, lq = parts
+    delta = p.mean_coefficients - q.mean_coefficients if basis is not None else p.mean - q.mean
+    if basis is not None and not (cp.kind == cq.kind == "spectral"):
+        delta = basis.to_eigen((p.mean - q.mean)[None])[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = 0.5 * (float(np.sum(_h_variances(lp, lq))) + float(np.sum(delta * delta / lq)))
     if not np.isfinite(out):
         raise ValueError("KL(p || q) overflows float64 (> 1.8e308); use kl_mp for its value")
     return out

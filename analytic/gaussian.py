@@ -51,9 +51,41 @@ class Gaussian:
         if m.shape[0] == 0:
             raise ValueError("mean is empty: a Gaussian needs dimension d >= 1")
         self._mean = m
+        self._coef = None  # the mean in a spectral covariance's eigenbasis, once computed
         self._cov = cov if isinstance(cov, Covariance) else Covariance(cov, m.shape[0], "cov")
         if self._cov.dim != m.shape[0]:
             raise ValueError("cov dimension does not match mean")
+
+    @classmethod
+    def from_spectrum(cls, mean, eigenvalues, basis=None) -> Gaussian:
+        """``N(m, U diag(eigenvalues) U^T)`` in spectral form (``analytic.spectral``).
+
+        ``basis``: ``None`` (the standard basis: a diagonal covariance), an orthonormal
+        ``(d, d)`` matrix of eigenvectors (columns), or an ``analytic.spectral.Basis`` (e.g.
+        ``HartleyBasis`` for a stationary law). Marginals, scores, KL and W2 then cost O(d)
+        in the eigenbasis plus one rotation; the covariance matrix is never formed.
+        """
+        from .spectral import Basis, DenseBasis, SpectralCovariance
+
+        m = as_finite(mean, "mean")
+        if m.ndim == 0:
+            m = m.reshape(1)
+        if basis is None:
+            return cls(m, as_finite(eigenvalues, "eigenvalues", ndim=1))
+        if not isinstance(basis, Basis):
+            basis = DenseBasis(basis)
+        out = cls(m, SpectralCovariance(eigenvalues, basis))
+        out._coef = basis.to_eigen(m[None])[0]
+        return out
+
+    @property
+    def mean_coefficients(self) -> np.ndarray:
+        """The mean in the covariance's eigenbasis (``U^T m``; ``m`` itself unless spectral)."""
+        if self._cov.kind != "spectral":
+            return self._mean.copy()
+        if self._coef is None:
+            self._coef = self._cov.basis.to_eigen(self._mean[None])[0]
+        return self._coef.copy()
 
     # ---------------------------------------------------------------- moments
     @property
@@ -110,7 +142,10 @@ class Gaussian:
         (``alpha = alpha(t)``, ``sigma2 = sigma2(t)``).
         """
         alpha, sigma2 = check_noise(alpha, sigma2)
-        return Gaussian(alpha * self._mean, self._cov.affine(alpha * alpha, sigma2))
+        out = Gaussian(alpha * self._mean, self._cov.affine(alpha * alpha, sigma2))
+        if self._coef is not None:
+            out._coef = alpha * self._coef
+        return out
 
     def __repr__(self) -> str:
         m = np.array2string(self._mean, precision=4, threshold=6)

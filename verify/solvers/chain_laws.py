@@ -59,6 +59,7 @@ from scipy import integrate
 
 from analytic import Gaussian, kl
 from analytic.divergence import h_u_minus_log1p
+from analytic.spectral import DenseBasis, SpectralCovariance
 
 from .grids import validate as validate_grid
 from .methods import METHODS, AffineSteps, HeunSteps, PCSteps, get_method, pc_options, step_tables
@@ -102,6 +103,29 @@ class ExactLaw(Gaussian):
 
     def __repr__(self) -> str:
         return f"ExactLaw({self.method}, {self.solver}, {self.path}; {super().__repr__()})"
+
+
+class _SpectralExactLaw(ExactLaw):
+    """An ``ExactLaw`` in spectral form whose mean is held in the eigenbasis and rotated back
+    to the original coordinates only when asked for (the rotation is the one O(d^2) step of
+    a dense basis; KL and W2 against laws in the same basis never need it)."""
+
+    def __init__(self, coef, cov, *, solver: str, path: str, method):
+        self._coef = np.asarray(coef, dtype=np.float64)
+        self._cov = cov
+        self._mean_cache = None
+        self.solver, self.path, self.method = solver, path, method
+        self.rung = 1 if solver == "closed form" else 2
+
+    @property
+    def _mean(self):
+        if self._mean_cache is None:
+            self._mean_cache = self._cov.basis.from_eigen(self._coef[None])[0]
+        return self._mean_cache
+
+    @property
+    def dim(self) -> int:
+        return self._cov.dim
 
 
 @dataclass
@@ -253,17 +277,24 @@ class _Problem:
         if init.dim != d:
             raise ValueError(f"init has dimension {init.dim} but data has dimension {d}")
         cov = data.covariance
+        icov = init.covariance
+        self.spectral = cov.kind == "spectral"
         if cov.kind in ("iso", "diag"):
-            self.U = None
+            self.basis = None
             self.lam = cov.diagonal()
+        elif self.spectral:  # already in spectral form: no eigh, O(d) per step
+            self.basis = cov.basis
+            self.lam = np.maximum(cov.eigenvalues, 0.0)
         else:
             lam, U = np.linalg.eigh(cov.value)
-            self.lam, self.U = np.maximum(lam, 0.0), U
-        self.m0 = self.rot(data.mean)
-        self.mu0 = self.rot(init.mean)
-        icov = init.covariance
-        if icov.kind == "iso" or (self.U is None and icov.kind == "diag"):
+            self.lam, self.basis = np.maximum(lam, 0.0), DenseBasis(U, check=False)
+        self.m0 = data.mean_coefficients if self.spectral else self.rot(data.mean)
+        same = icov.kind == "spectral" and self.spectral and icov.basis == self.basis
+        self.mu0 = init.mean_coefficients if same else self.rot(init.mean)
+        if icov.kind == "iso" or (self.basis is None and icov.kind == "diag"):
             self.C0 = icov.diagonal()  # an isotropic covariance is diagonal in every basis
+        elif same:
+            self.C0 = icov.eigenvalues.copy()
         else:
             C0 = self.rot_mat(icov.matrix())
             self.C0 = np.diag(C0).copy() if _is_diag(C0) else 0.5 * (C0 + C0.T)
@@ -272,18 +303,27 @@ class _Problem:
         if score_error is not None and not hasattr(score_error, "affine_parts"):
             raise ValueError(f"score_error has no affine_parts(t, dim): {_NOT_AFFINE}")
 
+    @property
+    def U(self):
+        """The eigenvectors as a dense matrix (``None`` for the standard basis)."""
+        return None if self.basis is None else self.basis.matrix()
+
     # rotations into / out of the eigenbasis
     def rot(self, v):
-        return v if self.U is None else self.U.T @ v
+        if self.basis is None or not np.any(v):  # a zero vector is zero in every basis
+            return v
+        return self.basis.to_eigen(v[None])[0]
 
     def unrot(self, v):
-        return v if self.U is None else self.U @ v
+        if self.basis is None or not np.any(v):
+            return v
+        return self.basis.from_eigen(v[None])[0]
 
     def rot_mat(self, X):
-        return X if self.U is None else self.U.T @ X @ self.U
+        return X if self.basis is None else self.basis.rotate_matrix(X)
 
     def unrot_mat(self, X):
-        return X if self.U is None else self.U @ X @ self.U.T
+        return X if self.basis is None else self.basis.unrotate_matrix(X)
 
     # score error parts
     def error_parts(self, t):
@@ -314,20 +354,24 @@ class _Problem:
         return out[0], out[1], self.rot(b)
 
     # the exact score at times t (vectorised over a leading axis) in the eigenbasis
-    def exact_diag(self, t):
-        t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-        al = np.asarray(self.sde.alpha(t), dtype=np.float64).reshape(-1, 1)
-        s2 = np.asarray(self.sde.sigma2(t), dtype=np.float64).reshape(-1, 1)
+    def exact_diag(self, t, noise=None):
+        """``(P, c)`` of the exact score ``-P x + c`` at the times ``t``, shape ``(len(t), d)``;
+        ``noise``: ``(alpha(t), sigma2(t))`` if already computed."""
+        if noise is None:
+            t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+            noise = self.sde.alpha(t), self.sde.sigma2(t)
+        al = np.asarray(noise[0], dtype=np.float64).reshape(-1, 1)
+        s2 = np.asarray(noise[1], dtype=np.float64).reshape(-1, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             P = 1.0 / (al * al * self.lam + s2)
-        return P, P * al * self.m0
+            return P, P * al * self.m0
 
     def exact_full(self, t):
         P, c = self.exact_diag(t)
         P, c = P[0], c[0]
-        if self.U is None:
+        if self.basis is None:
             return np.diag(P), c
-        return (self.U * P) @ self.U.T, self.U @ c
+        return self.unrot_mat(np.diag(P)), self.unrot(c)
 
     def target_diag(self, t):
         """Exact marginal in the eigenbasis: ``(mean, variances)``."""
@@ -372,10 +416,18 @@ def _stack_parts(parts, d):
     )
 
 
-def _diag_chain(prob, grid, tables, err_t, err_s):
-    """Vectorised per-eigendirection maps; returns ``(M, u, Q)`` of shape ``(N, d)``."""
-    Pt, ct = prob.exact_diag(grid[:-1])
-    Ps, cs = prob.exact_diag(grid[1:])
+def _diag_chain(prob, grid, tables, err_t, err_s, noise=None):
+    """Vectorised per-eigendirection maps of the steps on ``grid`` (``tables``: their
+    coefficient columns; ``noise``: ``(alpha, sigma2)`` on ``grid``, if computed); returns
+    ``(M, u, Q)`` of shape ``(N, d)``."""
+    nt = ns = None
+    if noise is not None:
+        al, s2 = (np.asarray(v, dtype=np.float64).reshape(-1) for v in noise)
+        nt, ns = (al[:-1], s2[:-1]), (al[1:], s2[1:])
+    Pt, ct = prob.exact_diag(grid[:-1], nt)
+    Ps = cs = None
+    if not isinstance(tables, AffineSteps):  # heun and pc also use the score at s
+        Ps, cs = prob.exact_diag(grid[1:], ns)
     if err_t is not None:
         K, A, b = _stack_parts(err_t, prob.d)
         Pt, ct = K * Pt - A, K * ct + b
@@ -384,13 +436,17 @@ def _diag_chain(prob, grid, tables, err_t, err_s):
         with np.errstate(invalid="ignore"):
             Ps, cs = K * Ps - A, K * cs + b
     with np.errstate(invalid="ignore"):
-        M, u, Q = step_maps(_index(tables, (slice(None), None)), _Diag, Pt, ct, Ps, cs)
+        M, u, Q = step_maps(tables, _Diag, Pt, ct, Ps, cs)
     d = prob.d
     shape = (len(grid) - 1, d)
     return np.broadcast_to(M, shape), np.broadcast_to(u, shape), np.broadcast_to(Q, shape)
 
 
-def _check_finite(M, u, Q, grid):
+_CHUNK_ELEMENTS = 1 << 15
+"""Elements of one ``(steps, d)`` block of step maps in :func:`_run_discrete`."""
+
+
+def _check_finite(M, u, Q, grid, offset: int = 0):
     bad = ~(
         np.isfinite(M).reshape(len(M), -1).all(1)
         & np.isfinite(u).reshape(len(u), -1).all(1)
@@ -399,7 +455,8 @@ def _check_finite(M, u, Q, grid):
     if np.any(bad):
         k = int(np.argmax(bad))
         raise ValueError(
-            f"the step map is not finite at step {k} (t = {grid[k]:g} -> {grid[k + 1]:g}); "
+            f"the step map is not finite at step {k + offset} "
+            f"(t = {grid[k]:g} -> {grid[k + 1]:g}); "
             "a singular data covariance has no score at t = 0: use t_min > 0"
         )
 
@@ -416,19 +473,40 @@ def _run_discrete(prob, grid, tables, method, trajectory):
         full = any(e is None for e in err_t) or (need_s and any(e is None for e in err_s))
     if full:
         return _full_recursion(prob, grid, tables, method, raw_t, raw_s, trajectory)
-    M, u, Q = _diag_chain(prob, grid, tables, err_t, err_s)
-    _check_finite(M, u, Q, grid)
     mu, L, q = prob.mu0.copy(), np.ones(prob.d), np.zeros(prob.d)
     mus, Ls, qs = [mu], [L], [q]
-    for k in range(len(grid) - 1):
-        mu = M[k] * mu + u[k]
-        L = M[k] * L
-        q = M[k] * M[k] * q + Q[k]
-        if trajectory:
-            mus.append(mu)
-            Ls.append(L)
-            qs.append(q)
+    n = len(grid) - 1
+    # the step maps of a few steps at a time: (chunk, d) arrays stay in the CPU cache at
+    # large d (one chunk, all steps vectorised, at small d)
+    chunk = max(1, _CHUNK_ELEMENTS // prob.d)
+    al, s2 = prob.sde.alpha(grid), prob.sde.sigma2(grid)
+
+    def maps(sl):
+        return _diag_chain(
+            prob,
+            grid[sl.start : sl.stop + 1],
+            _index(tables, (sl, None)),
+            None if err_t is None else err_t[sl],
+            None if err_s is None else err_s[sl],
+            (al[sl.start : sl.stop + 1], s2[sl.start : sl.stop + 1]),
+        )
+
+    for j in range(0, n, chunk):
+        M, u, Q = maps(slice(j, min(j + chunk, n)))
+        for k in range(len(M)):
+            Mk = M[k]
+            mu = Mk * mu + u[k]
+            L = Mk * L
+            q = Mk * Mk * q + Q[k]
+            if trajectory:
+                mus.append(mu)
+                Ls.append(L)
+                qs.append(q)
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(q)) and np.all(np.isfinite(L))):
+        # a non-finite step map makes the moments non-finite: name the step if it is one
+        for j in range(0, n, chunk):
+            sl = slice(j, min(j + chunk, n))
+            _check_finite(*maps(sl), grid[j:], offset=j)
         raise ValueError(f"the chain's moments overflowed (method={method!r}); check the grid")
     law = _diag_law(prob, mu, L, q, "recursion", method)
     traj = None
@@ -480,11 +558,15 @@ def _diag_cov(prob, L, q):
 
 def _diag_law(prob, mu, L, q, solver, method):
     Crot = _diag_cov(prob, L, q)
+    if prob.spectral and Crot.ndim == 1:  # stays in spectral form: O(d)
+        cov = SpectralCovariance(Crot, prob.basis, _checked=True)
+        return _SpectralExactLaw(mu, cov, solver=solver, path="eigenbasis", method=method)
     mean = prob.unrot(mu)
-    if prob.U is None:
+    if prob.basis is None:
         cov = Crot
     elif Crot.ndim == 1:
-        cov = (prob.U * Crot) @ prob.U.T
+        U = prob.basis.U
+        cov = (U * Crot) @ U.T
         cov = 0.5 * (cov + cov.T)
     else:
         cov = prob.unrot_mat(Crot)
