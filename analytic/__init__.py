@@ -9,7 +9,7 @@ from .divergence import kl, kl_mp
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
 from .sde import EDM, OU, VE, VP, LinearSDE, SubVP, derive_transition
-from .spectral import DenseBasis, HartleyBasis, SpectralCovariance
+from .spectral import DenseBasis, HartleyBasis, IdentityBasis, SpectralCovariance
 from .wasserstein import w2, w2_mp
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "VP",
     "DenseBasis",
     "HartleyBasis",
+    "IdentityBasis",
     "SpectralCovariance",
     "derive_transition",
     "kl",

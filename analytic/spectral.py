@@ -7,9 +7,11 @@ $\alpha^2 \Sigma + \sigma^2 I = U \,\mathrm{diag}(\alpha^2 \lambda + \sigma^2)\,
 score is $-U \,\mathrm{diag}(1/(\alpha^2\lambda + \sigma^2))\, U^\top (x - \alpha m)$, and KL and
 $W_2$ between two laws in the same basis are sums over the $d$ eigendirections.
 
-Three bases:
+Four bases:
 
 * ``None`` (the standard basis): a diagonal covariance, stored as ``Covariance`` ``diag``;
+* :class:`IdentityBasis`: the standard basis as a ``Basis`` object, for a diagonal law that
+  should still carry ``eigenvalues`` and ``basis`` (the parametric power-law models);
 * :class:`DenseBasis`: an orthonormal ``(d, d)`` matrix of eigenvectors (columns), e.g. the
   PCA of image patches; rotating a vector costs $O(d^2)$;
 * :class:`HartleyBasis`: the orthonormal 2-D discrete Hartley transform on a periodic
@@ -30,7 +32,14 @@ import numpy as np
 from ._checks import as_finite
 from .covariance import Covariance
 
-__all__ = ["Basis", "DenseBasis", "HartleyBasis", "SpectralCovariance", "spectral_parts"]
+__all__ = [
+    "Basis",
+    "IdentityBasis",
+    "DenseBasis",
+    "HartleyBasis",
+    "SpectralCovariance",
+    "spectral_parts",
+]
 
 
 class Basis:
@@ -61,6 +70,41 @@ class Basis:
     def unrotate_matrix(self, X: np.ndarray) -> np.ndarray:
         """$U X U^\\top$ for a ``(d, d)`` matrix."""
         return self.from_eigen(self.from_eigen(X).T).T
+
+
+class IdentityBasis(Basis):
+    """The standard basis of $\\mathbb{R}^d$ ($U = I$): rotations are copies, $O(d)$."""
+
+    def __init__(self, dim: int):
+        if isinstance(dim, bool) or int(dim) != dim or dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        self.dim = int(dim)
+
+    def to_eigen(self, x):
+        return np.array(x, dtype=np.float64)
+
+    def from_eigen(self, z):
+        return np.array(z, dtype=np.float64)
+
+    def matrix(self):
+        return np.eye(self.dim)
+
+    def squared_matrix_times(self, lam):
+        return np.array(lam, dtype=np.float64)
+
+    def rotate_matrix(self, X):
+        return np.array(X, dtype=np.float64)
+
+    def unrotate_matrix(self, X):
+        return np.array(X, dtype=np.float64)
+
+    def __eq__(self, other):
+        return isinstance(other, IdentityBasis) and other.dim == self.dim
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"IdentityBasis(d={self.dim})"
 
 
 class DenseBasis(Basis):
@@ -280,7 +324,10 @@ def spectral_parts(cp: Covariance, cq: Covariance):
     if cp.kind == "spectral" and cq.kind == "spectral":
         return (cp.basis, cp.value, cq.value) if cp.basis == cq.basis else None
     sp, other = (cp, cq) if cp.kind == "spectral" else (cq, cp)
-    if other.kind != "iso":
+    if other.kind == "diag" and isinstance(sp.basis, IdentityBasis):
+        lam_o = other.diagonal()
+    elif other.kind != "iso":
         return None
-    lam_o = np.full(sp.dim, float(other.value))
+    else:
+        lam_o = np.full(sp.dim, float(other.value))
     return (sp.basis, sp.value, lam_o) if cp is sp else (sp.basis, lam_o, sp.value)

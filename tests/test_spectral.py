@@ -250,3 +250,17 @@ def test_dense_basis_equality():
     U = _orth(3, 1)
     assert DenseBasis(U) == DenseBasis(U.copy())
     assert DenseBasis(U) != DenseBasis(_orth(3, 2))
+
+
+def test_identity_basis_shares_the_eigenbasis_with_a_diagonal_law():
+    from analytic import IdentityBasis
+
+    lam = np.array([0.5, 2.0, 3.0])
+    p = Gaussian.from_spectrum([0.1, 0.0, -0.2], lam, IdentityBasis(3))
+    q = Gaussian(np.zeros(3), np.array([1.0, 1.5, 4.0]))
+    dense_p, dense_q = Gaussian(p.mean, np.diag(lam)), Gaussian(q.mean, q.cov)
+    assert kl(p, q) == pytest.approx(kl(dense_p, dense_q), rel=1e-13)
+    assert kl(q, p) == pytest.approx(kl(dense_q, dense_p), rel=1e-13)
+    assert w2(p, q) == pytest.approx(float(w2_mp(dense_p, dense_q)), rel=1e-13)
+    with pytest.raises(ValueError):
+        IdentityBasis(0)
