@@ -2,7 +2,7 @@
 
 ``optimal_grid(sde, data, n_steps, method, gamma, objective)`` (:mod:`.optimal`), the exact
 1-D recursions of the k-diffusion samplers (:mod:`.chains`) and the standard schedules it is
-compared with (:mod:`.standard`). The mathematics: docs/schedules.md.
+compared with (:mod:`.standard`); the mathematics is in their docstrings.
 """
 
 from .chains import CHAIN_METHODS, output_moments
