@@ -533,6 +533,26 @@ register_subcommand(
 )
 
 
+def _schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    from verify.app import schedule_command
+
+    schedule_command.add_arguments(parser)
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from verify.app import schedule_command
+
+    return schedule_command.handler(args)
+
+
+register_subcommand(
+    "schedule",
+    "the noise schedule minimising a sampler's exact error on a Gaussian data model",
+    _schedule_arguments,
+    _schedule,
+)
+
+
 # ----------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""

@@ -1,0 +1,19 @@
+"""Optimal noise schedules from the exact output law of a sampler on a Gaussian data model.
+
+``optimal_grid(sde, data, n_steps, method, gamma, objective)`` (:mod:`.optimal`), the exact
+1-D recursions of the k-diffusion samplers (:mod:`.chains`) and the standard schedules it is
+compared with (:mod:`.standard`); the mathematics is in their docstrings.
+"""
+
+from .chains import CHAIN_METHODS, output_moments
+from .optimal import OptimalGrid, evaluate_grid, optimal_grid
+from .standard import standard_grids
+
+__all__ = [
+    "CHAIN_METHODS",
+    "OptimalGrid",
+    "evaluate_grid",
+    "optimal_grid",
+    "output_moments",
+    "standard_grids",
+]
