@@ -163,6 +163,20 @@ def summary_line(results: Sequence[dict]) -> str:
     return f"{head}; {tail}"
 
 
+def readme_counts(results: Sequence[dict]) -> str:
+    """README's sentence of a run's counts, generated from its results (never typed by hand):
+    ``"68 claims, 54 hold, 10 fail (all 10 expected findings), 1 inconclusive, 3 skipped"``.
+    ``python -m verify.app.report results.json`` prints it for a results.json."""
+    c = _counts(results)
+    exp = c["expected fails"]
+    findings = f"all {exp} expected findings" if exp == c["fails"] else f"{exp} expected findings"
+    text = (
+        f"{len(results)} claims, {c['holds']} hold, {c['fails']} fail ({findings}), "
+        f"{c['inconclusive']} inconclusive, {c['skipped']} skipped"
+    )
+    return text + (f", {c['error']} error" if c["error"] else "")
+
+
 def _place_figures(results: Sequence[dict], out_dir: Path) -> list[dict]:
     """Copy of ``results`` with figure paths relative to ``out_dir`` (copying strays in)."""
     fig_dir = out_dir / "figures"
@@ -665,3 +679,8 @@ def write_report(results: Sequence[dict], out_dir: str | Path, meta: dict) -> Pa
     index = out_dir / "index.html"
     index.write_text(render_html(results, meta, base=out_dir), encoding="utf-8")
     return index
+
+
+if __name__ == "__main__":  # python -m verify.app.report results.json: README's counts
+    _data = json.loads(Path(sys.argv[1]).read_text())
+    print(readme_counts(_data["claims"] if isinstance(_data, dict) else _data))

@@ -223,25 +223,38 @@ def compute_ve(ctx) -> BoundResult:
     return BoundResult({"two-mode GMM, VE": list(_bound_rows("ve", ctx.quick))})
 
 
-def _fig_bound(ctx, rows, name, extra=None, sde_label="VP"):
-    T = [r.T for r in rows]
-    fig = ctx.figure(figsize=(9, 3.4))
-    for i, (key, label) in enumerate(
-        (("J_aff", "per-t best affine"), ("J_sh", "time-shared affine"))
-    ):
-        ax = fig.add_subplot(1, 2, i + 1)
-        kp = np.array([r.kl_prior for r in rows])
-        J = np.array([getattr(r, key) for r in rows])
+_FAMILIES = (("J_aff", "per-t best affine"), ("J_sh", "time-shared affine"))
+
+
+def _fig_bound(ctx, rows, name, extra=None, sde_label="VP", families=_FAMILIES):
+    """``B(T) = KL(p_T || prior) + J(T)`` against ``T``, one panel per score family
+    (``families``: ``(field, label)``); ``rows`` may be a dict ``{name: rows}`` for one panel
+    per table (``titles``), each with the one family given."""
+    panels = (
+        [(rows_i, families[0], title) for title, rows_i in rows.items()]
+        if isinstance(rows, dict)
+        else [(rows, fam, None) for fam in families]
+    )
+    fig = ctx.figure(figsize=(4.6 * len(panels), 3.4))
+    for i, (prow, (key, label), title) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        T = np.array([r.T for r in prow])
+        kp = np.array([r.kl_prior for r in prow])
+        J = np.array([getattr(r, key) for r in prow])
+        B = kp + J
         ax.plot(T, kp, label="KL(p_T || prior)")
-        ax.plot(T, J, label="score term J(T)")
-        ax.plot(T, kp + J, "k", lw=2, label="bound B(T) = KL + J")
+        ax.plot(T, J, label=f"score term J(T), {label}")
+        ax.plot(T, B, "k", lw=2, label="bound B(T) = KL + J")
+        j = int(np.argmin(B))
+        ax.plot([T[j]], [B[j]], "o", color="C3", label=f"min B at T = {T[j]:.2f}")
         for lab, vals in (extra or {}).items():
             ax.plot(T, np.asarray(vals) + J, "--", label=f"aux. bound, {lab}")
-        if max(kp + J) / max(min(kp + J), 1e-12) > 50:
+        if max(B) / max(min(B), 1e-12) > 50:
             ax.set_yscale("log")
         ax.set_xlabel(f"diffusion time T ({sde_label} units)")
         ax.set_ylabel("nats")
-        ax.set_title(f"score family: {label} (rung 3: quadrature)", fontsize=8)
+        head = f"{title}: " if title else ""
+        ax.set_title(f"{head}{label} score (rung 3: quadrature)", fontsize=8)
         ax.legend(fontsize=7)
     return ctx.savefig(fig, name)
 
@@ -288,8 +301,9 @@ def present_monotone(r: BoundResult, ctx) -> Presentation:
                 for x in rows
             ],
         )
-    first = next(iter(r.tables.values()))
-    return Presentation(tables, [_fig_bound(ctx, first, "bound-vs-T")])
+    # one panel per target, the per-t family this claim is about (the time-shared family is
+    # the next claim's figure)
+    return Presentation(tables, [_fig_bound(ctx, dict(r.tables), "bound-vs-T")])
 
 
 def decide_shared(r: BoundResult) -> Decision:
@@ -327,7 +341,12 @@ def present_shared(r: BoundResult, ctx) -> Presentation:
     )
     ve = "VE" in name
     fig = _fig_bound(
-        ctx, rows, "bound-vs-T-ve" if ve else "bound-vs-T-shared", None, "VE" if ve else "VP"
+        ctx,
+        rows,
+        "bound-vs-T-ve" if ve else "bound-vs-T-shared",
+        None,
+        "VE" if ve else "VP",
+        families=_FAMILIES[1:],  # the time-shared family this claim is about
     )
     return Presentation({f"time-shared affine score, {name}": table}, [fig])
 

@@ -708,20 +708,22 @@ def _phase_map(sde_of_T, Ts, s0s, kind, size):
 
 
 def present_direction(r: DirectionResult, ctx) -> Presentation:
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
     Ts = np.linspace(0.1, 4.0, 40)
     s0s = np.geomspace(0.1, 10.0, 41)
-    fig = ctx.figure(figsize=(11, 4.2))
+    fig = ctx.figure(figsize=(12, 4.2))
     axes = fig.subplots(1, 2)
-    for ax, (kind, size) in zip(axes, (("offset", 0.5), ("scale", 0.8)), strict=True):
+    # three categories, so three colours and a colour bar naming them
+    cmap = ListedColormap(["#e8a3a8", "#f7f1b5", "#a9d6b1"])
+    norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5], cmap.N)
+    # the map is drawn at the error size of the exact-law markers on it
+    for ax, (kind, size) in zip(axes, (("offset", 0.2), ("scale", 0.8)), strict=True):
         Z = _phase_map(OU, Ts, s0s, kind, size)
-        ax.pcolormesh(Ts, s0s, Z, shading="nearest", cmap="RdYlGn", vmin=0, vmax=2, alpha=0.6)
+        mesh = ax.pcolormesh(Ts, s0s, Z, shading="nearest", cmap=cmap, norm=norm)
         ax.set_yscale("log")
         for x in r.rows:
-            if (
-                x["kind"] != kind
-                or not x["sde"].startswith("OU")
-                or x["size"] != (0.2 if kind == "offset" else size)
-            ):
+            if x["kind"] != kind or not x["sde"].startswith("OU") or x["size"] != size:
                 continue
             T = float(x["sde"].split("=")[1])
             limit, small = direction_truth(x)
@@ -730,11 +732,13 @@ def present_direction(r: DirectionResult, ctx) -> Presentation:
         ax.set_xlabel("horizon T (OU)")
         ax.set_ylabel("data standard deviation s0")
         ax.set_title(
-            f"{kind} {'c' if kind == 'offset' else 'k'}={size:g}: green helps, red hurts, yellow "
-            "mixed (closed form, rung 1)\nmarkers: exact law (rung 2), o helps / x hurts as "
-            "gamma -> inf",
+            f"{kind} {'c' if kind == 'offset' else 'k'}={size:g}: closed-form criteria (rung 1)"
+            "\nmarkers: exact law (rung 2), o helps / x hurts as gamma -> inf",
             fontsize=8,
         )
+        bar = fig.colorbar(mesh, ax=ax, ticks=[0, 1, 2], fraction=0.05, pad=0.02)
+        bar.ax.set_yticklabels(["hurts", "mixed", "helps"], fontsize=8)
+        bar.set_label("stochasticity (small and large gamma)", fontsize=8)
     cols = [
         "SDE",
         "error",

@@ -381,10 +381,23 @@ def _order_ok(case) -> bool:
 
 def decide_order(r: OrderRunResult) -> Decision:
     bad = [f"{c['method']}(gamma={c['gamma']:g})" for c in r.cases if not _order_ok(c)]
-    key = "slopes " + ", ".join(f"{c['method']}:{c['slope']:.2f}" for c in r.cases[:4])
+    key = "slopes " + ", ".join(
+        f"{c['method']} (gamma {c['gamma']:g}): {c['slope']:.2f}" for c in r.cases[:4]
+    )
     if bad:
         return Decision("fails", f"orders off the table: {', '.join(bad)}", key)
     return Decision("holds", "measured weak orders agree with the table within 0.3", key)
+
+
+def _coincides_with(case, earlier, rtol: float = 0.05):
+    """The first earlier case whose error curve lies within ``rtol`` of ``case``'s at every
+    step count (the two lines would be drawn on top of each other), else None."""
+    for c in earlier:
+        if list(c["steps"]) == list(case["steps"]) and np.allclose(
+            case["errors"], c["errors"], rtol=rtol, atol=0.0
+        ):
+            return c
+    return None
 
 
 def present_order(r: OrderRunResult, ctx) -> Presentation:
@@ -392,27 +405,40 @@ def present_order(r: OrderRunResult, ctx) -> Presentation:
         [c["method"], c["gamma"], c["expected"], c["slope"], c["errors"][-1], _order_ok(c)]
         for c in r.cases
     ]
-    fig = ctx.figure(figsize=(5.4, 3.8))
+    fig = ctx.figure(figsize=(7.4, 3.8))
     ax = fig.add_subplot()
-    for c in r.cases:
+    markers = "osD^vP*Xh"
+    for k, c in enumerate(r.cases):
+        # curves that coincide (ddpm on euler at gamma = 1) stay visible and say so: a hollow
+        # marker per curve, larger on top of the ones before it, dotted over the curve it hides
+        under = _coincides_with(c, r.cases[:k])
+        name = f"{c['method']}, gamma={c['gamma']:g}"
         ax.loglog(
             c["steps"],
             c["errors"],
-            marker="o",
-            ms=3,
+            marker=markers[k % len(markers)],
+            ms=4 + 1.5 * k,
+            mfc="none",
+            mew=1.2,
+            lw=1.6 if under else 1.2,
             color=_METHOD_COLOURS.get(c["method"]),
-            ls="-" if c["gamma"] > 0 or c["method"] == "heun" else "--",
-            label=f"{c['method']} g={c['gamma']:g} (slope {c['slope']:.2f})",
+            ls=":" if under else "-" if c["gamma"] > 0 or c["method"] == "heun" else "--",
+            label=f"{name} (slope {c['slope']:.2f})"
+            + (f"\n  on top of {under['method']}, gamma={under['gamma']:g}" if under else ""),
         )
+    from matplotlib.ticker import NullLocator
+
+    steps = r.cases[0]["steps"] if r.cases else []
+    ax.set_xticks(steps, [str(n) for n in steps])  # the step counts run, as plain numbers
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("number of steps N")
     ax.set_ylabel("weak error |dm| + ||dC||_F")
     ax.set_title("VP, 2-D Gaussian, exact score, start p_T", fontsize=9)
-    ax.legend(fontsize=6.5)
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside, not over
     columns = ["method", "gamma", "expected order", "measured slope", "error at finest N", "ok"]
     return Presentation(
         {"weak order (error vs exact continuous-time law)": Table(columns, rows)},
-        [ctx.savefig(fig, "weak-orders")],
+        [ctx.savefig(fig, "weak-orders", tight=True)],
     )
 
 
@@ -496,8 +522,14 @@ def present_ve_shortfall(r: ShortfallResult, ctx) -> Presentation:
         fmt="s",
         label="particles (95% CI)",
     )
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
     ax.set_xticks(list(SHORTFALL_STEPS), [str(n) for n in SHORTFALL_STEPS])
-    ax.minorticks_off()
+    ax.xaxis.set_minor_locator(NullLocator())
+    # the shortfall spans less than a decade: label 1, 2, 5 x 10^k (not the single decade tick)
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
     ax.set_xlabel("number of steps N")
     ax.set_ylabel("variance shortfall  Var p_tmin - Var output")
     ax.set_title("VE ancestral (DDPM posterior) step, exact score and start", fontsize=9)

@@ -178,6 +178,35 @@ def _grid_axis(values):
     return np.arange(len(values), dtype=float), [str(v) for v in values]
 
 
+def _ratio_norm(L: np.ndarray):
+    """Colour scale of ``log10(bound / truth)`` and the values to paint with it.
+
+    When the values are all >= 0 (no counterexample) and span more than two decades, a log
+    scale (a linear one would paint a tight row and a nearly tight one alike); zeros (bound
+    attained to rounding) take the lowest colour. When some are negative (counterexamples), a
+    diverging map centred on 0. Returns ``(norm, cmap, values)``."""
+    from matplotlib.colors import LogNorm, Normalize, TwoSlopeNorm
+
+    v = L[np.isfinite(L)]
+    if v.size == 0:
+        return Normalize(0.0, 1.0), "viridis", L
+    if np.any(v < 0):
+        hi = float(np.max(np.abs(v)))
+        return TwoSlopeNorm(0.0, -hi, max(hi, 1e-300)), "coolwarm", L
+    hi = float(np.max(v))
+    pos = v[v > 0]
+    lo = float(np.min(pos)) if pos.size else hi
+    if pos.size and hi / lo > 100:
+        return LogNorm(lo, hi), "viridis", np.where(np.isfinite(L), np.maximum(L, lo), L)
+    return Normalize(float(np.min(v)), max(hi, float(np.min(v)) + 1e-300)), "viridis", L
+
+
+def _even(values) -> bool:
+    """Whether grid points are evenly enough spaced that a label fits in every cell."""
+    d = np.diff(np.asarray(values, dtype=float))
+    return d.size == 0 or bool(np.min(np.abs(d)) >= 0.5 * np.max(np.abs(d)))
+
+
 def _figure(r: TightnessResult, ctx, rung: int):
     fig = ctx.figure(figsize=(5.8, 3.9))
     ax = fig.add_subplot()
@@ -185,8 +214,17 @@ def _figure(r: TightnessResult, ctx, rung: int):
     xs, xlab = _grid_axis(g["xs"])
     ys, ylab = _grid_axis(g["ys"])
     L = np.asarray(g["log10_ratio"], dtype=float)
-    mesh = ax.pcolormesh(xs, ys, L, shading="nearest", cmap="viridis")
-    fig.colorbar(mesh, ax=ax, label="log10(bound / truth)")
+    norm, cmap, painted = _ratio_norm(L)
+    mesh = ax.pcolormesh(xs, ys, painted, shading="nearest", cmap=cmap, norm=norm)
+    log = type(norm).__name__ == "LogNorm"
+    fig.colorbar(mesh, ax=ax, label="log10(bound / truth)" + (", log scale" if log else ""))
+    finite = np.isfinite(L)
+    if L.size <= 48 and _even(xs) and _even(ys):
+        # few cells of equal size: print each value, so equal colours never hide a difference
+        for (iy, ix), v in np.ndenumerate(L):
+            if finite[iy, ix]:
+                ax.text(xs[ix], ys[iy], f"{v:.1e}", ha="center", va="center", fontsize=5.5,
+                        color="w" if norm(painted[iy, ix]) < 0.5 else "k")  # fmt: skip
     if xlab is None and ylab is None:
         ax.plot([r.setting[g["x"]]], [r.setting[g["y"]]], "r*", ms=12, label="worst setting")
         ax.legend(fontsize=7, loc="best")

@@ -21,8 +21,13 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from analytic import LinearSDE
 
 __all__ = ["uniform", "karras", "log_snr", "quadratic", "truncate", "validate", "SIGMA_RTOL"]
 
@@ -56,7 +61,7 @@ def _endpoints(sde, t_min, T):
     return t_min, min(T, float(sde.T))
 
 
-def validate(grid, sde) -> np.ndarray:
+def validate(grid: ArrayLike, sde: LinearSDE) -> np.ndarray:
     """Check ``grid`` (strictly decreasing forward times in ``[0, sde.T]``, >= 2 nodes).
 
     Returns it as a 1-D float64 array; raises ``ValueError`` naming the problem.
@@ -77,7 +82,7 @@ def validate(grid, sde) -> np.ndarray:
     return g
 
 
-def uniform(sde, n_steps: int, t_min: float = 0.0, T: float | None = None) -> np.ndarray:
+def uniform(sde: LinearSDE, n_steps: int, t_min: float = 0.0, T: float | None = None) -> np.ndarray:
     """``n_steps + 1`` equally spaced times from ``T`` (default ``sde.T``) down to ``t_min``."""
     n = _n_steps(n_steps)
     t_min, T = _endpoints(sde, t_min, T)
@@ -87,7 +92,7 @@ def uniform(sde, n_steps: int, t_min: float = 0.0, T: float | None = None) -> np
 
 
 def karras(
-    sde,
+    sde: LinearSDE,
     n_steps: int,
     sigma_min: float,
     sigma_max: float,
@@ -128,7 +133,7 @@ def karras(
     return validate(t, sde)
 
 
-def log_snr(sde, n_steps: int, t_min: float, T: float | None = None) -> np.ndarray:
+def log_snr(sde: LinearSDE, n_steps: int, t_min: float, T: float | None = None) -> np.ndarray:
     """``n_steps + 1`` times uniform in log-SNR ``lambda = log(alpha^2/sigma2)``; ``t_min > 0``."""
     n = _n_steps(n_steps)
     t_min, T = _endpoints(sde, t_min, T)
@@ -141,7 +146,9 @@ def log_snr(sde, n_steps: int, t_min: float, T: float | None = None) -> np.ndarr
     return validate(g, sde)
 
 
-def quadratic(sde, n_steps: int, t_min: float = 0.0, T: float | None = None) -> np.ndarray:
+def quadratic(
+    sde: LinearSDE, n_steps: int, t_min: float = 0.0, T: float | None = None
+) -> np.ndarray:
     """DDIM quadratic spacing ``t_i = t_min + (T - t_min)(1 - i/N)^2`` (dense near ``t_min``)."""
     n = _n_steps(n_steps)
     t_min, T = _endpoints(sde, t_min, T)
@@ -150,7 +157,7 @@ def quadratic(sde, n_steps: int, t_min: float = 0.0, T: float | None = None) -> 
     return validate(g, sde)
 
 
-def truncate(grid, sde, sigma_T: float, *, rtol: float = 1e-8) -> np.ndarray:
+def truncate(grid: ArrayLike, sde: LinearSDE, sigma_T: float, *, rtol: float = 1e-8) -> np.ndarray:
     """Start ``grid`` at noise level ``sigma_T``.
 
     Keeps the nodes with ``sde.sigma(t) <= sigma_T (1 + rtol)``. If no kept node has

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..runtime.seeds import as_generator
 from . import grids as _grids
 from .brownian import BrownianPath
 from .methods import METHODS, HeunSteps, PCSteps, get_method, step_tables
@@ -165,7 +166,7 @@ def reverse_sample(
     grid,
     gamma=1.0,
     method: str = "euler",
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | int | None = None,
     *,
     noise=None,
     chunk_size: int = 65536,
@@ -186,7 +187,7 @@ def reverse_sample(
     grid : strictly decreasing forward times (``verify.solvers.grids``).
     gamma : number >= 0 or callable of forward time (evaluated at each step's start).
     method : one of ``METHODS``.
-    rng : numpy Generator; required when the run draws noise and ``noise`` is None.
+    rng : numpy Generator or int seed; required when the run draws noise and ``noise`` is None.
     noise : injected standard normals, array ``(N, n, d)`` (``pc``: ``(N, 1 + n_corrector,
         n, d)``) or a ``BrownianPath`` of shape ``(n, d)`` (not for ``pc``).
     chunk_size : particles per chunk. With ``rng`` the output depends on ``(seed, chunk_size)``.
@@ -216,7 +217,8 @@ def reverse_sample(
         options = {"predictor": predictor, "snr": snr, "n_corrector": n_corrector}
     get_method(method)
     tables = step_tables(sde, grid, g, method, **options)
-    if noise is None and tables.stochastic and not isinstance(rng, np.random.Generator):
+    rng = as_generator(rng)
+    if noise is None and tables.stochastic and rng is None:
         raise ValueError(
             f"method {method!r} with gamma = {gamma!r} draws noise: pass rng="
             "np.random.default_rng(seed) or an injected noise array / BrownianPath"

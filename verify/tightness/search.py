@@ -74,6 +74,7 @@ import numpy as np
 from scipy import optimize
 from scipy.stats import qmc
 
+from ..runtime.seeds import as_generator
 from .space import Space
 
 __all__ = [
@@ -702,13 +703,7 @@ def _is_vec(fn, flag):
 
 
 def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng(0)
-    if isinstance(rng, bool) or not isinstance(rng, int | np.integer) or rng < 0:
-        raise TypeError(f"rng must be a numpy Generator or a non-negative int seed, got {rng!r}")
-    return np.random.default_rng(int(rng))
+    return as_generator(rng, default=0)
 
 
 def _single(fn, vec):
