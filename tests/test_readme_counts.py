@@ -4,6 +4,7 @@ consistent with the registry."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -36,3 +37,30 @@ def test_readme_quotes_counts_in_the_generated_form_and_they_add_up():
     parts = [int(hold), int(fail), int(inconclusive), int(skipped), int(error or 0)]
     assert sum(parts) == int(n) == len(registry.all_claims())
     assert int(expected) <= int(fail)
+
+
+RUNS = Path(__file__).parents[1] / "docs" / "runs" / "readme-counts.json"
+
+
+def test_readme_quotes_the_recorded_runs_and_they_match_the_registry():
+    """The sentences README quotes are readme_counts of the recorded runs' verdicts, those runs
+    cover exactly the registered claims, and every verdict they decided is the claim's expected
+    one (a claim whose expected verdict changed since needs a fresh run: regenerate)."""
+    text = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    runs = json.loads(RUNS.read_text())
+    claims = {c.id: c for c in registry.all_claims()}
+    for name in ("first-command", "all-packages"):
+        run = runs[name]
+        verdicts = run["verdicts"]
+        assert set(verdicts) == set(claims), name
+        results = [
+            {"id": i, "verdict": v, "expected": claims[i].expected} for i, v in verdicts.items()
+        ]
+        sentence = readme_counts(results)
+        assert sentence == run["counts"], name
+        assert sentence + ", exit 0" in text, f"README does not quote the {name} run: {sentence}"
+        for i, v in verdicts.items():
+            if v in ("holds", "fails"):
+                assert v == claims[i].expected, f"{name}: {i} was {v}, expects {claims[i].expected}"
+    first = runs["first-command"]["verdicts"]
+    assert all(first[i] == "skipped" for i, c in claims.items() if "torch" in str(c.requires))
