@@ -680,6 +680,11 @@ def run_claim(claim: Claim, ctx: RunContext) -> dict:
             "figures": list(cctx.saved_figures),
             "seeds": [],
         }
+    return _record(claim, out, seconds, error)
+
+
+def _record(claim: Claim, out: dict, seconds: float, error: str | None) -> ClaimRecord:
+    """A claim's JSON object: its card, the verdict fields ``out``, its time and traceback."""
     obj = {
         "id": claim.id,
         "title": claim.title,
@@ -887,15 +892,7 @@ def lost_claim_record(claim: Claim) -> ClaimRecord:
         "error: the worker process running this claim died twice (killed by a signal, e.g. "
         "the out-of-memory killer, or crashed); rerun it alone with --jobs 1"
     )
-    obj = {
-        "id": claim.id,
-        "title": claim.title,
-        "statement": claim.statement,
-        "source": claim.source,
-        "setting": claim.setting,
-        "doc": claim.doc,
-        "finding": claim.finding,
-        "expected": claim.expected,
+    out = {
         "verdict": "error",
         "reason": reason,
         "rung": None,
@@ -904,8 +901,5 @@ def lost_claim_record(claim: Claim) -> ClaimRecord:
         "tables": {},
         "figures": [],
         "seeds": [],
-        "seconds": 0.0,
     }
-    obj = {k: obj[k] for k in RESULT_FIELDS}
-    obj["error"] = reason
-    return ClaimRecord(to_jsonable(obj))
+    return _record(claim, out, 0.0, reason)
