@@ -15,6 +15,7 @@ import numbers
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from ._checks import real_array
@@ -37,7 +38,9 @@ class Covariance:
         Argument name used in error messages.
     """
 
-    def __init__(self, value, dim: int, name: str = "cov", *, _checked: bool = False):
+    def __init__(
+        self, value: ArrayLike, dim: int, name: str = "cov", *, _checked: bool = False
+    ) -> None:
         if _checked:
             v = np.asarray(value, dtype=np.float64)
         else:

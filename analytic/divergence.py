@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from .gaussian import Gaussian
@@ -39,7 +40,7 @@ from .mixture import GaussianMixture
 __all__ = ["kl", "kl_mp", "h_u_minus_log1p"]
 
 
-def h_u_minus_log1p(u) -> np.ndarray:
+def h_u_minus_log1p(u: ArrayLike) -> np.ndarray:
     """``u - log(1 + u)`` for ``u > -1``, accurate to a few ulps also for ``|u| << 1``."""
     u = np.asarray(u, dtype=np.float64)
     out = np.empty_like(u)
@@ -154,7 +155,7 @@ def _mp_lower_solve(L, B):
     return X
 
 
-def kl_mp(p: Gaussian, q: Gaussian, dps: int = 50):
+def kl_mp(p: Gaussian, q: Gaussian, dps: int = 50) -> mpmath.mpf:
     """``KL(p || q)`` in mpmath with ``dps`` significant digits (inputs taken as exact binary
     floats): the ``S_p - S_q`` formula at a working precision of ``dps`` plus the decimal span
     of the covariance entries, so that ``S_p - S_q`` is exact and ``1 + u`` never rounds to 0.

@@ -290,7 +290,7 @@ def parse_expression(text: str, name: str = "expression") -> sp.Expr:
     return _check_expression(_Parser(text, name).parse(), name)
 
 
-def as_expression(value, name: str) -> sp.Expr:
+def as_expression(value: str | float | sp.Expr, name: str) -> sp.Expr:
     """``value`` (a string, a real number or a sympy expression in ``t``) as a sympy expression.
 
     Strings go through :func:`parse_expression`; ints and floats become the exact rational of

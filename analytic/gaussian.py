@@ -15,10 +15,16 @@ would overflow float64 raises ``ValueError``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import as_finite, as_points, sample_size
 from .covariance import Covariance
+
+if TYPE_CHECKING:
+    from .spectral import Basis
 
 __all__ = ["Gaussian"]
 
@@ -42,7 +48,7 @@ class Gaussian:
     array([-2.5310])
     """
 
-    def __init__(self, mean, cov):
+    def __init__(self, mean: ArrayLike, cov: ArrayLike | Covariance) -> None:
         m = as_finite(mean, "mean")
         if m.ndim == 0:
             m = m.reshape(1)
@@ -57,7 +63,9 @@ class Gaussian:
             raise ValueError("cov dimension does not match mean")
 
     @classmethod
-    def from_spectrum(cls, mean, eigenvalues, basis=None) -> Gaussian:
+    def from_spectrum(
+        cls, mean: ArrayLike, eigenvalues: ArrayLike, basis: ArrayLike | Basis | None = None
+    ) -> Gaussian:
         """``N(m, U diag(eigenvalues) U^T)`` in spectral form (``analytic.spectral``).
 
         ``basis``: ``None`` (the standard basis: a diagonal covariance), an orthonormal
@@ -107,14 +115,14 @@ class Gaussian:
         return self._cov
 
     # -------------------------------------------------------------- densities
-    def log_prob(self, x) -> np.ndarray:
+    def log_prob(self, x: ArrayLike) -> np.ndarray:
         """``log N(x; m, Sigma)`` for each row of ``x`` (shape ``(n,)``)."""
         x = as_points(x, self.dim)
         with np.errstate(over="ignore", invalid="ignore"):
             q = self._cov.mahalanobis2(x - self._mean)
             return -0.5 * (q + self.dim * _LOG_2PI + self._cov.logdet)
 
-    def score(self, x) -> np.ndarray:
+    def score(self, x: ArrayLike) -> np.ndarray:
         """``grad log p(x) = Sigma^{-1} (m - x)``, shape ``(n, d)``."""
         x = as_points(x, self.dim)
         with np.errstate(over="ignore", invalid="ignore"):

@@ -34,7 +34,7 @@ class Unsupported(ValueError):
     """The expression uses an operation the interval evaluator does not implement."""
 
 
-def interval_eval(expr: sp.Expr, t: sp.Symbol, a: float, b: float):
+def interval_eval(expr: sp.Expr, t: sp.Symbol, a: float, b: float) -> mpmath.ctx_iv.ivmpf:
     """An ``mpmath.iv`` interval containing ``expr(u)`` for every ``u`` in ``[a, b]``."""
     return _eval(expr, t, _iv.mpf([a, b]))
 

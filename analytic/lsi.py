@@ -43,12 +43,19 @@ cell-centred grid on ``[lo, hi]`` with weights ``pi_i ~ p(x_i) h`` and face weig
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg, optimize
 
 from ._checks import as_finite
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
+
+if TYPE_CHECKING:
+    from .sde import LinearSDE
 
 __all__ = [
     "gaussian_lsi",
@@ -89,7 +96,7 @@ def _mixture(x) -> GaussianMixture:
     return x
 
 
-def gaussian_lsi(p_or_cov) -> float:
+def gaussian_lsi(p_or_cov: Gaussian | ArrayLike) -> float:
     """``C_LSI(N(m, Sigma)) = lambda_max(Sigma)`` (exact; equal to the Poincare constant).
 
     ``p_or_cov``: a ``Gaussian`` or a covariance (scalar, diagonal ``(d,)`` or ``(d, d)``).
@@ -134,7 +141,7 @@ def relative_fisher_gaussian(q: Gaussian, p: Gaussian) -> float:
     return out
 
 
-def propagate_lsi(c0, alpha, sigma2):
+def propagate_lsi(c0: ArrayLike, alpha: ArrayLike, sigma2: ArrayLike) -> float | np.ndarray:
     """``alpha^2 C(p_0) + sigma2``: the LSI bound for ``p_t`` (equality for Gaussian ``p_0``).
 
     Scaling plus convolution subadditivity (docs/analytic.md, "Log-Sobolev constants").
@@ -152,7 +159,7 @@ def propagate_lsi(c0, alpha, sigma2):
     return out[()]
 
 
-def marginal_lsi_bound(sde, c0, t):
+def marginal_lsi_bound(sde: LinearSDE, c0: ArrayLike, t: ArrayLike) -> float | np.ndarray:
     """``C(p_t) <= alpha(t)^2 C(p_0) + sigma2(t)`` for a linear forward SDE ``sde``."""
     t = as_finite(t, "t")
     return propagate_lsi(c0, sde.alpha(t), sde.sigma2(t))
@@ -252,7 +259,9 @@ def _gap_problem(pi, face):
     return d, e, s
 
 
-def poincare_constant_1d(logp, bounds, n: int = 400) -> float:
+def poincare_constant_1d(
+    logp: Callable[[np.ndarray], np.ndarray], bounds: tuple[float, float], n: int = 400
+) -> float:
     """Poincare constant ``1 / lambda_1`` of ``p ~ exp(logp)`` on ``[lo, hi]`` (module docstring).
 
     ``logp``: callable ``x (n, 1) -> (n,)`` (unnormalised is fine).
@@ -297,7 +306,13 @@ def _neg_ratio(c, basis, pi, face):
     return -ent / (2.0 * E), -(basis.T @ grad)
 
 
-def lsi_constant_1d(logp, bounds, n: int = 400, *, n_modes: int = 24) -> float:
+def lsi_constant_1d(
+    logp: Callable[[np.ndarray], np.ndarray],
+    bounds: tuple[float, float],
+    n: int = 400,
+    *,
+    n_modes: int = 24,
+) -> float:
     """LSI estimate ``sup_f Ent(f^2) / (2 E(f))`` of ``p ~ exp(logp)`` on ``[lo, hi]``.
 
     The supremum is taken over ``f`` in the span of the first ``n_modes`` eigenfunctions of

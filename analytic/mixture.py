@@ -27,6 +27,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 from scipy.special import logsumexp
 
@@ -55,7 +56,15 @@ class GaussianMixture:
         Rescale the weights to sum to 1 instead of raising.
     """
 
-    def __init__(self, weights, means, covs, *, normalize: bool = False, _checked: bool = False):
+    def __init__(
+        self,
+        weights: ArrayLike,
+        means: ArrayLike,
+        covs: ArrayLike,
+        *,
+        normalize: bool = False,
+        _checked: bool = False,
+    ) -> None:
         if not isinstance(normalize, bool):
             raise TypeError(f"normalize must be True or False, got {normalize!r}")
         w = as_finite(weights, "weights", ndim=1)
@@ -271,7 +280,7 @@ class GaussianMixture:
         return out
 
     # ------------------------------------------------------------ densities
-    def log_prob(self, x) -> np.ndarray:
+    def log_prob(self, x: ArrayLike) -> np.ndarray:
         """``log p(x)`` for each row of ``x``, shape ``(n,)``."""
         x = as_points(x, self.dim)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -335,7 +344,7 @@ class GaussianMixture:
             )
         return out
 
-    def responsibilities(self, x) -> np.ndarray:
+    def responsibilities(self, x: ArrayLike) -> np.ndarray:
         """Posterior component probabilities ``pi_k(x)``, shape ``(n, K)``."""
         x = as_points(x, self.dim)
         feats = self._features
@@ -349,7 +358,7 @@ class GaussianMixture:
         lg /= lg.sum(axis=1, keepdims=True)
         return lg
 
-    def score(self, x, out: np.ndarray | None = None) -> np.ndarray:
+    def score(self, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         """``grad log p(x) = sum_k pi_k(x) Sigma_k^{-1} (mu_k - x)``, shape ``(n, d)``."""
         x = as_points(x, self.dim)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -422,7 +431,9 @@ class GaussianMixture:
         return out
 
     # -------------------------------------------------------------- sampling
-    def sample(self, n: int, rng: np.random.Generator, *, return_labels: bool = False):
+    def sample(
+        self, n: int, rng: np.random.Generator, *, return_labels: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """``n`` draws, shape ``(n, d)`` (and the component labels if requested)."""
         n = sample_size(n)
         if not isinstance(rng, np.random.Generator):

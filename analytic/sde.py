@@ -43,17 +43,26 @@ import math
 import numbers
 import threading
 import warnings
+from collections.abc import Callable
 from functools import cached_property
+from typing import TypeAlias
 
 import mpmath
 import numpy as np
 import sympy as sp
+from numpy.typing import ArrayLike
 
 from ._checks import as_points, as_time, real_array
 from ._derive import derive, derive_with_timeout, u_sym
 from .expression import as_expression, parse_expression, t_sym
 from .gaussian import Gaussian
 from .mixture import GaussianMixture
+
+ExprLike: TypeAlias = str | float | sp.Expr
+FloatOrArray: TypeAlias = (
+    float | np.ndarray
+)  # a scalar time gives a float, an array of times an array
+ScoreFunction: TypeAlias = Callable[[ArrayLike, ArrayLike], np.ndarray]
 
 __all__ = ["LinearSDE", "OU", "VP", "VE", "SubVP", "EDM", "derive_transition"]
 
@@ -83,7 +92,9 @@ _SPECIAL = (
 )
 
 
-def derive_transition(f, g2, t=t_sym):
+def derive_transition(
+    f: ExprLike, g2: ExprLike, t: sp.Symbol = t_sym
+) -> tuple[sp.Expr, sp.Expr, bool]:
     """Symbolic ``(alpha, sigma2)`` for ``dX = f X dt + g dW`` (``g2 = g^2``), in this process.
 
     Returns ``(alpha, sigma2, exact)`` where ``exact`` is False if an integral stayed
@@ -231,7 +242,7 @@ class _Quadrature:
         t, k, a = self._locate(t)
         return self.A_edges[k] + _gl(self.f, a, t)
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         t, k, a = self._locate(t)
         F = _gl(self.f, a, t)
         return np.exp(2.0 * F) * self.S_edges[k] + self._local_sigma2(a, t)
@@ -281,7 +292,15 @@ class LinearSDE:
 
     name = "LinearSDE"
 
-    def __init__(self, f, g=None, *, g2=None, T: float = 1.0, timeout: float = 3.0):
+    def __init__(
+        self,
+        f: ExprLike,
+        g: ExprLike | None = None,
+        *,
+        g2: ExprLike | None = None,
+        T: float = 1.0,
+        timeout: float = 3.0,
+    ) -> None:
         if (g is None) == (g2 is None):
             raise ValueError("give exactly one of g and g2")
         T = _real_number(T, "T")
@@ -383,7 +402,7 @@ class LinearSDE:
         return _derive_cached(self.f_expr, self.g2_expr, self.timeout)
 
     @cached_property
-    def symbolic(self):
+    def symbolic(self) -> tuple[sp.Expr, sp.Expr, bool]:
         """``(alpha, sigma2, exact)`` derived with sympy (see ``derive_transition``).
 
         Past the time limit: the unevaluated integrals, with ``exact = False``.
@@ -451,15 +470,15 @@ class LinearSDE:
         return "closed form" if self._numeric[2] else "quadrature"
 
     # ------------------------------------------------------- coefficients
-    def f(self, t):
+    def f(self, t: ArrayLike) -> FloatOrArray:
         """Drift coefficient ``f(t)`` (the drift is ``f(t) x``)."""
         return self._f(as_time(t, self.T))
 
-    def g2(self, t):
+    def g2(self, t: ArrayLike) -> FloatOrArray:
         """Squared diffusion coefficient ``g(t)^2`` (round-off negatives clipped to 0)."""
         return np.maximum(self._g2(as_time(t, self.T)), 0.0)[()]
 
-    def alpha(self, t):
+    def alpha(self, t: ArrayLike) -> FloatOrArray:
         """``alpha(t) = exp(int_0^t f)``."""
         t = as_time(t, self.T)
         a, _, ok = self._numeric
@@ -467,7 +486,7 @@ class LinearSDE:
             return a(t)
         return np.exp(self._quad.log_alpha(t))[()]
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         """``sigma2(t) = alpha(t)^2 int_0^t g^2/alpha^2``."""
         t = as_time(t, self.T)
         _, s2, ok = self._numeric
@@ -475,7 +494,7 @@ class LinearSDE:
             return np.maximum(s2(t), 0.0)[()]
         return np.asarray(self._quad.sigma2(t))[()]
 
-    def alpha_mp(self, t, dps: int = 50):
+    def alpha_mp(self, t: float, dps: int = 50) -> mpmath.mpf:
         """``alpha(t)`` in mpmath at ``dps`` decimal digits (closed form or ``mpmath.quad``)."""
         t = float(as_time(t, self.T))
         with mpmath.workdps(dps):
@@ -485,7 +504,7 @@ class LinearSDE:
             fm = sp.lambdify(t_sym, self.f_expr, modules="mpmath")
             return mpmath.exp(mpmath.quad(fm, [0, mpmath.mpf(t)]))
 
-    def sigma2_mp(self, t, dps: int = 50):
+    def sigma2_mp(self, t: float, dps: int = 50) -> mpmath.mpf:
         """``sigma2(t)`` in mpmath at ``dps`` digits: the closed form, or
         ``int_0^t g2(u) exp(2 int_u^t f) du`` by nested ``mpmath.quad``."""
         t = float(as_time(t, self.T))
@@ -500,11 +519,11 @@ class LinearSDE:
             return mpmath.quad(inner, [0, tt])
 
     # ------------------------------------------------------ derived maps
-    def sigma(self, t):
+    def sigma(self, t: ArrayLike) -> FloatOrArray:
         """EDM noise level ``sqrt(sigma2(t)) / alpha(t)`` of the scaled process ``X_t / alpha``."""
         return np.sqrt(self.sigma2(t)) / self.alpha(t)
 
-    def log_snr(self, t):
+    def log_snr(self, t: ArrayLike) -> FloatOrArray:
         """``lambda(t) = log(alpha^2 / sigma2)`` (decreasing in t; ``+inf`` at ``t = 0``)."""
         with np.errstate(divide="ignore"):
             return 2.0 * np.log(self.alpha(t)) - np.log(self.sigma2(t))
@@ -513,7 +532,7 @@ class LinearSDE:
     # sqrt(50^2 - 0.01^2) = 49.999999, 2e-8 below the nominal sigma_max = 50)
     SIGMA_RTOL = 1e-6
 
-    def t_of_sigma(self, sigma):
+    def t_of_sigma(self, sigma: ArrayLike) -> FloatOrArray:
         """Inverse of ``sigma(t)``: the forward time at which ``X_t/alpha`` has noise ``sigma``.
 
         ``t_of_sigma(0) = 0``; values up to ``sigma(T) (1 + SIGMA_RTOL)`` map to at most ``T``.
@@ -556,7 +575,7 @@ class LinearSDE:
             out[inside] = 0.5 * (lo + hi)
         return out[()]
 
-    def t_of_log_snr(self, lam):
+    def t_of_log_snr(self, lam: ArrayLike) -> FloatOrArray:
         """Inverse of ``log_snr``."""
         lam = real_array(lam, "lam")
         if np.any(np.isnan(lam)):
@@ -564,7 +583,7 @@ class LinearSDE:
         with np.errstate(over="ignore"):
             return self.t_of_sigma(np.exp(-0.5 * lam))
 
-    def transition(self, s, t):
+    def transition(self, s: ArrayLike, t: ArrayLike) -> tuple[FloatOrArray, FloatOrArray]:
         """``(a, v)`` with ``X_t | X_s ~ N(a X_s, v I)`` for ``0 <= s <= t <= T``.
 
         ``a = alpha(t)/alpha(s)``, ``v = sigma2(t) - a^2 sigma2(s)``.
@@ -576,7 +595,9 @@ class LinearSDE:
         a = self.alpha(t) / self.alpha(s)
         return a, np.maximum(self.sigma2(t) - a * a * self.sigma2(s), 0.0)
 
-    def exponential_integrals(self, s, t):
+    def exponential_integrals(
+        self, s: ArrayLike, t: ArrayLike
+    ) -> tuple[FloatOrArray, FloatOrArray]:
         """``(I1, I2)`` of an exponential-integrator step from forward time ``t`` down to ``s``.
 
         ``I1 = int_s^t (alpha(s)/alpha(u)) g2(u) du`` and
@@ -607,7 +628,7 @@ class LinearSDE:
         """The reference law started by samplers: ``N(0, sigma2(T) I)``."""
         return Gaussian(np.zeros(_dimension(dim)), float(self.sigma2(self.T)))
 
-    def marginal(self, p0, t):
+    def marginal(self, p0: Gaussian | GaussianMixture, t: float) -> Gaussian | GaussianMixture:
         """Law of ``X_t`` when ``X_0 ~ p0`` (a ``Gaussian`` or ``GaussianMixture``).
 
         ``t`` is one time (a scalar); for many times call it once per time.
@@ -624,7 +645,7 @@ class LinearSDE:
             return p0
         return p0.noised(float(self.alpha(t)), float(self.sigma2(t)))
 
-    def score(self, p0):
+    def score(self, p0: Gaussian | GaussianMixture) -> ScoreFunction:
         """The exact score ``(x, t) -> grad log p_t(x)`` of the forward marginals of ``p0``.
 
         ``t`` is a scalar or one time per row of ``x`` (shape ``(n,)``).
@@ -670,7 +691,7 @@ class _Preset(LinearSDE):
 
     _culprits = "T"  # the arguments an over/underflow is blamed on
 
-    def closed_form(self):
+    def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
         """``(alpha, sigma2)`` as published, as sympy expressions in ``t``."""
         raise NotImplementedError
 
@@ -692,12 +713,12 @@ class _Preset(LinearSDE):
         if not s2 >= _TINY:
             raise ValueError(f"{self!r}: sigma2(T) = {s2:.3g} underflows; the noise is too small")
 
-    def sigma2_mp(self, t, dps: int = 50):
+    def sigma2_mp(self, t: float, dps: int = 50) -> mpmath.mpf:
         t = float(as_time(t, self.T))
         with mpmath.workdps(dps):
             return sp.lambdify(t_sym, self.closed_form()[1], modules="mpmath")(mpmath.mpf(t))
 
-    def alpha_mp(self, t, dps: int = 50):
+    def alpha_mp(self, t: float, dps: int = 50) -> mpmath.mpf:
         t = float(as_time(t, self.T))
         with mpmath.workdps(dps):
             return sp.lambdify(t_sym, self.closed_form()[0], modules="mpmath")(mpmath.mpf(t))
@@ -737,19 +758,19 @@ class OU(_Preset):
     def __init__(self, T: float = 1.0):
         super().__init__(-1, g2=2, T=_horizon(T))
 
-    def closed_form(self):
+    def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
         return sp.exp(-t_sym), 1 - sp.exp(-2 * t_sym)
 
-    def alpha(self, t):
+    def alpha(self, t: ArrayLike) -> FloatOrArray:
         return np.exp(-as_time(t, self.T))
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         return -np.expm1(-2.0 * as_time(t, self.T))
 
     def _t_of_sigma(self, s):
         return 0.5 * np.log1p(s * s)
 
-    def transition(self, s, t):
+    def transition(self, s: ArrayLike, t: ArrayLike) -> tuple[FloatOrArray, FloatOrArray]:
         s, t = as_time(s, self.T, name="s"), as_time(t, self.T)
         if np.any(s > t):
             raise ValueError("transition needs s <= t (forward in time)")
@@ -791,7 +812,7 @@ class _BetaLinear(_Preset):
         b0, b1 = _exact(self.beta_min), _exact(self.beta_max)
         return b0 * t_sym + (b1 - b0) * t_sym**2 / 2
 
-    def B(self, t):
+    def B(self, t: ArrayLike) -> FloatOrArray:
         """``B(t) = int_0^t beta = b0 t + (b1 - b0) t^2 / 2``."""
         t = as_time(t, self.T)
         return t * (self.beta_min + 0.5 * (self.beta_max - self.beta_min) * t)
@@ -800,7 +821,7 @@ class _BetaLinear(_Preset):
         # B(t) - B(s) without cancellation
         return (t - s) * (self.beta_min + 0.5 * (self.beta_max - self.beta_min) * (t + s))
 
-    def alpha(self, t):
+    def alpha(self, t: ArrayLike) -> FloatOrArray:
         return np.exp(-0.5 * self.B(t))
 
     def _params(self) -> str:
@@ -821,11 +842,11 @@ class VP(_BetaLinear):
         b0, b1 = _exact(beta_min), _exact(beta_max)
         super().__init__(beta_min, beta_max, T, g2=b0 + (b1 - b0) * t_sym)
 
-    def closed_form(self):
+    def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
         B = self._B_expr()
         return sp.exp(-B / 2), 1 - sp.exp(-B)
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         return -np.expm1(-self.B(t))
 
     def _t_of_sigma(self, s):
@@ -836,7 +857,7 @@ class VP(_BetaLinear):
             t = 2.0 * B / (b0 + np.sqrt(b0 * b0 + 2.0 * db * B))
         return np.where(B == 0.0, 0.0, t)
 
-    def transition(self, s, t):
+    def transition(self, s: ArrayLike, t: ArrayLike) -> tuple[FloatOrArray, FloatOrArray]:
         s, t = as_time(s, self.T, name="s"), as_time(t, self.T)
         if np.any(s > t):
             raise ValueError("transition needs s <= t (forward in time)")
@@ -860,14 +881,14 @@ class SubVP(_BetaLinear):
         B = b0 * t_sym + (b1 - b0) * t_sym**2 / 2
         super().__init__(beta_min, beta_max, T, g2=beta * (1 - sp.exp(-2 * B)))
 
-    def closed_form(self):
+    def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
         B = self._B_expr()
         return sp.exp(-B / 2), (1 - sp.exp(-B)) ** 2
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         return np.expm1(-self.B(t)) ** 2
 
-    def g2(self, t):
+    def g2(self, t: ArrayLike) -> FloatOrArray:
         """``beta(t) (1 - e^{-2 B(t)})`` (with ``expm1``)."""
         t = as_time(t, self.T)
         beta = self.beta_min + (self.beta_max - self.beta_min) * t
@@ -910,25 +931,25 @@ class VE(_Preset):
         g2 = 2 * sp.log(smax / smin) * smin**2 * (smax / smin) ** (2 * t_sym)
         super().__init__(0, g2=g2, T=T)
 
-    def closed_form(self):
+    def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
         smin, smax = _exact(self.sigma_min), _exact(self.sigma_max)
         return sp.Integer(1), smin**2 * ((smax / smin) ** (2 * t_sym) - 1)
 
-    def alpha(self, t):
+    def alpha(self, t: ArrayLike) -> FloatOrArray:
         return np.ones_like(as_time(t, self.T))[()]
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         t = as_time(t, self.T)
         return self.sigma_min**2 * np.expm1(2.0 * self._log_r * t)
 
-    def g2(self, t):
+    def g2(self, t: ArrayLike) -> FloatOrArray:
         t = as_time(t, self.T)
         return 2.0 * self._log_r * self.sigma_min**2 * np.exp(2.0 * self._log_r * t)
 
     def _t_of_sigma(self, s):
         return np.log1p((s / self.sigma_min) ** 2) / (2.0 * self._log_r)
 
-    def transition(self, s, t):
+    def transition(self, s: ArrayLike, t: ArrayLike) -> tuple[FloatOrArray, FloatOrArray]:
         s, t = as_time(s, self.T, name="s"), as_time(t, self.T)
         if np.any(s > t):
             raise ValueError("transition needs s <= t (forward in time)")
@@ -963,20 +984,20 @@ class EDM(_Preset):
             raise ValueError(f"sigma_max = {sigma_max:g} is too small: sigma_max**2 underflows")
         super().__init__(0, g2=2 * t_sym, T=sigma_max)
 
-    def closed_form(self):
+    def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
         return sp.Integer(1), t_sym**2
 
-    def alpha(self, t):
+    def alpha(self, t: ArrayLike) -> FloatOrArray:
         return np.ones_like(as_time(t, self.T))[()]
 
-    def sigma2(self, t):
+    def sigma2(self, t: ArrayLike) -> FloatOrArray:
         t = as_time(t, self.T)
         return t * t
 
     def _t_of_sigma(self, s):
         return s
 
-    def transition(self, s, t):
+    def transition(self, s: ArrayLike, t: ArrayLike) -> tuple[FloatOrArray, FloatOrArray]:
         s, t = as_time(s, self.T, name="s"), as_time(t, self.T)
         if np.any(s > t):
             raise ValueError("transition needs s <= t (forward in time)")

@@ -28,6 +28,7 @@ Four bases:
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._checks import as_finite
 from .covariance import Covariance
@@ -80,22 +81,22 @@ class IdentityBasis(Basis):
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         self.dim = int(dim)
 
-    def to_eigen(self, x):
+    def to_eigen(self, x: np.ndarray) -> np.ndarray:
         return np.array(x, dtype=np.float64)
 
-    def from_eigen(self, z):
+    def from_eigen(self, z: np.ndarray) -> np.ndarray:
         return np.array(z, dtype=np.float64)
 
-    def matrix(self):
+    def matrix(self) -> np.ndarray:
         return np.eye(self.dim)
 
-    def squared_matrix_times(self, lam):
+    def squared_matrix_times(self, lam: np.ndarray) -> np.ndarray:
         return np.array(lam, dtype=np.float64)
 
-    def rotate_matrix(self, X):
+    def rotate_matrix(self, X: np.ndarray) -> np.ndarray:
         return np.array(X, dtype=np.float64)
 
-    def unrotate_matrix(self, X):
+    def unrotate_matrix(self, X: np.ndarray) -> np.ndarray:
         return np.array(X, dtype=np.float64)
 
     def __eq__(self, other):
@@ -114,7 +115,7 @@ class DenseBasis(Basis):
     which costs $O(d^2)$ instead of the $O(d^3)$ of forming $U^\\top U$.
     """
 
-    def __init__(self, U, *, check: bool = True):
+    def __init__(self, U: ArrayLike, *, check: bool = True) -> None:
         U = as_finite(U, "basis", ndim=2)
         if U.shape[0] != U.shape[1] or U.shape[0] == 0:
             raise ValueError(f"basis must be a square (d, d) matrix, got shape {U.shape}")
@@ -130,22 +131,22 @@ class DenseBasis(Basis):
         self.U = np.ascontiguousarray(U)
         self.dim = U.shape[0]
 
-    def to_eigen(self, x):
+    def to_eigen(self, x: np.ndarray) -> np.ndarray:
         return x @ self.U
 
-    def from_eigen(self, z):
+    def from_eigen(self, z: np.ndarray) -> np.ndarray:
         return z @ self.U.T
 
-    def matrix(self):
+    def matrix(self) -> np.ndarray:
         return self.U.copy()
 
-    def squared_matrix_times(self, lam):
+    def squared_matrix_times(self, lam: np.ndarray) -> np.ndarray:
         return (self.U * self.U) @ lam
 
-    def rotate_matrix(self, X):
+    def rotate_matrix(self, X: np.ndarray) -> np.ndarray:
         return self.U.T @ X @ self.U
 
-    def unrotate_matrix(self, X):
+    def unrotate_matrix(self, X: np.ndarray) -> np.ndarray:
         return self.U @ X @ self.U.T
 
     def __eq__(self, other):
@@ -170,7 +171,7 @@ class HartleyBasis(Basis):
     ``numpy.fft.fftfreq``.
     """
 
-    def __init__(self, shape, channels=None):
+    def __init__(self, shape: tuple[int, ...], channels: ArrayLike | None = None) -> None:
         if len(shape) == 2:
             shape = (*shape, 1)
         H, W, C = (int(s) for s in shape)
@@ -190,7 +191,7 @@ class HartleyBasis(Basis):
         F = np.fft.fft2(y, axes=(1, 2), norm="ortho")
         return F.real - F.imag
 
-    def to_eigen(self, x):
+    def to_eigen(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         n = x.shape[0]
         y = x.reshape(n, *self.shape)
@@ -198,7 +199,7 @@ class HartleyBasis(Basis):
             y = y @ self.V
         return self._hartley(y).reshape(n, self.dim)
 
-    def from_eigen(self, z):
+    def from_eigen(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z, dtype=np.float64)
         n = z.shape[0]
         y = self._hartley(z.reshape(n, *self.shape))
@@ -206,7 +207,7 @@ class HartleyBasis(Basis):
             y = y @ self.V.T
         return y.reshape(n, self.dim)
 
-    def squared_matrix_times(self, lam):
+    def squared_matrix_times(self, lam: np.ndarray) -> np.ndarray:
         # sum_k cas^2 / (HW) = (1/HW) sum_k (1 + sin 2 theta_k): the sine terms cancel for a
         # symmetric spectrum only, so compute the general sum exactly through the DFT of lam.
         H, W, C = self.shape
@@ -239,7 +240,14 @@ class SpectralCovariance(Covariance):
     (``kind == "spectral"``; ``value`` is $\\lambda$). Never builds a ``(d, d)`` matrix
     unless ``matrix()`` is called."""
 
-    def __init__(self, eigenvalues, basis: Basis, name: str = "eigenvalues", *, _checked=False):
+    def __init__(
+        self,
+        eigenvalues: ArrayLike,
+        basis: Basis,
+        name: str = "eigenvalues",
+        *,
+        _checked: bool = False,
+    ) -> None:
         if not isinstance(basis, Basis):
             raise TypeError(f"basis must be a Basis, got {type(basis).__name__}")
         lam = (
@@ -268,38 +276,38 @@ class SpectralCovariance(Covariance):
         return float(np.sum(np.log(self.value)))
 
     @property
-    def chol(self):
+    def chol(self) -> np.ndarray:
         raise AttributeError("chol is only stored for full covariances")
 
-    def matrix(self):
+    def matrix(self) -> np.ndarray:
         return self.basis.unrotate_matrix(np.diag(self.value))
 
-    def diagonal(self):
+    def diagonal(self) -> np.ndarray:
         return self.basis.squared_matrix_times(self.value)
 
-    def solve(self, y):
+    def solve(self, y: np.ndarray) -> np.ndarray:
         self._require_regular()
         return self.basis.from_eigen(self.basis.to_eigen(y) / self.value)
 
-    def whiten(self, y):
+    def whiten(self, y: np.ndarray) -> np.ndarray:
         # Sigma = L L^T with L = U diag(sqrt(lam))
         self._require_regular()
         return self.basis.to_eigen(y) / np.sqrt(self.value)
 
-    def colour(self, z):
+    def colour(self, z: np.ndarray) -> np.ndarray:
         return self.basis.from_eigen(z * np.sqrt(self.value))
 
-    def affine(self, a, b):
+    def affine(self, a: float, b: float) -> SpectralCovariance:
         with np.errstate(over="ignore", invalid="ignore"):
             v = a * self.value + b
         if not np.all(np.isfinite(v)):
             raise ValueError(f"a Sigma + b I overflows float64 (a = {a:g}, b = {b:g})")
         return SpectralCovariance(v, self.basis, _checked=True)
 
-    def max_eigenvalue(self):
+    def max_eigenvalue(self) -> float:
         return float(np.max(self.value))
 
-    def promote(self, kind):
+    def promote(self, kind: str) -> Covariance:
         if kind == "spectral":
             return self
         if kind == "full":
@@ -312,7 +320,9 @@ class SpectralCovariance(Covariance):
         return f"spectral({self.basis!r}, eigenvalues={lam})"
 
 
-def spectral_parts(cp: Covariance, cq: Covariance):
+def spectral_parts(
+    cp: Covariance, cq: Covariance
+) -> tuple[Basis | None, np.ndarray, np.ndarray] | None:
     """``(basis, lam_p, lam_q)`` if both covariances are diagonal in one basis (``basis`` is
     ``None`` for the standard basis), else ``None``. Isotropic covariances are diagonal in
     every basis."""

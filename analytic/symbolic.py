@@ -38,7 +38,9 @@ def _general_sde():
     return f, g, alpha, sigma2, rules
 
 
-def mixture_marginal_1d(n_components: int = 2, alpha=None, sigma2=None):
+def mixture_marginal_1d(
+    n_components: int = 2, alpha: sp.Expr | None = None, sigma2: sp.Expr | None = None
+) -> tuple[sp.Expr, tuple[sp.Symbol, ...], tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
     """``(p_t, weights, means, variances)`` of a symbolic 1-D mixture under a linear SDE."""
     w = sp.symbols(f"w0:{n_components}", positive=True)
     mu = sp.symbols(f"mu0:{n_components}", real=True)
@@ -54,7 +56,7 @@ def mixture_marginal_1d(n_components: int = 2, alpha=None, sigma2=None):
     return p, w, mu, s
 
 
-def fokker_planck_residual(n_components: int = 2):
+def fokker_planck_residual(n_components: int = 2) -> sp.Expr:
     """Residual of the forward FP equation for the claimed mixture marginal (should be 0).
 
     Returns the simplified residual ``d_t p + d_x(f x p) - g^2/2 d_xx p``, divided by ``p``'s
@@ -72,7 +74,7 @@ def fokker_planck_residual(n_components: int = 2):
     return sp.simplify(total)
 
 
-def score_residual(n_components: int = 2):
+def score_residual(n_components: int = 2) -> sp.Expr:
     """``d/dx log p_t - sum_k pi_k (alpha mu_k - x)/S_k`` for a symbolic mixture (should be 0)."""
     a, s2 = sp.symbols("alpha sigma2", positive=True)
     p, w, mu, s = mixture_marginal_1d(n_components, a, s2)
@@ -86,7 +88,7 @@ def score_residual(n_components: int = 2):
     return sp.simplify(sp.diff(sp.log(p), x) - formula)
 
 
-def preset_residuals():
+def preset_residuals() -> dict[str, tuple[sp.Expr, sp.Expr]]:
     """``{name: (alpha_derived - alpha_published, sigma2_derived - sigma2_published)}``.
 
     Parameters are symbols (``beta_0 < beta_1``, ``0 < sigma_min < sigma_max``), so the

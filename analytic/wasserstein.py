@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 
 from .gaussian import Gaussian
@@ -53,7 +54,7 @@ def _psd_sqrt(S: np.ndarray) -> np.ndarray:
     return (V * np.sqrt(np.maximum(w, 0.0))) @ V.T
 
 
-def bures_squared(Sp, Sq) -> float:
+def bures_squared(Sp: ArrayLike, Sq: ArrayLike) -> float:
     """$\\mathrm{tr}\\,\\Sigma_p + \\mathrm{tr}\\,\\Sigma_q - 2 \\mathrm{tr}(\\Sigma_p^{1/2}
     \\Sigma_q \\Sigma_p^{1/2})^{1/2}$ for two dense PSD matrices (the general route)."""
     Sp, Sq = np.asarray(Sp, dtype=np.float64), np.asarray(Sq, dtype=np.float64)
@@ -99,7 +100,7 @@ def _mp_psd_sqrt(S):
     return V * D * V.T
 
 
-def w2_mp(p: Gaussian, q: Gaussian, dps: int = 50):
+def w2_mp(p: Gaussian, q: Gaussian, dps: int = 50) -> mpmath.mpf:
     """$W_2(p, q)$ in mpmath with ``dps`` digits by the general (Bures) formula: the
     reference for the float64 routes (inputs taken as exact binary floats)."""
     _check_pair(p, q)
