@@ -39,7 +39,9 @@ class BrownianPath:
     snap : relative tolerance under which a query time is taken to be a stored time.
     """
 
-    def __init__(self, n: int, d: int, rng: np.random.Generator, t0: float = 0.0, *, snap=1e-12):
+    def __init__(
+        self, n: int, d: int, rng: np.random.Generator, t0: float = 0.0, *, snap: float = 1e-12
+    ) -> None:
         if not isinstance(rng, np.random.Generator):
             raise ValueError("rng must be a numpy.random.Generator (np.random.default_rng(seed))")
         n, d = int(n), int(d)
@@ -95,7 +97,13 @@ class BrownianPath:
         v = self._values[self._index(tau)]
         return (v if rows is None else v[rows]).copy()
 
-    def increment(self, tau_a: float, tau_b: float, rows=None, out=None) -> np.ndarray:
+    def increment(
+        self,
+        tau_a: float,
+        tau_b: float,
+        rows: np.ndarray | slice | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``W(tau_b) - W(tau_a)`` for the selected ``rows`` (all by default)."""
         self._index(tau_a)
         ib = self._index(tau_b)

@@ -53,6 +53,7 @@ carried per eigendirection in vectorised arrays, with ``C_k = L_k C_0 L_k + diag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import integrate
@@ -64,6 +65,14 @@ from analytic.spectral import DenseBasis, SpectralCovariance
 from .grids import validate as validate_grid
 from .methods import METHODS, AffineSteps, HeunSteps, PCSteps, get_method, pc_options, step_tables
 from .reverse import ReverseFamily
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from analytic.sde import FloatOrArray, LinearSDE
+
+    from .methods import StepTables
+    from .types import Gamma, ScoreError
 
 __all__ = [
     "METHODS",
@@ -94,7 +103,9 @@ class ExactLaw(Gaussian):
     method : the sampler method (``None`` for continuous time).
     """
 
-    def __init__(self, mean, cov, *, solver: str, path: str, method):
+    def __init__(
+        self, mean: np.ndarray, cov: np.ndarray, *, solver: str, path: str, method: str | None
+    ) -> None:
         super().__init__(mean, cov)
         self.solver = solver
         self.path = path
@@ -175,7 +186,9 @@ def _gamma_values(gamma, t) -> np.ndarray:
     return ReverseFamily(None, None, gamma).gamma_at(np.atleast_1d(np.asarray(t, dtype=float)))
 
 
-def exponential_integrals(sde, s, t):
+def exponential_integrals(
+    sde: LinearSDE, s: ArrayLike, t: ArrayLike
+) -> tuple[FloatOrArray, FloatOrArray]:
     """``(I1, I2)`` of the exponential step from ``t`` down to ``s``: ``sde.exponential_integrals``.
 
     Kept for the 0.1 API; the SDE owns its integrals.
@@ -236,7 +249,14 @@ def _index(steps, idx):
     return cls(*(np.asarray(getattr(steps, n))[idx] for n in names))
 
 
-def step_maps(steps, ops, Pt, ct, Ps=None, cs=None):
+def step_maps(
+    steps: StepTables,
+    ops: object,
+    Pt: np.ndarray,
+    ct: np.ndarray,
+    Ps: np.ndarray | None = None,
+    cs: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(M, u, Q)`` of one step (module docstring) from the method's coefficient tables.
 
     ``steps`` are the tables of ``verify.solvers.methods`` at one step (scalars) or as
@@ -727,20 +747,20 @@ def _pack_diag(prob, nodes, mus, Ls, qs, solver, trajectory):
 
 # ------------------------------------------------------------------------------ public
 def exact_law(
-    sde,
-    data,
-    init,
-    grid,
-    gamma=1.0,
-    method="euler",
-    score_error=None,
+    sde: LinearSDE,
+    data: Gaussian,
+    init: Gaussian,
+    grid: ArrayLike,
+    gamma: Gamma = 1.0,
+    method: str | None = "euler",
+    score_error: ScoreError | None = None,
     *,
-    trajectory=False,
-    predictor="euler",
-    snr=0.16,
-    n_corrector=1,
-    solver=None,
-):
+    trajectory: bool = False,
+    predictor: str = "euler",
+    snr: float = 0.16,
+    n_corrector: int = 1,
+    solver: str | None = None,
+) -> ExactLaw | tuple[ExactLaw, ExactTrajectory]:
     """The exact law of a sampler's output for Gaussian data (module docstring).
 
     Parameters
@@ -783,7 +803,16 @@ def exact_law(
     return (law, traj) if trajectory else law
 
 
-def kl_trajectory(sde, data, init, grid, gamma=1.0, method="euler", score_error=None, **kwargs):
+def kl_trajectory(
+    sde: LinearSDE,
+    data: Gaussian,
+    init: Gaussian,
+    grid: ArrayLike,
+    gamma: Gamma = 1.0,
+    method: str | None = "euler",
+    score_error: ScoreError | None = None,
+    **kwargs: object,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(t_nodes, kl_values)``: ``kl(law_k, p_{t_k})`` at every node (chain || exact)."""
     _, traj = exact_law(
         sde, data, init, grid, gamma, method, score_error, trajectory=True, **kwargs
@@ -791,7 +820,14 @@ def kl_trajectory(sde, data, init, grid, gamma=1.0, method="euler", score_error=
     return traj.t, traj.kl
 
 
-def continuous_kl_closed_form(sde, data, init, t, gamma, T_start=None):
+def continuous_kl_closed_form(
+    sde: LinearSDE,
+    data: Gaussian,
+    init: Gaussian,
+    t: ArrayLike,
+    gamma: float,
+    T_start: float | None = None,
+) -> FloatOrArray:
     """``KL(law_tau || p_{T_start - tau})`` at forward times ``t`` by the closed form (G).
 
     (docs/theory.md, "The reverse family".)
@@ -827,7 +863,7 @@ def continuous_kl_closed_form(sde, data, init, t, gamma, T_start=None):
     return 0.5 * np.sum(h_u_minus_log1p(u) + q0 * decay, axis=1)
 
 
-def ve_ancestral_shortfall(s0_2, sig_t2, sig_s2):
+def ve_ancestral_shortfall(s0_2: ArrayLike, sig_t2: ArrayLike, sig_s2: ArrayLike) -> FloatOrArray:
     """Variance deficit of one ``"ancestral"`` gamma = 1 step under VE (``alpha = 1``).
 
     1-D data ``N(m, s0_2)``, chain started exactly at ``p_t = N(m, s0_2 + sig_t2)``, exact

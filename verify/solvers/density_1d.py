@@ -20,8 +20,19 @@ a sampler with an arbitrary (nonlinear, learned) score, for 1-D targets.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import ndtr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
+
+    from analytic import Gaussian, LinearSDE
+
+    from .types import Score
 
 __all__ = [
     "ddpm_density_1d",
@@ -35,7 +46,14 @@ __all__ = [
 
 
 def ddpm_density_1d(
-    sde, score, q0, x, grid_times, *, n_sd: float = 9.0, floor: float = 1e-16
+    sde: LinearSDE,
+    score: Score,
+    q0: Gaussian,
+    x: np.ndarray,
+    grid_times: ArrayLike,
+    *,
+    n_sd: float = 9.0,
+    floor: float = 1e-16,
 ) -> tuple[np.ndarray, float]:
     """Density after the VE/VP DDPM chain on ``grid_times`` (module docstring).
 
@@ -74,7 +92,7 @@ def ddpm_density_1d(
     return q / h, float(start - q.sum())
 
 
-def kl_quadrature_1d(p, q, n: int = 20001) -> float:
+def kl_quadrature_1d(p: Gaussian, q: Gaussian, n: int = 20001) -> float:
     """``KL(p || q)`` for 1-D laws by the trapezoid rule on ``mean(p) +- 12 sd(p)``."""
     m, sd = float(p.mean[0]), float(np.sqrt(p.cov[0, 0]))
     x = np.linspace(m - 12 * sd, m + 12 * sd, n)[:, None]
@@ -83,7 +101,14 @@ def kl_quadrature_1d(p, q, n: int = 20001) -> float:
 
 
 # ------------------------------------------------------------ PF-ODE characteristics
-def pf_ode_flow(sde, score, x0, times, substeps: int = 1, record: bool = False):
+def pf_ode_flow(
+    sde: LinearSDE,
+    score: Score,
+    x0: ArrayLike,
+    times: ArrayLike,
+    substeps: int = 1,
+    record: bool = False,
+) -> np.ndarray:
     r"""Push points along the probability-flow ODE (the reverse family with ``gamma = 0``,
     docs/theory.md#the-reverse-family)
 
@@ -130,7 +155,14 @@ def pf_ode_flow(sde, score, x0, times, substeps: int = 1, record: bool = False):
     return y[:, 0] if flat else y
 
 
-def pf_ode_flow_logdet(sde, score, score_dx, x0, times, substeps: int = 1):
+def pf_ode_flow_logdet(
+    sde: LinearSDE,
+    score: Score,
+    score_dx: Callable[[np.ndarray, float], np.ndarray],
+    x0: ArrayLike,
+    times: ArrayLike,
+    substeps: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
     r"""1-D characteristics of the probability-flow ODE with their log-Jacobians.
 
     Integrates, by classical RK4 (``substeps`` per interval of ``times``), the flow and its
@@ -219,7 +251,14 @@ _W_G = np.zeros(15)
 _W_G[1:7:2], _W_G[7], _W_G[9:15:2] = _WG[:3], _WG[3], _WG[2::-1]
 
 
-def gauss_kronrod(f, edges, tol: float, *, max_levels: int = 8, split: int = 4):
+def gauss_kronrod(
+    f: Callable[[np.ndarray], np.ndarray],
+    edges: ArrayLike,
+    tol: float,
+    *,
+    max_levels: int = 8,
+    split: int = 4,
+) -> tuple[float, float, int]:
     """``int f`` over ``[edges[0], edges[-1]]`` by adaptive Gauss-Kronrod 7-15 quadrature.
 
     ``f`` maps an array of points to values and is called once per refinement level with all
@@ -256,13 +295,13 @@ def gauss_kronrod(f, edges, tol: float, *, max_levels: int = 8, split: int = 4):
 
 
 def pf_ode_kl_1d(
-    sde,
-    score,
-    score_dx,
-    log_q0,
-    logp_end,
-    bounds,
-    times,
+    sde: LinearSDE,
+    score: Score,
+    score_dx: Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]],
+    log_q0: Callable[[np.ndarray], np.ndarray],
+    logp_end: Callable[[np.ndarray], np.ndarray],
+    bounds: tuple[float, float],
+    times: ArrayLike,
     substeps: int = 1,
     *,
     n_intervals: int = 64,
@@ -305,7 +344,9 @@ def pf_ode_kl_1d(
     return float(kl), {"error": err, "points": n, "mass": mass[0]}
 
 
-def finite_difference_dx(score, eps: float = 1e-4):
+def finite_difference_dx(
+    score: Score, eps: float = 1e-4
+) -> Callable[[np.ndarray, float], np.ndarray]:
     """``(x, t) -> (s(x + eps, t) - s(x - eps, t)) / (2 eps)`` for a 1-D score callable."""
 
     def dx(x, t):

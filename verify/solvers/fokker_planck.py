@@ -78,6 +78,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -85,6 +86,13 @@ import scipy.sparse.linalg as spla
 from scipy.linalg import lapack
 
 from .reverse import ReverseFamily
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from analytic import LinearSDE
+
+    from .types import Gamma
 
 __all__ = [
     "NonFiniteDensityError",
@@ -121,7 +129,11 @@ class Grid:
     shape: tuple[int, ...]
 
     @classmethod
-    def from_spec(cls, bounds, n_cells) -> Grid:
+    def from_spec(
+        cls,
+        bounds: tuple[float, float] | Sequence[tuple[float, float]],
+        n_cells: int | Sequence[int],
+    ) -> Grid:
         """Validate ``bounds`` (``((lo, hi),)`` per axis) and ``n_cells`` (int or tuple)."""
         try:
             b = tuple((float(lo), float(hi)) for lo, hi in bounds)
@@ -199,7 +211,7 @@ def _as_grid_array(q, grid: Grid, name: str = "q") -> np.ndarray:
 
 
 # ------------------------------------------------------------------- diagnostics
-def kl_on_grid(q, logp, grid: Grid) -> float:
+def kl_on_grid(q: np.ndarray, logp: ArrayLike, grid: Grid) -> float:
     """``kl(q || p) = sum_cells q log(q / p) dV`` by midpoint quadrature.
 
     ``q``: density values on ``grid`` (shape ``grid.shape``); ``logp``: log-density of
@@ -215,7 +227,7 @@ def kl_on_grid(q, logp, grid: Grid) -> float:
     return float(np.sum(q[pos] * (np.log(q[pos]) - lp[pos])) * grid.cell_volume)
 
 
-def fisher_on_grid(q, score, grid: Grid, *, rtol: float = 1e-12) -> float:
+def fisher_on_grid(q: np.ndarray, score: ArrayLike, grid: Grid, *, rtol: float = 1e-12) -> float:
     r"""Relative Fisher information ``I(q|p) = int q |grad log q - grad log p|^2 dx``.
 
     ``score``: callable ``x (n, d) -> grad log p (n, d)``. ``grad log q`` is taken on
@@ -289,7 +301,9 @@ class FPResult:
     def points(self) -> np.ndarray:
         return self.grid.points()
 
-    def kl_trajectory(self, logp_fn: Callable, *, return_error: bool = False):
+    def kl_trajectory(
+        self, logp_fn: Callable, *, return_error: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
         """``kl(q_tau || p_t)`` at the recorded times; ``logp_fn(x, t)`` is ``log p_t(x)``.
 
         With ``return_error=True`` returns ``(kl, err)`` where ``err`` is the difference
@@ -304,7 +318,9 @@ class FPResult:
         )
         return (kl, self._error(kl, lambda r: r.kl_trajectory(logp_fn))) if return_error else kl
 
-    def fisher_trajectory(self, score_fn: Callable, *, return_error: bool = False):
+    def fisher_trajectory(
+        self, score_fn: Callable, *, return_error: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray | None]:
         """Relative Fisher information ``I(q_tau | p_t)``; ``score_fn(x, t)`` is
         ``grad log p_t(x)``. ``return_error`` as in :meth:`kl_trajectory`."""
         out = np.array(
@@ -505,14 +521,14 @@ def _initial(init_density, grid: Grid, log: bool, normalize: bool) -> np.ndarray
 
 
 def solve_reverse_fp(
-    sde,
+    sde: LinearSDE,
     score: Callable[[np.ndarray, float], np.ndarray],
-    init_density,
-    grid_times,
-    gamma=1.0,
+    init_density: Callable[[np.ndarray], np.ndarray],
+    grid_times: ArrayLike,
+    gamma: Gamma = 1.0,
     *,
-    bounds,
-    n_cells,
+    bounds: tuple[float, float] | Sequence[tuple[float, float]],
+    n_cells: int | Sequence[int],
     substeps: int = 1,
     method: str = "trbdf2",
     solver: str = "direct",

@@ -50,8 +50,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from analytic import LinearSDE
 
 __all__ = [
     "METHODS",
@@ -285,7 +289,7 @@ AFFINE_METHODS = tuple(name for name, m in METHODS.items() if m.affine)
 PREDICTORS = tuple(name for name in METHODS if name != "pc")
 
 
-def get_method(name, what: str = "method") -> Method:
+def get_method(name: str, what: str = "method") -> Method:
     """The record of ``name``; ``ValueError`` listing the choices otherwise."""
     choices = METHODS if what == "method" else {k: METHODS[k] for k in PREDICTORS}
     if not isinstance(name, str) or name not in choices:
@@ -293,7 +297,7 @@ def get_method(name, what: str = "method") -> Method:
     return METHODS[name]
 
 
-def pc_options(predictor="euler", snr=0.16, n_corrector=1) -> dict:
+def pc_options(predictor: str = "euler", snr: float = 0.16, n_corrector: int = 1) -> dict:
     """Validated options of the ``pc`` method: ``predictor``, ``snr >= 0``, ``n_corrector >= 0``."""
     get_method(predictor, "predictor")
     if isinstance(snr, bool) or not isinstance(snr, int | float | np.floating | np.integer):
@@ -310,7 +314,9 @@ def pc_options(predictor="euler", snr=0.16, n_corrector=1) -> dict:
     return {"predictor": predictor, "snr": float(snr), "n_corrector": int(n_corrector)}
 
 
-def step_tables(sde, grid: np.ndarray, g: np.ndarray, method: str, **options):
+def step_tables(
+    sde: LinearSDE, grid: np.ndarray, g: np.ndarray, method: str, **options: object
+) -> StepTables:
     """The per-step coefficients of ``method`` on a validated ``grid`` with gammas ``g``.
 
     Returns :class:`AffineSteps`, :class:`HeunSteps` or (``pc``) :class:`PCSteps`; checks the
@@ -332,6 +338,9 @@ def step_tables(sde, grid: np.ndarray, g: np.ndarray, method: str, **options):
     with np.errstate(over="ignore", invalid="ignore"):
         tables = _finite_tables(pred.tables(sde, grid, g), grid, g, pred.name)
     return PCSteps(tables, pred.name, eps, active, opts["n_corrector"])
+
+
+StepTables: TypeAlias = "AffineSteps | HeunSteps | PCSteps"
 
 
 def _finite_tables(tables, grid, g, method):

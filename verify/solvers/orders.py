@@ -22,6 +22,7 @@ the records' ``notes`` (``ORDER_NOTES``); ``python -m verify.solvers.orders`` pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,13 @@ from analytic import Gaussian, kl
 from .chain_laws import exact_law
 from .grids import uniform
 from .methods import METHODS
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from analytic import LinearSDE
+
+    from .types import Gamma, Score, ScoreError
 
 __all__ = ["EXPECTED_ORDERS", "ORDER_NOTES", "OrderResult", "weak_order", "strong_order"]
 
@@ -95,19 +103,19 @@ def _steps(n_steps_list):
 
 
 def weak_order(
-    sde,
+    sde: LinearSDE,
     data: Gaussian,
     init: Gaussian | None = None,
-    gamma=None,
+    gamma: Gamma | None = None,
     method: str = "euler",
-    n_steps_list=(40, 80, 160, 320, 640),
+    n_steps_list: Sequence[int] = (40, 80, 160, 320, 640),
     *,
     t_min: float = 1e-3,
     T: float | None = None,
-    score_error=None,
+    score_error: ScoreError | None = None,
     metric: str = "moments",
     tolerance: float = 0.3,
-    **method_kwargs,
+    **method_kwargs: object,
 ) -> OrderResult:
     """Weak order of ``method``, exactly: chain law (``exact_law``) vs continuous-time law.
 
@@ -161,20 +169,20 @@ def weak_order(
 
 
 def strong_order(
-    sde,
+    sde: LinearSDE,
     data: Gaussian,
-    gamma=None,
+    gamma: Gamma | None = None,
     method: str = "euler",
-    n_steps_list=(16, 32, 64, 128),
+    n_steps_list: Sequence[int] = (16, 32, 64, 128),
     *,
     n_particles: int = 2000,
     rng: np.random.Generator | None = None,
     init: Gaussian | None = None,
     t_min: float = 1e-3,
     ref_factor: int = 8,
-    score=None,
+    score: Score | None = None,
     tolerance: float = 0.3,
-    **method_kwargs,
+    **method_kwargs: object,
 ) -> OrderResult:
     """Strong order of ``method`` with particles (``verify.solvers.particles.reverse_sample``).
 

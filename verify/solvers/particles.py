@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,14 @@ from . import grids as _grids
 from .brownian import BrownianPath
 from .methods import METHODS, HeunSteps, PCSteps, get_method, step_tables
 from .reverse import ReverseFamily
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from analytic import LinearSDE
+    from analytic.sde import FloatOrArray
+
+    from .types import Gamma
 
 __all__ = [
     "METHODS",
@@ -74,7 +83,7 @@ class SampleResult:
 
 
 # ------------------------------------------------------------------ step coefficients
-def step_integrals(sde, s, t):
+def step_integrals(sde: LinearSDE, s: ArrayLike, t: ArrayLike) -> tuple[FloatOrArray, FloatOrArray]:
     """``(I1, I2)`` of the exponential step from ``t`` down to ``s``: ``sde.exponential_integrals``.
 
     Kept for the 0.1 API; the SDE owns its integrals.
@@ -82,7 +91,9 @@ def step_integrals(sde, s, t):
     return sde.exponential_integrals(s, t)
 
 
-def step_coefficients(sde, grid, gamma=1.0, method: str = "euler"):
+def step_coefficients(
+    sde: LinearSDE, grid: ArrayLike, gamma: Gamma = 1.0, method: str = "euler"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-step scalars ``(A, B, C)`` of ``y' = A_k y + B_k s(y, t_k) + C_k xi`` (arrays (N,)).
 
     Defined for the affine methods ``euler``, ``exponential``, ``ddpm`` and ``ancestral``
@@ -160,15 +171,15 @@ def _check_finite(y, k, t, method):
 
 
 def reverse_sample(
-    sde,
+    sde: LinearSDE,
     score: Callable,
-    x_T,
-    grid,
-    gamma=1.0,
+    x_T: ArrayLike,
+    grid: ArrayLike,
+    gamma: Gamma = 1.0,
     method: str = "euler",
     rng: np.random.Generator | int | None = None,
     *,
-    noise=None,
+    noise: np.ndarray | BrownianPath | None = None,
     chunk_size: int = 65536,
     return_trajectory: Iterable[int] | None = None,
     callback: Callable | None = None,
@@ -176,7 +187,7 @@ def reverse_sample(
     snr: float = 0.16,
     n_corrector: int = 1,
     progress: bool = False,
-):
+) -> np.ndarray | SampleResult:
     """Run the reverse family from particles ``x_T`` along ``grid`` (module docstring).
 
     Parameters

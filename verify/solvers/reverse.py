@@ -21,13 +21,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from analytic import LinearSDE
+
+    from .types import Gamma
 
 __all__ = ["ReverseFamily", "validate_gamma"]
 
 
-def validate_gamma(gamma):
+def validate_gamma(gamma: Gamma) -> Gamma:
     """``gamma`` as given if it is a finite number ``>= 0`` or a callable; else ``ValueError``.
 
     Numbers are returned as ``float``. Strings, booleans, arrays and ``None`` are rejected
@@ -57,7 +65,7 @@ class ReverseFamily:
     gamma : number ``>= 0`` or callable of forward time ``t``.
     """
 
-    def __init__(self, sde, score: Callable | None = None, gamma=1.0):
+    def __init__(self, sde: LinearSDE, score: Callable | None = None, gamma: Gamma = 1.0) -> None:
         self.sde = sde
         self.score = score
         self.gamma = validate_gamma(gamma)
@@ -67,7 +75,7 @@ class ReverseFamily:
         """True when ``gamma`` is a number (not a function of time)."""
         return not callable(self.gamma)
 
-    def gamma_at(self, t) -> np.ndarray:
+    def gamma_at(self, t: ArrayLike) -> np.ndarray:
         """``gamma(t)`` at the forward times ``t`` (an array of their shape), validated.
 
         A callable is evaluated point by point; a value that is not finite and ``>= 0``
@@ -87,7 +95,9 @@ class ReverseFamily:
                 raise ValueError(f"gamma must be finite and >= 0; gamma(t={ti:g}) = {v!r}")
         return vals.reshape(t.shape)
 
-    def drift_coefficients(self, t):
+    def drift_coefficients(
+        self, t: ArrayLike
+    ) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray]:
         """``(f(t), w(t), D(t))`` with drift ``-f y + w s(y, t)`` and diffusion ``D lap``:
 
         ``w = (1 + gamma)/2 g2``, ``D = gamma g2 / 2`` (the noise variance rate is ``2 D``).
@@ -106,7 +116,7 @@ class ReverseFamily:
         f, w, _ = self.drift_coefficients(float(t))
         return w * np.asarray(self.score(y, float(t)), dtype=np.float64) - f * y
 
-    def diffusion(self, t) -> np.ndarray:
+    def diffusion(self, t: ArrayLike) -> np.ndarray:
         """``sqrt(gamma(t) g2(t))``, the coefficient of ``dW``."""
         _, _, D = self.drift_coefficients(t)
         return np.sqrt(2.0 * np.asarray(D))[()]
