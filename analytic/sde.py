@@ -171,7 +171,7 @@ class _Quadrature:
 
     MAX_PANELS = 8000
 
-    def __init__(self, f, g2, T: float, names=("f", "g2")):
+    def __init__(self, f, g2, T: float, names=("f", "g2")) -> None:
         self.f, self.g2, self.T = f, g2, T
         self.names = names
         edges = self._panels()
@@ -755,7 +755,7 @@ class OU(_Preset):
 
     name = "OU"
 
-    def __init__(self, T: float = 1.0):
+    def __init__(self, T: float = 1.0) -> None:
         super().__init__(-1, g2=2, T=_horizon(T))
 
     def closed_form(self) -> tuple[sp.Expr, sp.Expr]:
@@ -787,7 +787,7 @@ class OU(_Preset):
 class _BetaLinear(_Preset):
     _culprits = "beta_max or T"
 
-    def __init__(self, beta_min: float, beta_max: float, T: float, g2):
+    def __init__(self, beta_min: float, beta_max: float, T: float, g2) -> None:
         if not (0 <= beta_min <= beta_max):
             raise ValueError(
                 f"need 0 <= beta_min <= beta_max < inf, got beta_min={beta_min}, "
@@ -837,7 +837,7 @@ class VP(_BetaLinear):
 
     name = "VP"
 
-    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, T: float = 1.0):
+    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, T: float = 1.0) -> None:
         beta_min, beta_max, T = self._args(beta_min, beta_max, T)
         b0, b1 = _exact(beta_min), _exact(beta_max)
         super().__init__(beta_min, beta_max, T, g2=b0 + (b1 - b0) * t_sym)
@@ -874,7 +874,7 @@ class SubVP(_BetaLinear):
 
     name = "SubVP"
 
-    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, T: float = 1.0):
+    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, T: float = 1.0) -> None:
         beta_min, beta_max, T = self._args(beta_min, beta_max, T)
         b0, b1 = _exact(beta_min), _exact(beta_max)
         beta = b0 + (b1 - b0) * t_sym
@@ -909,7 +909,7 @@ class VE(_Preset):
     name = "VE"
     _culprits = "sigma_max or T"
 
-    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 50.0, T: float = 1.0):
+    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 50.0, T: float = 1.0) -> None:
         sigma_min = _real_number(sigma_min, "sigma_min")
         sigma_max = _real_number(sigma_max, "sigma_max")
         T = _horizon(T)
@@ -974,7 +974,7 @@ class EDM(_Preset):
     name = "EDM"
     _culprits = "sigma_max"
 
-    def __init__(self, sigma_max: float = 80.0):
+    def __init__(self, sigma_max: float = 80.0) -> None:
         sigma_max = _real_number(sigma_max, "sigma_max")
         if not sigma_max > 0:
             raise ValueError("sigma_max must be positive and finite")

@@ -76,7 +76,7 @@ class Basis:
 class IdentityBasis(Basis):
     """The standard basis of $\\mathbb{R}^d$ ($U = I$): rotations are copies, $O(d)$."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int) -> None:
         if isinstance(dim, bool) or int(dim) != dim or dim < 1:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         self.dim = int(dim)

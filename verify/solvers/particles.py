@@ -60,7 +60,7 @@ __all__ = [
 class NonFiniteError(ValueError):
     """A sampler produced NaN or inf; carries ``step`` (index k), ``t`` and ``method``."""
 
-    def __init__(self, step: int, t: float, method: str, detail: str = ""):
+    def __init__(self, step: int, t: float, method: str, detail: str = "") -> None:
         self.step, self.t, self.method = step, t, method
         msg = (
             f"non-finite value in the particles after step k={step} (from t={t:.6g}) of method "
@@ -113,7 +113,7 @@ def step_coefficients(
 class _Noise:
     """Standard normals for step k, slot j (0 = predictor, 1.. = corrector), chunk rows."""
 
-    def __init__(self, noise, rng, grid, sde, n, d, n_slots, method):
+    def __init__(self, noise, rng, grid, sde, n, d, n_slots, method) -> None:
         self.rng, self.array, self.path = rng, None, None
         self.n_slots = n_slots
         if noise is None:
@@ -284,7 +284,7 @@ def _trajectory_buffers(return_trajectory, N: int, n: int, d: int):
 class _ChunkRun:
     """Runs every step on one chunk of particles, in place (reused buffers)."""
 
-    def __init__(self, score, grid, tables, src, method, callback, record, m0, d):
+    def __init__(self, score, grid, tables, src, method, callback, record, m0, d) -> None:
         self.score, self.src, self.method = score, src, method
         self.callback, self.record = callback, record
         self.tk = [float(v) for v in grid]

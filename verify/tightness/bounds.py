@@ -33,6 +33,7 @@ import math
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from analytic import GaussianMixture
 from analytic.divergence import h_u_minus_log1p
@@ -179,7 +180,14 @@ LSI_RATE_SPACE = {
 
 
 # ------------------------------------------------------------------ bakry-emery-vp
-def prior_kl_vp(lam, mean, t, *, beta_min=0.1, beta_max=20.0):
+def prior_kl_vp(
+    lam: ArrayLike,
+    mean: ArrayLike,
+    t: ArrayLike,
+    *,
+    beta_min: float = 0.1,
+    beta_max: float = 20.0,
+) -> np.ndarray:
     """``KL(p_t || N(0, I))`` for data ``N(mean, diag(lam))`` under VP, batched.
 
     ``p_t = N(alpha m, alpha^2 lam + sigma2)`` per direction: ``1/2 sum [h(v - 1) + mu^2]``,
@@ -194,7 +202,14 @@ def prior_kl_vp(lam, mean, t, *, beta_min=0.1, beta_max=20.0):
     return 0.5 * np.sum(h_u_minus_log1p(v - 1.0) + (al * mean) ** 2, axis=1)
 
 
-def prior_kl_vp_mp(lam, mean, t, *, beta_min=0.1, beta_max=20.0):
+def prior_kl_vp_mp(
+    lam: ArrayLike,
+    mean: ArrayLike,
+    t: float,
+    *,
+    beta_min: float = 0.1,
+    beta_max: float = 20.0,
+) -> mpmath.mpf:
     """:func:`prior_kl_vp` for one setting in mpmath (``lam``, ``mean`` lists)."""
     _, _, al, s2, _ = schedule_mp("VP", t, beta_min=beta_min, beta_max=beta_max)
     total = mpmath.mpf(0)
@@ -270,7 +285,14 @@ def two_mixture(w: float, rho: float, s: float) -> GaussianMixture:
     return GaussianMixture([w, 1.0 - w], [[-rho * s], [rho * s]], [s * s, s * s])
 
 
-def mixture_constant(w, rho, s, *, n: int = 400, kind: str = "poincare") -> float:
+def mixture_constant(
+    w: float,
+    rho: float,
+    s: float,
+    *,
+    n: int = 400,
+    kind: str = "poincare",
+) -> float:
     """The grid Poincare (``kind="poincare"``) or LSI (``"lsi"``) constant of
     :func:`two_mixture` on ``[-rho s - 10 s, rho s + 10 s]`` with ``n`` cells."""
     mix = two_mixture(float(w), float(rho), float(s))

@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from analytic.divergence import h_u_minus_log1p
 
@@ -98,7 +99,15 @@ def _arr(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def schedule(sde: str, t, *, beta_min=0.1, beta_max=20.0, sigma_min=0.01, sigma_max=10.0):
+def schedule(
+    sde: str,
+    t: ArrayLike,
+    *,
+    beta_min: ArrayLike = 0.1,
+    beta_max: ArrayLike = 20.0,
+    sigma_min: ArrayLike = 0.01,
+    sigma_max: ArrayLike = 10.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(f, g2, alpha, sigma2, sbar2)`` at forward times ``t`` (module docstring; arrays)."""
     t = _arr(t)
     if sde == "OU":
@@ -121,7 +130,15 @@ def schedule(sde: str, t, *, beta_min=0.1, beta_max=20.0, sigma_min=0.01, sigma_
     raise ValueError(f"sde must be one of {SDES}, got {sde!r}")
 
 
-def schedule_mp(sde: str, t, *, beta_min=0.1, beta_max=20.0, sigma_min=0.01, sigma_max=10.0):
+def schedule_mp(
+    sde: str,
+    t: float,
+    *,
+    beta_min: float = 0.1,
+    beta_max: float = 20.0,
+    sigma_min: float = 0.01,
+    sigma_max: float = 10.0,
+) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, mpmath.mpf, mpmath.mpf]:
     """:func:`schedule` for one setting in mpmath (working precision)."""
     t = mpmath.mpf(t)
     if sde == "OU":
@@ -227,23 +244,23 @@ def _batch(lam, scalars: dict, per_dir: dict):
 
 
 def euler_chain_kl(
-    lam,
-    n_steps,
-    gamma=1.0,
+    lam: ArrayLike,
+    n_steps: ArrayLike,
+    gamma: ArrayLike = 1.0,
     *,
     sde: str = "VP",
-    T=1.0,
-    t_min=1e-3,
-    mean=0.0,
-    offset=0.0,
-    scale=1.0,
+    T: ArrayLike = 1.0,
+    t_min: ArrayLike = 1e-3,
+    mean: ArrayLike = 0.0,
+    offset: ArrayLike = 0.0,
+    scale: ArrayLike = 1.0,
     start: str = "exact",
     direction: str = "chain||data",
-    beta_min=0.1,
-    beta_max=20.0,
-    sigma_min=0.01,
-    sigma_max=10.0,
-):
+    beta_min: ArrayLike = 0.1,
+    beta_max: ArrayLike = 20.0,
+    sigma_min: ArrayLike = 0.01,
+    sigma_max: ArrayLike = 10.0,
+) -> float | np.ndarray:
     """Exact KL of the Euler-Maruyama chain's output, for a batch of settings (docstring).
 
     ``lam``: data eigenvalues ``(n, d)`` (or ``(d,)`` / scalar); ``mean``, ``offset``:
@@ -302,23 +319,23 @@ def euler_chain_kl(
 
 
 def euler_chain_kl_mp(
-    lam,
-    n_steps,
-    gamma=1.0,
+    lam: float,
+    n_steps: int,
+    gamma: float = 1.0,
     *,
     sde: str = "VP",
-    T=1.0,
-    t_min=1e-3,
-    mean=0.0,
-    offset=0.0,
-    scale=1.0,
+    T: float = 1.0,
+    t_min: float = 1e-3,
+    mean: float = 0.0,
+    offset: float = 0.0,
+    scale: float = 1.0,
     start: str = "exact",
     direction: str = "chain||data",
-    beta_min=0.1,
-    beta_max=20.0,
-    sigma_min=0.01,
-    sigma_max=10.0,
-):
+    beta_min: float = 0.1,
+    beta_max: float = 20.0,
+    sigma_min: float = 0.01,
+    sigma_max: float = 10.0,
+) -> mpmath.mpf:
     """:func:`euler_chain_kl` for one setting in mpmath (``lam`` a scalar or a list)."""
     _check_sde(sde)
     _direction(direction)
@@ -382,19 +399,19 @@ def _sched(beta_min, beta_max, sigma_min, sigma_max):
 
 
 def continuous_kl(
-    lam,
-    gamma,
+    lam: ArrayLike,
+    gamma: ArrayLike,
     *,
     sde: str = "OU",
-    T=1.0,
-    t=0.0,
-    delta=0.0,
-    ratio=1.0,
-    beta_min=0.1,
-    beta_max=20.0,
-    sigma_min=0.01,
-    sigma_max=10.0,
-):
+    T: ArrayLike = 1.0,
+    t: ArrayLike = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    beta_min: ArrayLike = 0.1,
+    beta_max: ArrayLike = 20.0,
+    sigma_min: ArrayLike = 0.01,
+    sigma_max: ArrayLike = 10.0,
+) -> float | np.ndarray:
     """``KL(q_t || p_t)`` of the continuous reverse family by (G), batched (docstring).
 
     The start law at ``T`` is ``N(alpha(T) m_0 + delta sqrt(S(T)), ratio S(T))`` per
@@ -409,19 +426,19 @@ def continuous_kl(
 
 
 def lsi_rate_bound(
-    lam,
-    gamma,
+    lam: ArrayLike,
+    gamma: ArrayLike,
     *,
     sde: str = "OU",
-    T=1.0,
-    t=0.0,
-    delta=0.0,
-    ratio=1.0,
-    beta_min=0.1,
-    beta_max=20.0,
-    sigma_min=0.01,
-    sigma_max=10.0,
-):
+    T: ArrayLike = 1.0,
+    t: ArrayLike = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    beta_min: ArrayLike = 0.1,
+    beta_max: ArrayLike = 20.0,
+    sigma_min: ArrayLike = 0.01,
+    sigma_max: ArrayLike = 10.0,
+) -> float | np.ndarray:
     """``H_T ((lam_max + sbar2(t)) / (lam_max + sbar2(T)))^gamma``, batched (docstring);
     ``H_T`` the start KL, arguments as :func:`continuous_kl`."""
     _check_sde(sde)
@@ -449,19 +466,19 @@ def _sbar2_gap(sde, T, t, sched):
 
 
 def lsi_rate_exponents(
-    lam,
-    gamma,
+    lam: ArrayLike,
+    gamma: ArrayLike,
     *,
     sde: str = "OU",
-    T=1.0,
-    t=0.0,
-    delta=0.0,
-    ratio=1.0,
-    beta_min=0.1,
-    beta_max=20.0,
-    sigma_min=0.01,
-    sigma_max=10.0,
-):
+    T: ArrayLike = 1.0,
+    t: ArrayLike = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    beta_min: ArrayLike = 0.1,
+    beta_max: ArrayLike = 20.0,
+    sigma_min: ArrayLike = 0.01,
+    sigma_max: ArrayLike = 10.0,
+) -> tuple[float | np.ndarray, float | np.ndarray]:
     r"""``(E_truth, E_bound)``: the decay exponents of the truth and of the LSI rate bound,
     batched (arguments as :func:`continuous_kl`).
 
@@ -504,7 +521,17 @@ def lsi_rate_exponents(
     return E_truth, E_bound
 
 
-def lsi_rate_exponents_mp(lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0, **sched):
+def lsi_rate_exponents_mp(
+    lam: ArrayLike,
+    gamma: float,
+    *,
+    sde: str = "OU",
+    T: float = 1.0,
+    t: float = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    **sched: float,
+) -> tuple[mpmath.mpf, mpmath.mpf]:
     """:func:`lsi_rate_exponents` for one setting in mpmath (from :func:`continuous_kl_mp` at
     ``t`` and at ``T``, at the working precision)."""
     H_t = continuous_kl_mp(lam, gamma, sde=sde, T=T, t=t, delta=delta, ratio=ratio, **sched)
@@ -520,7 +547,17 @@ def _mp_list(x, d):
     return [mpmath.mpf(v) for v in (x if len(x) == d else x * d)]
 
 
-def continuous_kl_mp(lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0, **sched):
+def continuous_kl_mp(
+    lam: ArrayLike,
+    gamma: float,
+    *,
+    sde: str = "OU",
+    T: float = 1.0,
+    t: float = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    **sched: float,
+) -> mpmath.mpf:
     """:func:`continuous_kl` for one setting in mpmath."""
     lam = _mp_list(lam, len(np.atleast_1d(lam)))
     d = len(lam)
@@ -536,7 +573,17 @@ def continuous_kl_mp(lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0
     return total / 2
 
 
-def lsi_rate_bound_mp(lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0, **sched):
+def lsi_rate_bound_mp(
+    lam: ArrayLike,
+    gamma: float,
+    *,
+    sde: str = "OU",
+    T: float = 1.0,
+    t: float = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    **sched: float,
+) -> mpmath.mpf:
     """:func:`lsi_rate_bound` for one setting in mpmath."""
     lam = _mp_list(lam, len(np.atleast_1d(lam)))
     d = len(lam)
@@ -565,21 +612,21 @@ def _phi(x):
 
 
 def reverse_family_moments(
-    lam,
-    gamma,
+    lam: ArrayLike,
+    gamma: ArrayLike,
     *,
     sde: str = "OU",
-    T=1.0,
-    t=0.0,
-    delta=0.0,
-    ratio=1.0,
-    offset=0.0,
-    scale=1.0,
-    beta_min=0.1,
-    beta_max=20.0,
-    sigma_min=0.01,
-    sigma_max=10.0,
-):
+    T: ArrayLike = 1.0,
+    t: ArrayLike = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    offset: ArrayLike = 0.0,
+    scale: ArrayLike = 1.0,
+    beta_min: ArrayLike = 0.1,
+    beta_max: ArrayLike = 20.0,
+    sigma_min: ArrayLike = 0.01,
+    sigma_max: ArrayLike = 10.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(r, z)`` of the continuous reverse family with ``s~ = k s + b`` (module docstring).
 
     ``lam``, ``delta``, ``ratio``, ``offset`` per direction (``(n, d)``); ``gamma``, ``T``,
@@ -625,7 +672,13 @@ def reverse_family_moments(
     return r, z
 
 
-def reverse_family_kl(lam, gamma, *, direction: str = "chain||data", **kw):
+def reverse_family_kl(
+    lam: ArrayLike,
+    gamma: ArrayLike,
+    *,
+    direction: str = "chain||data",
+    **kw: float,
+) -> float | np.ndarray:
     """``KL`` between the reverse family with ``s~ = k s + b`` and ``p_t`` (batched; arguments
     as :func:`reverse_family_moments`; ``direction`` as :func:`euler_chain_kl`)."""
     _direction(direction)
@@ -639,9 +692,19 @@ def reverse_family_kl(lam, gamma, *, direction: str = "chain||data", **kw):
 
 
 def reverse_family_kl_mp(
-    lam, gamma, *, sde="OU", T=1.0, t=0.0, delta=0.0, ratio=1.0, offset=0.0, scale=1.0,
-    direction="chain||data", **sched,
-):  # fmt: skip
+    lam: ArrayLike,
+    gamma: float,
+    *,
+    sde: str = "OU",
+    T: float = 1.0,
+    t: float = 0.0,
+    delta: ArrayLike = 0.0,
+    ratio: ArrayLike = 1.0,
+    offset: ArrayLike = 0.0,
+    scale: float = 1.0,
+    direction: str = "chain||data",
+    **sched: float,
+) -> mpmath.mpf:
     """:func:`reverse_family_kl` for one setting in mpmath (``mpmath.quad`` for the integral)."""
     _direction(direction)
     lam = _mp_list(lam, len(np.atleast_1d(lam)))

@@ -134,14 +134,22 @@ def best_test_function(w: float, rho: float) -> tuple:
     return best
 
 
-def lsi_lower_bound(w, rho, s) -> float:
+def lsi_lower_bound(
+    w: float,
+    rho: float,
+    s: float,
+) -> float:
     """$\\sup_f \\mathrm{Ent}(f^2) / (2 E|f'|^2)$ over the family (module docstring): a lower
     bound on $C_{LSI}$ of ``two_mixture(w, rho, s)`` (float64 trapezoid rule)."""
     w, rho, s = _check(w, rho, s)
     return s * s * best_test_function(w, rho)[0]
 
 
-def lsi_lower_bound_mp(w, rho, s) -> mpmath.mpf:
+def lsi_lower_bound_mp(
+    w: float,
+    rho: float,
+    s: float,
+) -> mpmath.mpf:
     """The best test function of :func:`lsi_lower_bound` re-evaluated by ``mpmath.quad`` at
     the working precision (the certificate's truth: a lower bound on $C_{LSI}$ whatever the
     float optimisation did)."""

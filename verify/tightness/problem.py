@@ -51,7 +51,7 @@ class Bound:
     domain_text: str = ""
     seeds: tuple = ()
 
-    def budget(self, name_or_n) -> int:
+    def budget(self, name_or_n: str | int) -> int:
         """Evaluations for a budget name (``"quick"``/``"full"``) or an explicit count."""
         if isinstance(name_or_n, str):
             if name_or_n not in self.budgets:

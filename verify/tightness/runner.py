@@ -145,7 +145,14 @@ def _run(key: str, budget: int, seed: int, grid_n: int, extras: bool) -> BoundRu
     )
 
 
-def run_bound(key: str, budget="quick", seed: int = 0, *, grid_n=None, extras=None):
+def run_bound(
+    key: str,
+    budget: str | int = "quick",
+    seed: int = 0,
+    *,
+    grid_n: int | None = None,
+    extras: bool | None = None,
+) -> BoundRun:
     """Search bound ``key`` with ``budget`` (``"quick"``, ``"full"`` or a number of settings)
     from the base ``seed`` (the search's seed is ``task_seed(seed, "tightness", key)``).
 

@@ -738,7 +738,7 @@ def search(
     truth: Callable,
     space: Mapping,
     budget: int = 512,
-    rng=None,
+    rng: np.random.Generator | int | None = None,
     *,
     constant: float | None = None,
     bound_mp: Callable | None = None,
@@ -918,7 +918,7 @@ def ratio_grid(
     y: str,
     n: int = 24,
     vectorized: bool | None = None,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(xs, ys, R)``: ``bound / truth`` on an ``n x n`` grid of ``(x, y)`` (in the space's
     coordinates, log where asked; every choice of a choice parameter) with the other
     parameters at ``base`` (e.g. the worst setting). ``R[i, j]`` is at ``(xs[j], ys[i])``;

@@ -66,7 +66,7 @@ class Param:
             x = np.clip(np.rint(x), math.ceil(self.low), math.floor(self.high))
         return x
 
-    def unit(self, value) -> float:
+    def unit(self, value: float | str) -> float:
         """The unit coordinate of ``value`` (inverse of :meth:`values`; choices: the bin centre)."""
         if self.kind == "choice":
             i = self.choices.index(value)
@@ -76,7 +76,7 @@ class Param:
             return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
         return (v - self.low) / (self.high - self.low)
 
-    def python(self, value):
+    def python(self, value: object) -> object:
         """``value`` as a plain Python scalar (``int`` for integer parameters)."""
         if isinstance(value, np.generic):
             value = value.item()
@@ -141,7 +141,7 @@ def _parse(name: str, spec) -> Param:
 class Space:
     """A parsed search space (module docstring): its parameters in the order given."""
 
-    def __init__(self, space: Mapping):
+    def __init__(self, space: Mapping) -> None:
         if not isinstance(space, Mapping) or not space:
             raise ValueError("space must be a non-empty mapping of parameter name -> range")
         for key in space:

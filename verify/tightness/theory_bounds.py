@@ -33,11 +33,13 @@ import math
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from analytic import EDM, OU, VE, VP, Gaussian
 from analytic.divergence import h_u_minus_log1p
 from verify.errors import Offset, Scale, ScoreError
 from verify.solvers import grids
+from verify.solvers.types import Score
 from verify.theory.kl_dynamics import ode_w2_bound, young_lsi_bound
 from verify.theory.start_laws import kl_bound_terms, score_error_integral
 
@@ -56,14 +58,14 @@ ODE_NODES = 51
 class ScaleOffset(ScoreError):
     """``s~ = k s + b`` (``k`` scalar, ``b`` a ``(d,)`` vector): ``affine_parts = (k, 0, b)``."""
 
-    def __init__(self, score, k: float, b):
+    def __init__(self, score: Score, k: float, b: ArrayLike) -> None:
         super().__init__(score)
         self.k, self.b = float(k), np.asarray(b, dtype=np.float64)
 
-    def error(self, x, t):
+    def error(self, x: np.ndarray, t: ArrayLike) -> np.ndarray:
         return (self.k - 1.0) * np.asarray(self.score(x, t)) + self.b
 
-    def affine_parts(self, t, dim):
+    def affine_parts(self, t: float, dim: int) -> tuple[float, float, np.ndarray]:
         return self.k, 0.0, np.broadcast_to(self.b, (dim,))
 
 
@@ -409,7 +411,7 @@ def edm() -> EDM:
     return EDM(80.0)
 
 
-def karras_grid(n_steps, sigma_T, rho):
+def karras_grid(n_steps: int, sigma_T: float, rho: float) -> np.ndarray:
     """``grids.karras(EDM(80), N, 2e-4, sigma_T, rho)``."""
     return grids.karras(edm(), int(n_steps), SIGMA_MIN, float(sigma_T), float(rho))
 
