@@ -240,7 +240,7 @@ class SchedulerAdapter:
 
     def with_data(self, data):
         """The same scheduler on another target."""
-        from verify.kit.conformance import _denoiser
+        from verify.kit.denoisers import _denoiser
 
         return SchedulerAdapter(self.proto, data, self.knobs, _denoiser(data), self.promote)
 
