@@ -76,7 +76,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- reports
 def _report_class():
-    from verify.kit.conformance import ConformanceReport
+    from verify.kit.report import ConformanceReport
 
     @dataclasses.dataclass
     class _Guarded(ConformanceReport):
@@ -105,14 +105,14 @@ def __getattr__(name):
 def _verdict(self):
     if any(c.verdict == "error" for c in self.checks.values()):
         return "error"
-    from verify.kit.conformance import ConformanceReport
+    from verify.kit.report import ConformanceReport
 
     return ConformanceReport.verdict.fget(self)
 
 
 def _assert_ok(self):
     if _verdict(self) != "error":
-        from verify.kit.conformance import ConformanceReport
+        from verify.kit.report import ConformanceReport
 
         return ConformanceReport.assert_ok(self)
     note = self.summary() + (
@@ -134,7 +134,8 @@ def _sampler_label(args):
 def _problem_report(args, problem, done):
     """The report of a run that ``problem`` ended: the checks done, then the one that was
     running (``error`` or ``fails``)."""
-    from verify.kit.conformance import CHECKS, CheckResult
+    from verify.kit.checks.result import CheckResult
+    from verify.kit.registry import CHECKS
 
     check = _current_check_of(problem) or "sampler"
     want = tuple(args.get("checks") or CHECKS)
@@ -177,7 +178,7 @@ def _current_check_of(problem):
 def _done_checks(problem) -> dict:
     """Checks finished before ``problem``: the ``out`` dicts of the kit's frames it went
     through (``check_sampler`` and its exact-check driver)."""
-    from verify.kit.conformance import CheckResult
+    from verify.kit.checks.result import CheckResult
 
     done = {}
     tb = problem.__traceback__
@@ -212,21 +213,23 @@ def _annotate_own_noise(report, args):
 def _own_noise(args) -> str | None:
     """Run the sampler twice on the same input with the same kit noise: a different output
     means it draws noise of its own."""
-    from verify.kit import conformance as C
+    from verify.kit.adapters.sigma import _SigmaAdapter
+    from verify.kit.denoisers import default_target
+    from verify.kit.noise import _Source
 
     conv = args.get("convention", "k-diffusion")
     if conv == "diffusers":
         return None
     try:
-        data = args.get("data") or C.default_target()
+        data = args.get("data") or default_target()
         knobs = {} if conv == "ours" else dict(args.get("knobs") or {})
-        ad = C._SigmaAdapter(
+        ad = _SigmaAdapter(
             args["sampler"], conv, data, knobs, args.get("sde"), args.get("backend", "auto")
         )
         seg = ad.nodes(4, zero=True)
         x = np.random.default_rng(3).standard_normal((8, data.dim))
         zs = [np.random.default_rng(4).standard_normal((8, data.dim)) for _ in range(64)]
-        outs = [ad.run(x, seg, C._Source("given", arrays=zs)) for _ in range(2)]
+        outs = [ad.run(x, seg, _Source("given", arrays=zs)) for _ in range(2)]
     except Exception:
         return None
     if not np.array_equal(outs[0], outs[1]):

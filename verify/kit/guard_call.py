@@ -260,9 +260,7 @@ class SamplerCall:
         if st.heartbeat is not None:
             rows = int(np.shape(self.x)[0]) if np.ndim(self.x) else 1
             steps = max(len(self.kit_grid) - 1, 1)
-            from verify.kit.guard_worker import call_limit  # the worker imports this module
-
-            limit = call_limit(st.timeout, rows, steps)
+            limit = st.heartbeat.limit(st.timeout, rows, steps)  # the worker's call_limit
             st.heartbeat.start(limit, self.label())
         return self
 

@@ -47,7 +47,7 @@ def reference_cost():
     if _REF_COST is not None:
         return _REF_COST
     from verify.kit import references as R
-    from verify.kit.conformance import _kd_model, default_target
+    from verify.kit.denoisers import _kd_model, default_target
 
     model = _kd_model(default_target())
     rng = np.random.default_rng(0)
@@ -88,6 +88,11 @@ _HB_LABEL = 512
 class _Heartbeat:
     def __init__(self, shm):
         self.shm, self.seq = shm, 0
+
+    @staticmethod
+    def limit(spec, rows, steps):
+        """The time limit of one sampler call (:func:`call_limit`)."""
+        return call_limit(spec, rows, steps)
 
     def start(self, limit, label):
         self.seq += 1

@@ -209,6 +209,13 @@ class SchedulerAdapter:
         self.sde = EDM(1.05 * max(top, 1.0))
 
     @property
+    def max_order_steps(self) -> int:
+        """The largest step count the weak-order check extends a pre-asymptotic sweep to:
+        0.64 of the training steps (640 of 1000, the full budget's largest count), below the
+        counts where spaced timesteps start to repeat."""
+        return int(0.64 * int(self.proto.config.get("num_train_timesteps", 1000) or 1000))
+
+    @property
     def affine_rtol(self):
         return affine_tol(self)[0]
 
@@ -233,7 +240,7 @@ class SchedulerAdapter:
 
     def with_data(self, data):
         """The same scheduler on another target."""
-        from verify.kit.conformance import _denoiser
+        from verify.kit.denoisers import _denoiser
 
         return SchedulerAdapter(self.proto, data, self.knobs, _denoiser(data), self.promote)
 

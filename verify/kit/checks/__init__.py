@@ -2,8 +2,9 @@
 
 ``faults``: what a sampler's own failure (an exception, NaN / inf) becomes; ``final_step``,
 ``start_law``, ``bookkeeping``: the checks of issue 21 item 3 (run by :func:`run_boundary_checks`).
-The older checks (consistency, weak-order, step-law, gamma, output-kl) are in
-``verify.kit.conformance``.
+``consistency``, ``weak_order``, ``step_law``, ``gamma``, ``output_kl``: the
+checks ``verify.kit.conformance.check_sampler`` runs first; ``precision``, ``clipping``,
+``step_counts``: tolerances and settings they share.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def run_boundary_checks(want, ad, make_adapter, data, d, rng, quick) -> dict:
     from verify.kit.checks.final_step import check_final_step
     from verify.kit.checks.result import CheckResult
     from verify.kit.checks.start_law import check_start_law
-    from verify.kit.conformance import NotAffineError
+    from verify.kit.probing import NotAffineError
 
     run = {
         "final-step": lambda: check_final_step(ad, make_adapter, d, rng),

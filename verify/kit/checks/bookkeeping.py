@@ -76,7 +76,7 @@ def _calls(ad, n):
 
 def check_bookkeeping(make_adapter, data, d, rng) -> CheckResult:
     """Levels the updates assume against the levels the model is evaluated at (module doc)."""
-    from verify.kit import conformance as C
+    from verify.kit import probing as C
 
     pm = point_target(data)
     ad = make_adapter(pm)

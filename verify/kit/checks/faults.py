@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from verify.kit.checks.result import CheckResult
 
-__all__ = ["NotDrivable", "SamplerFault", "fault_result"]
+__all__ = ["NotDrivable", "SamplerFault", "fault_result", "guarded"]
 
 
 class SamplerFault(RuntimeError):
@@ -40,3 +40,12 @@ def fault_result(name, fault):
         [[fault.n_steps, fault.call, str(fault.cause)]],
         {"fault": {"n": fault.n_steps, "call": str(fault.call), "error": str(fault.cause)}},
     )
+
+
+def guarded(name, check, *args):
+    """``check(*args)``, or ``fails`` naming the step count and the sampler's own error when the
+    sampler itself raised or produced NaN / inf."""
+    try:
+        return check(*args)
+    except SamplerFault as exc:
+        return fault_result(name, exc)

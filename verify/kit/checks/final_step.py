@@ -43,7 +43,7 @@ target (Euler-Maruyama) leaves an excess variance that falls like ``1/N``, its s
 
 def check_final_step(ad, make_adapter, d, rng) -> CheckResult:
     """The level the chain ends at, from the exact output law (module docstring)."""
-    from verify.kit import conformance as C
+    from verify.kit import probing as C
 
     if ad.convention == "ours":
         return CheckResult(

@@ -56,7 +56,7 @@ def _samples_in_x(s, d) -> bool:
 
 def check_start_law(ad, d) -> CheckResult:
     """The scheduler's own start law against the marginal at its first level."""
-    from verify.kit import conformance as C
+    from verify.kit import probing as C
 
     if ad.convention != "diffusers":
         return CheckResult(
