@@ -110,3 +110,15 @@ def test_a_ranged_sampler_ending_at_sigma_min_holds_within_one_percent(overshoot
         assert fs.data["residual_std"] == pytest.approx(overshoot * fs.data["last_level"])
     else:
         assert "residual noise" in fs.reason
+
+
+def test_a_scheduler_that_ends_above_zero_names_its_last_level():
+    """DDIM (leading) with ``set_alpha_to_one=False`` ends at ``alphas_cumprod[0] = 1 - 1e-4``:
+    its last level is ``sigma = sqrt(beta_0 / (1 - beta_0)) = 0.0100`` (closed form)."""
+    diffusers = pytest.importorskip("diffusers")
+    s = diffusers.DDIMScheduler(clip_sample=False, set_alpha_to_one=False)
+    fs = check_sampler(s, "diffusers", "ddim", checks=("final-step",)).checks["final-step"]
+    level = math.sqrt(1e-4 / (1 - 1e-4))
+    assert fs.verdict == "fails"
+    assert fs.data["last_level"] == pytest.approx(level, rel=1e-4)
+    assert f"its last level is sigma = {level:.4g}" in fs.reason
