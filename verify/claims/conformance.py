@@ -757,7 +757,7 @@ CLAIMS = [
         tolerance="|fitted slope - stated order| <= 0.3",
         doc=f"{DOC}#k-diffusion-orders",
         finding="lms (order=4) converges at weak order 3.5 and dpmpp_3m_sde with eta = 0 at "
-        "about 2 (1.2 fitted over N = 16..128, 1.9 from N = 64 to 128), not 3: both start with "
+        "about 2 (0.73 fitted over N = 16..128, 1.8 from N = 64 to 128), not 3: both start with "
         "lower-order steps; every other stated order is met within 0.3 (see the table).",
     ),
     Claim(
@@ -800,10 +800,11 @@ CLAIMS = [
         doc=f"{DOC}#diffusers",
         finding="EulerDiscreteScheduler with s_churn > 0 is not Karras et al.'s Alg. 2: the "
         "model output is computed before step() adds the churn noise, at the old noise level, "
-        "and then used with sigma_hat (chain-law gap 80 relative); DPMSolverMultistep casts the "
-        "sample to float32, and with squaredcos_cap_v2 (alpha_T = 4.9e-5) its first step loses "
-        "three digits (gap 1.4e-3; KL stalls near 5e-5 from N = 25); with use_karras_sigmas "
-        "DPMSolverMultistep hands the model timesteps rounded to integers while its update uses "
+        "and then used with sigma_hat (chain-law gap 1.2e2 relative over 5 steps); "
+        "DPMSolverMultistep casts the sample to float32, and with squaredcos_cap_v2 "
+        "(alpha_T = 4.9e-5) its first step loses three digits (gap 1.4e-3; KL stalls: 4.3e-5 "
+        "at N = 25, 7.0e-5 at N = 50); with use_karras_sigmas DPMSolverMultistep hands the "
+        "model timesteps rounded to integers while its update uses "
         "the unrounded Karras sigmas (gap about 2e-3). Schedulers that end at alphas_cumprod[0] "
         "(DDIM with set_alpha_to_one=False, PNDM and DEIS by default, DDIM trailing, "
         "DPMSolverMultistep with final_sigmas_type='sigma_min') leave residual noise "

@@ -1,0 +1,124 @@
+"""The kit's decision rules on both sides of their thresholds (issue 21 item 9: mutants of the
+rules that the other kit tests let survive, found by ``benchmarks/mutation_kit.py``).
+
+The samplers are k-diffusion-convention NumPy samplers whose defect has a known size: for the
+point-like target of ``final-step`` every Euler step is exact (the flow lines are
+``x = m + sigma z``), so a chain that ends at the level ``r`` instead of 0 leaves residual
+noise of std exactly ``r``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from verify.kit.checks.final_step import FINAL_STEPS, R_TOL
+from verify.kit.conformance import check_sampler, default_target
+
+
+def _euler_to(end_level):
+    """Euler whose last step goes to ``end_level(N)`` instead of 0 (``N`` steps)."""
+
+    def sampler(model, x, sigmas):
+        x = np.array(x, dtype=np.float64)
+        sig = np.array(sigmas, dtype=np.float64)
+        n = len(sig) - 1
+        sig[-1] = end_level(n)
+        for i in range(n):
+            d = (x - model(x, sig[i] * np.ones(x.shape[0]))) / sig[i]
+            x = x + d * (sig[i + 1] - sig[i])
+        return x
+
+    return sampler
+
+
+def _final(end_level):
+    rep = check_sampler(_euler_to(end_level), "k-diffusion", "euler", checks=("final-step",))
+    return rep.checks["final-step"]
+
+
+TOL = R_TOL * math.sqrt(float(np.linalg.eigvalsh(np.atleast_2d(default_target().cov)).max()))
+"""The documented tolerance: R_TOL times the target's largest standard deviation."""
+
+
+def test_residual_noise_is_the_level_the_chain_ends_at_and_is_named():
+    fs = _final(lambda n: 0.01)
+    assert fs.verdict == "fails"
+    assert fs.data["residual_std"] == pytest.approx(0.01, rel=1e-6)
+    assert "std 0.0100" in fs.reason and f"N = {FINAL_STEPS[-1]}" in fs.reason
+    assert "its last level" not in fs.reason  # the kit's grid ends at 0; the sampler does not
+    assert [row[0] for row in fs.rows] == list(FINAL_STEPS)
+
+
+@pytest.mark.parametrize(("factor", "verdict"), [(0.5, "holds"), (2.0, "fails")])
+def test_a_constant_residual_either_side_of_the_tolerance(factor, verdict):
+    fs = _final(lambda n: factor * TOL)
+    assert fs.verdict == verdict, fs.reason
+    assert fs.data["tol"] == pytest.approx(TOL, rel=1e-12)
+
+
+def test_a_residual_below_tolerance_at_the_largest_n_holds_even_if_large_at_the_smallest():
+    # r(50) = 0.01 > tol, r(400) = 0.00125 < tol: a discretisation-like error that vanishes
+    fs = _final(lambda n: 0.5 / n)
+    assert fs.rows[0][2] > TOL > fs.rows[-1][2]
+    assert fs.verdict == "holds", fs.reason
+
+
+def test_a_residual_that_falls_with_n_holds_one_that_stays_fails():
+    # r(400) = 2 / 400 = 5e-3 > tol but it fell by 8x from N = 50: a discretisation error
+    falls = _final(lambda n: 2.0 / n)
+    assert falls.rows[-1][2] > TOL and falls.verdict == "holds", falls.reason
+    # a residual that falls by less than DECAY = 0.7 (here 0.9x) is a stop short of 0
+    stays = _final(lambda n: 5e-3 * (0.9 if n == FINAL_STEPS[-1] else 1.0))
+    assert stays.verdict == "fails", stays.reason
+    assert stays.data["residual_std"] == pytest.approx(5e-3, rel=1e-6)
+
+
+def test_the_exact_sampler_holds_and_reports_zero_residual():
+    fs = _final(lambda n: 0.0)
+    assert fs.verdict == "holds"
+    assert fs.data["residual_std"] < 1e-6
+    assert "ends at sigma = 0" in fs.reason
+
+
+def _ranged(overshoot):
+    """A sampler called ``(model, x, sigma_min, sigma_max, n)`` (as k-diffusion's
+    ``sample_dpm_fast``): Euler on a geometric grid ending at ``overshoot * sigma_min``."""
+
+    def sampler(model, x, sigma_min, sigma_max, n):
+        x = np.array(x, dtype=np.float64)
+        sig = np.geomspace(float(sigma_max), overshoot * float(sigma_min), int(n) + 1)
+        for i in range(int(n)):
+            d = (x - model(x, sig[i] * np.ones(x.shape[0]))) / sig[i]
+            x = x + d * (sig[i + 1] - sig[i])
+        return x
+
+    return sampler
+
+
+@pytest.mark.parametrize(
+    ("overshoot", "verdict"), [(1.0, "holds"), (1.005, "holds"), (1.02, "fails")]
+)
+def test_a_ranged_sampler_ending_at_sigma_min_holds_within_one_percent(overshoot, verdict):
+    rep = check_sampler(_ranged(overshoot), "k-diffusion", None, checks=("final-step",))
+    fs = rep.checks["final-step"]
+    assert fs.verdict == verdict, fs.reason
+    if verdict == "holds":
+        assert "integrates to sigma_min by its interface" in fs.reason
+        assert fs.data["residual_std"] == pytest.approx(overshoot * fs.data["last_level"])
+    else:
+        assert "residual noise" in fs.reason
+
+
+def test_a_scheduler_that_ends_above_zero_names_its_last_level():
+    """DDIM (leading) with ``set_alpha_to_one=False`` ends at ``alphas_cumprod[0] = 1 - 1e-4``:
+    its last level is ``sigma = sqrt(beta_0 / (1 - beta_0)) = 0.0100`` (closed form)."""
+    diffusers = pytest.importorskip("diffusers")
+    s = diffusers.DDIMScheduler(clip_sample=False, set_alpha_to_one=False)
+    fs = check_sampler(s, "diffusers", "ddim", checks=("final-step",)).checks["final-step"]
+    level = math.sqrt(1e-4 / (1 - 1e-4))
+    assert fs.verdict == "fails"
+    assert fs.data["last_level"] == pytest.approx(level, rel=1e-4)
+    assert f"its last level is sigma = {level:.4g}" in fs.reason
