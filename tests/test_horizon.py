@@ -230,6 +230,40 @@ def test_decide_monotone_on_both_sides():
     assert H.decide_monotone(_bound(bad_slope)).verdict == "fails"  # B' > 0 somewhere
 
 
+def test_decide_monotone_checks_the_slope_identity():
+    down = [_row(0.1, 1.0, 0.0, 0), _row(0.5, 0.6, 0.1, 0), _row(1.0, 0.4, 0.15, 0)]
+    ok = H.BoundResult({"two-mode GMM": down}, {"two-mode GMM": [[0.2, -3.0, -3.0 + 1e-7]]})
+    assert H.decide_monotone(ok).verdict == "holds"
+    bad = H.BoundResult({"two-mode GMM": down}, {"two-mode GMM": [[0.2, -3.0, -3.1]]})
+    assert H.decide_monotone(bad).verdict == "fails"
+
+
+def test_slope_identity_rows_agree_on_both_mixtures():
+    for data in (H._data_1d(), H._data_skewed()):
+        for _, fd, ident in H.slope_identity_rows(_vp(), data):
+            assert fd == pytest.approx(ident, rel=H.FD_RTOL)
+
+
+@pytest.mark.parametrize("kind", ["vp", "ve"])
+def test_shared_capacity_optimum_fails_with_the_exact_or_a_per_t_score(kind):
+    """The interior optimum is not by construction: on the same rows it disappears with the
+    exact score (J = 0: B = KL(p_T||pi) falls to T_max) and with the per-t affine family
+    (which contains the prior's score), and the claim then fails."""
+    from dataclasses import replace
+
+    Ts = np.linspace(0.0, 1.0, 21)
+    if kind == "vp":
+        rows = bound_along_T(_vp(), _two_modes(), Ts, 4)
+    else:
+        ve = VE(0.01, 10.0, 1.0)
+        rows = bound_along_T(ve, _two_modes(), Ts, 4, prior_var=ve.sigma2)
+    assert H.decide_shared(_bound(rows)).verdict == "holds"
+    exact = [replace(r, J_sh=0.0) for r in rows]
+    assert H.decide_shared(_bound(exact)).verdict == "fails"
+    per_t = [replace(r, J_sh=r.J_aff) for r in rows]
+    assert H.decide_shared(_bound(per_t)).verdict == "fails"
+
+
 def test_decide_elbo_on_both_sides():
     ok = [["VP", 1.0, "offset", 0.1, 0.2, 0.3, 0.1, 0.5, 0.1 / 0.3]]
     assert H.decide_elbo(H.ElboResult(ok)).verdict == "holds"  # the ODE may exceed it

@@ -11,7 +11,7 @@ mathematics (the decomposition, the two affine score families, the slope identit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -23,6 +23,7 @@ from verify.theory.elbo import (
     bound_along_T,
     coupled_be_slack,
     gaussian_elbo,
+    per_t_quantities,
 )
 from verify.theory.start_laws import grid_gmm, pf_ode_log_likelihood
 
@@ -199,13 +200,32 @@ def _bound_rows(kind: str, quick: bool) -> tuple:
 @dataclass
 class BoundResult:
     """Rows of :func:`verify.theory.elbo.bound_along_T` on the T grid of the budget, per data
-    set (``tables``: name -> rows)."""
+    set (``tables``: name -> rows); ``fd`` (per data set, rows ``[T, central difference of
+    KL(p_T || pi), -g^2/2 I(p_T | pi)]``) checks the slope identity the monotonicity rests on."""
 
     tables: dict
+    fd: dict = field(default_factory=dict)
 
 
 def compute_bound(ctx) -> BoundResult:
     return BoundResult({"two-mode GMM": list(_bound_rows("vp", ctx.quick))})
+
+
+_FD_T = (0.05, 0.2, 0.5)
+_FD_H = 1e-5
+FD_RTOL = 1e-6
+
+
+def slope_identity_rows(sde, data, Ts=_FD_T, h=_FD_H) -> list:
+    """``[T, (KL(p_{T+h}||pi) - KL(p_{T-h}||pi)) / 2h, -g(T)^2/2 I(p_T | pi)]`` per ``T``: the
+    Fokker-Planck slope identity by central differences against the relative Fisher
+    information (two independent quadratures)."""
+    rows = []
+    for T in Ts:
+        kp = [per_t_quantities(sde, data, t).kl_prior for t in (T - h, T + h)]
+        q = per_t_quantities(sde, data, T)
+        rows.append([T, (kp[1] - kp[0]) / (2 * h), -0.5 * float(sde.g2(T)) * q.rel_fisher_prior])
+    return rows
 
 
 def compute_monotone(ctx) -> BoundResult:
@@ -213,7 +233,11 @@ def compute_monotone(ctx) -> BoundResult:
         {
             "two-mode GMM": list(_bound_rows("vp", ctx.quick)),
             "skewed three-mode GMM": list(_bound_rows("vp-skewed", ctx.quick)),
-        }
+        },
+        {
+            "two-mode GMM": slope_identity_rows(_vp(), _data_1d()),
+            "skewed three-mode GMM": slope_identity_rows(_vp(), _data_skewed()),
+        },
     )
 
 
@@ -279,6 +303,14 @@ def decide_monotone(r: BoundResult) -> Decision:
         checks.append(
             _check(slope <= MONOTONE_TOL, f"{name}: max B'(T) = g^2/2 (Delta - I) = {slope:.2e}")
         )
+        for T, fd, ident in r.fd.get(name, []):
+            checks.append(
+                _check(
+                    abs(fd - ident) <= FD_RTOL * abs(ident) + 1e-12,
+                    f"{name}: d/dT KL(p_T||pi) at T = {T:g}: central difference {fd:.8e} vs "
+                    f"-g^2/2 I(p_T|pi) = {ident:.8e}",
+                )
+            )
     return decide_checks(
         checks,
         f"per-t best affine family (contains the prior score -x): B(T) is non-increasing on "
