@@ -164,7 +164,8 @@ def test_prior_variance_of_the_ve_prior():
 
 def test_gaussian_moment_matched_auxiliary_makes_the_per_t_bound_constant():
     """B(T) = KL(p_T||g_T) + J_aff(T) = KL(p_0||g_0) for the exact moment-matched Gaussian g_T
-    (docs/claims/horizon.md#auxiliary-model): the Gaussian auxiliary's optimum is at T -> 0."""
+    (docs/claims/horizon.md#auxiliary-model): with a per-t score family this bound is flat, so
+    the former claim's auxiliary optimum at the grid's first point was by construction."""
     sde, data = _vp(), _two_modes()
     rows = bound_along_T(sde, data, np.linspace(0.0, 1.0, 11), 8)
 
@@ -229,20 +230,38 @@ def test_decide_monotone_on_both_sides():
     assert H.decide_monotone(_bound(bad_slope)).verdict == "fails"  # B' > 0 somewhere
 
 
-def _aux(prior=(0.45, 0.60, 0.61, 0.62), gauss=(0.0025, 0.55), gmm=(0.0025, 0.001)):
-    optima = [
-        ["J_sh", "prior", prior[0], prior[1], prior[2], prior[3]],
-        ["J_sh", "gaussian", gauss[0], gauss[1], np.nan, gauss[1] + 0.01],
-        ["J_sh", "gmm2", gmm[0], gmm[1], np.nan, gmm[1] + 0.01],
-    ]
-    return H.AuxResult([_row(0.0025, 1.0, 0, 0)], {}, optima, [])
+def test_decide_monotone_checks_the_slope_identity():
+    down = [_row(0.1, 1.0, 0.0, 0), _row(0.5, 0.6, 0.1, 0), _row(1.0, 0.4, 0.15, 0)]
+    ok = H.BoundResult({"two-mode GMM": down}, {"two-mode GMM": [[0.2, -3.0, -3.0 + 1e-7]]})
+    assert H.decide_monotone(ok).verdict == "holds"
+    bad = H.BoundResult({"two-mode GMM": down}, {"two-mode GMM": [[0.2, -3.0, -3.1]]})
+    assert H.decide_monotone(bad).verdict == "fails"
 
 
-def test_decide_aux_on_both_sides():
-    assert H.decide_aux(_aux()).verdict == "holds"
-    assert H.decide_aux(_aux(prior=(1.0, 0.60, 0.61, np.nan))).verdict == "fails"  # edge
-    assert H.decide_aux(_aux(gauss=(0.6, 0.55))).verdict == "fails"  # T* not smaller
-    assert H.decide_aux(_aux(gmm=(0.0025, 0.7))).verdict == "fails"  # bound not lower
+def test_slope_identity_rows_agree_on_both_mixtures():
+    for data in (H._data_1d(), H._data_skewed()):
+        for _, fd, ident in H.slope_identity_rows(_vp(), data):
+            assert fd == pytest.approx(ident, rel=H.FD_RTOL)
+
+
+@pytest.mark.parametrize("kind", ["vp", "ve"])
+def test_shared_capacity_optimum_fails_with_the_exact_or_a_per_t_score(kind):
+    """The interior optimum is not by construction: on the same rows it disappears with the
+    exact score (J = 0: B = KL(p_T||pi) falls to T_max) and with the per-t affine family
+    (which contains the prior's score), and the claim then fails."""
+    from dataclasses import replace
+
+    Ts = np.linspace(0.0, 1.0, 21)
+    if kind == "vp":
+        rows = bound_along_T(_vp(), _two_modes(), Ts, 4)
+    else:
+        ve = VE(0.01, 10.0, 1.0)
+        rows = bound_along_T(ve, _two_modes(), Ts, 4, prior_var=ve.sigma2)
+    assert H.decide_shared(_bound(rows)).verdict == "holds"
+    exact = [replace(r, J_sh=0.0) for r in rows]
+    assert H.decide_shared(_bound(exact)).verdict == "fails"
+    per_t = [replace(r, J_sh=r.J_aff) for r in rows]
+    assert H.decide_shared(_bound(per_t)).verdict == "fails"
 
 
 def test_decide_elbo_on_both_sides():
@@ -250,17 +269,6 @@ def test_decide_elbo_on_both_sides():
     assert H.decide_elbo(H.ElboResult(ok)).verdict == "holds"  # the ODE may exceed it
     bad = [["VP", 1.0, "offset", 0.1, 0.2, 0.3, 0.31, np.nan, 0.31 / 0.3]]
     assert H.decide_elbo(H.ElboResult(bad)).verdict == "fails"
-
-
-def test_decide_aux_lik_on_both_sides():
-    def res(gap, kl_q, gain_lo):
-        rows = [[0.1, "prior", 0.5, 0.45, 0.55, 0.5, 0.0, 0.0, 0.0]]
-        rows.append([0.1, "gmm2", gap, gap - 0.01, gap + 0.01, kl_q, 0.49, gain_lo, 0.6])
-        return H.AuxLikResult(rows, 100, [])
-
-    assert H.decide_aux_lik(res(0.01, 0.012, 0.4)).verdict == "holds"
-    assert H.decide_aux_lik(res(0.01, 0.05, 0.4)).verdict == "fails"  # gap != KL(p_T||nu)
-    assert H.decide_aux_lik(res(0.01, 0.012, -0.1)).verdict == "fails"  # no gain
 
 
 def test_decide_pf_on_both_sides_of_the_tolerance():
@@ -280,6 +288,99 @@ def test_decide_prior_monotone_uses_the_slack_intervals():
     assert H.decide_prior_monotone(res(-0.05)).verdict == "inconclusive"
     assert H.decide_prior_monotone(res(0.01, mono=1e-6)).verdict == "fails"
     assert H.decide_prior_monotone(res(0.01, ratio=1.01)).verdict == "fails"
+
+
+# ------------------------------------------- auxiliary model with an approximate score
+def test_int_g2_closed_form_matches_the_score_error_integral():
+    """J(T) = d eps^2/2 int g^2 (closed form) against the quadrature of E|s~ - grad log p_t|^2."""
+    from verify.theory.start_laws import score_error_integral
+
+    for sde in (_vp(), VE(0.01, 10.0, 1.0)):
+        eps, T = 0.05, 0.6
+        J = H.aux_bound(sde, H.AUX_DATA, T, eps, "prior")[1]
+        grid = np.geomspace(T, H.AUX_TMIN, 33)
+        ref = score_error_integral(sde, H.AUX_DATA, grid, Offset(sde.score(H.AUX_DATA), eps))
+        assert J == pytest.approx(ref, rel=1e-9)
+
+
+def test_isotropic_fit_is_the_m_projection():
+    """KL(p || N(0, I)) = KL(p || fit) + KL(fit || N(0, I)) (Pythagoras for the M-projection on
+    the isotropic family), and a perturbed isotropic Gaussian is further from p."""
+    p = _vp().marginal(H.AUX_DATA, 0.3)
+    fit = H.isotropic_fit(p)
+    pi = Gaussian(np.zeros(4), 1.0)
+    assert kl(p, pi) == pytest.approx(kl(p, fit) + kl(fit, pi), rel=1e-12)
+    v = float(fit.cov[0, 0])
+    for m, var in ((fit.mean + 0.01, v), (fit.mean, 1.02 * v), (fit.mean, 0.98 * v)):
+        assert kl(p, Gaussian(m, var)) > kl(p, fit)
+    assert kl(p, fit) > 0.05  # misspecified: the data covariance is anisotropic
+
+
+def test_ode_kl_with_the_exact_score_is_the_start_kl():
+    """KL is invariant under the flow: with the exact score the PF-ODE's KL equals the start's
+    (the identity the former auxiliary-likelihood claim checked)."""
+    sde, T = _vp(), 0.4
+    for start in ("prior", "auxiliary"):
+        st = H.aux_start(sde, H.AUX_DATA, T, start)
+        want = kl(sde.marginal(H.AUX_DATA, T), st)
+        assert H.ode_kl(sde, H.AUX_DATA, T, 0.0, start) == pytest.approx(want, rel=1e-6)
+
+
+def test_optimum_along_T_refines_a_bracketed_minimum_and_flags_the_edge():
+    o = H.optimum_along_T(lambda t: (np.log(t) - np.log(0.3)) ** 2, np.geomspace(0.01, 1, 9))
+    assert o[3] and o[0] == pytest.approx(0.3, rel=1e-6)
+    edge = H.optimum_along_T(lambda t: 1.0 / t, np.geomspace(0.01, 1, 9))
+    assert not edge[3] and edge[0] == 1.0
+
+
+@pytest.mark.parametrize("sde", ["VP", "VE"])
+def test_aux_bound_tradeoff_fails_when_the_bug_is_planted(sde):
+    """Holds with the approximate score; fails with the exact score (optimum at the grid's
+    edge, T -> T_max) and with the prior in the auxiliary model's place (no gain)."""
+    r = H.aux_tradeoff("bound", (sde,), 40)
+    assert H.decide_aux_tradeoff(r).verdict == "holds"
+    p, a = r.optima[sde]["prior"], r.optima[sde]["auxiliary"]
+    assert a[0] < p[0] and a[1] < p[1]
+    exact = H.aux_tradeoff("bound", (sde,), 40, eps=0.0)
+    assert H.decide_aux_tradeoff(exact).verdict == "fails"
+    assert not exact.optima[sde]["prior"][3] and exact.optima[sde]["prior"][0] == 1.0
+    same = H.aux_tradeoff("bound", (sde,), 40, starts=("prior", "prior-as-aux"))
+    assert H.decide_aux_tradeoff(same).verdict == "fails"
+
+
+def test_aux_bound_optimum_solves_the_first_order_condition():
+    """At T*, d/dT KL(p_T || start) = -J'(T) = -d eps^2/2 g(T)^2 (central differences)."""
+    sde = _vp()
+    r = H.aux_tradeoff("bound", ("VP",), 40)
+    for start in ("prior", "auxiliary"):
+        T = r.optima["VP"][start][0]
+        h = 1e-5
+        k = [H.aux_bound(sde, H.AUX_DATA, t, 0.0, start)[0] for t in (T - h, T + h)]
+        dk = (k[1] - k[0]) / (2 * h)
+        assert dk == pytest.approx(-0.5 * 4 * H.AUX_EPS**2 * float(sde.g2(T)), rel=1e-4)
+
+
+def test_aux_likelihood_tradeoff_fails_with_the_exact_score():
+    """With the exact score the PF-ODE's KL falls all the way to T_max: the optimum is at the
+    grid's edge and the claim fails (grid only, no refinement: fast)."""
+    r = H.aux_tradeoff("ode-kl", ("VP",), 6, eps=0.0)
+    assert H.decide_aux_tradeoff(r).verdict == "fails"
+    assert all(not o[3] and o[0] == 1.0 for o in r.optima["VP"].values())
+
+
+@pytest.mark.slow
+def test_aux_likelihood_tradeoff_on_both_sides():
+    r = H.aux_tradeoff("ode-kl", ("VP",), 8)
+    assert H.decide_aux_tradeoff(r).verdict == "holds"
+    same = H.aux_tradeoff("ode-kl", ("VP",), 8, starts=("prior", "prior-as-aux"))
+    assert H.decide_aux_tradeoff(same).verdict == "fails"
+
+
+def test_aux_rejects_bad_input():
+    with pytest.raises(ValueError, match="start law"):
+        H.aux_start(_vp(), H.AUX_DATA, 0.5, "nu")
+    with pytest.raises(ValueError, match="what must be"):
+        H.aux_tradeoff("elbo", ("VP",), 8)
 
 
 # ------------------------------------------------------------------------------ claims

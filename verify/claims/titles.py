@@ -113,13 +113,13 @@ TITLES: dict[str, str] = {
     ),
     "horizon.tradeoff-ve": "The diffusion-time trade-off, an interior optimum, holds under VE.",
     "horizon.auxiliary-model": (
-        "An auxiliary end model lowers the bound and moves the optimal horizon earlier."
+        "With an approximate score, an auxiliary model shortens the optimal horizon."
     ),
     "horizon.elbo-bound": (
         "The ELBO bound holds term by term along T, under VP and VE, for offset and scale errors."
     ),
     "horizon.auxiliary-likelihood": (
-        "Through the probability-flow ODE, an auxiliary end law raises the likelihood."
+        "With an approximate score, an auxiliary end law shortens the PF-ODE's optimal horizon."
     ),
     "horizon.pf-ode-likelihood": (
         "The probability-flow likelihood equals the exact log-density on Gaussian and GMM data."
