@@ -196,10 +196,13 @@ def test_joint_gamma_and_grid_match_brute_force():
     vals = _objective_rows(S, LAM3, MEAN3, "euler", G, "marginal", "kl")
     k = int(np.argmin(vals))
     res = optimal_grid(EDM(80.0), (LAM3, MEAN3), 2, "euler", "optimal")
-    assert res.kl <= vals[k] * (1 + 1e-9)
-    assert res.kl >= vals[k] * (1 - 0.05)
-    assert np.log(res.sigmas[1]) == pytest.approx(np.log(S[k, 1]), abs=0.05)
-    assert res.gamma == pytest.approx(G[k, 0], rel=0.1, abs=1e-3)
+    assert res.kl <= vals[k] * (1 + 1e-9)  # at least the lattice optimum
+    # and a local minimum: 0.5% moves of the node or of gamma do not lower the KL
+    for ds, dg in ((1.005, 1), (1 / 1.005, 1), (1, 1.005), (1, 1 / 1.005)):
+        s = res.sigmas.copy()
+        s[1] *= ds
+        moved, _ = evaluate_grid((LAM3, MEAN3), s, "euler", res.gamma * dg)
+        assert moved >= res.kl * (1 - 1e-9)
     # the reported KL is the exact law's, at the returned gamma
     sde = EDM(80.0)
     data = Gaussian(MEAN3, np.diag(LAM3))
@@ -221,3 +224,17 @@ def test_gamma_schedule_is_no_worse_than_the_constant_and_stays_in_bounds():
         optimal_grid(None, data, 4, "heun", "optimal")
     with pytest.raises(ValueError, match="gamma must be"):
         optimal_grid(None, data, 4, "euler", "best")
+
+
+def test_stored_ays_sigmas_are_the_installed_diffusers_ones(monkeypatch):
+    from verify.schedules import standard
+
+    table = standard._ays_table()
+    if table is None:
+        pytest.skip("diffusers is not installed")
+    for key, sigmas in standard.AYS_PUBLISHED.items():
+        assert table[key] == sigmas, key
+    # without diffusers the stored lists are used
+    monkeypatch.setattr(standard, "_ays_table", lambda: None)
+    s, why = standard.ays(10, "StableDiffusionXL")
+    assert why == "" and s[0] == 14.615 and s[-1] == 0.0

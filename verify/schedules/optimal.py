@@ -271,6 +271,8 @@ def optimal_grid(
     init="marginal",
     starts=2,
     maxiter=1000,
+    scan=256,
+    seed=0,
 ):
     """The ``n_steps`` grid minimising the exact output ``objective`` of ``method`` on ``data``.
 
@@ -293,7 +295,11 @@ def optimal_grid(
     karras_sigma_min : ``sigma_min`` of the ``karras`` and ``log-snr`` comparison grids.
     init : ``"marginal"`` (start exactly at $p_{\\sigma_{max}}$) or ``"prior"``
         ($N(0, \\sigma_{max}^2 I)$).
-    starts : how many of the best representable standard grids start a descent.
+    starts : how many of the best starts begin a descent: the representable standard grids
+        and the best of ``scan`` random grids (logits $z \\sim N(0, 2^2)$ per step, drawn with
+        ``numpy.random.default_rng(seed)``, evaluated in one batch), ranked by their value.
+        The objective has several local minima (the solver's errors can cancel in more than
+        one way); the random scan finds basins that the standard grids miss.
 
     Returns
     -------
@@ -357,6 +363,23 @@ def optimal_grid(
         if z0 is not None:
             g0 = [compare[name]["gamma"]] * n_g if free else []
             cands.append((compare[name][objective], name, np.concatenate([z0, g0])))
+    if scan and n > 1:
+        rng = np.random.default_rng(seed)
+        Z = 2.0 * rng.standard_normal((int(scan), n))
+        if free:
+            glo, ghi = _gamma_bounds(method)
+            g0 = np.median([c["gamma"] for c in compare.values()]) if compare else 0.1
+            Gs = np.clip(g0 * np.exp(rng.standard_normal((int(scan), 1))), glo, ghi)
+            Gm = np.broadcast_to(Gs, (int(scan), n)) if free == "optimal" else np.repeat(Gs, n, 1)
+            X = np.concatenate([Z, Gs if free == "optimal" else Gm], axis=1)
+        else:
+            Gm, X = gvec, Z
+        with np.errstate(all="ignore"):
+            vals = _objective_rows(par.sigmas(Z), lam, m, method, Gm, init, objective)
+        vals = np.where(np.isfinite(vals) & (vals > 0), vals, np.inf)
+        k = int(np.argmin(vals))
+        if np.isfinite(vals[k]):
+            cands.append((float(vals[k]), "random scan", X[k]))
     cands.sort(key=lambda c: c[0])
     if not cands:  # no standard grid shares the ends: start from equal log steps
         z0 = np.zeros(n)
