@@ -141,3 +141,32 @@ def test_no_two_figures_of_the_quick_report_are_identical(tmp_path):
     figures = [f for r in results for f in r["figures"]]
     assert len(figures) > 10
     assert not _duplicates(figures)
+
+
+def test_samplers_on_real_data_gaussians_section_and_kl_figure(tmp_path):
+    """The report section of the schedules.* claims: the sampler table and KL against N per
+    sampler on log-log axes."""
+    pytest.importorskip("sklearn")
+    from verify.app.report import collect_meta, write_report
+
+    results, figs = _run(["schedules.sampler-table"], tmp_path)
+    for ax in figs["kl-vs-n"].axes:
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        labels = {line.get_label() for line in ax.get_lines()}
+        assert {"euler", "heun", "exponential", "euler-ancestral"} <= labels
+    assert "every sampler's exact error" in results[0]["tables"]
+    index = write_report(results, tmp_path / "rep", collect_meta())
+    md = (index.parent / "report.md").read_text()
+    assert "Samplers on real-data Gaussians" in md and "KL share, trailing 50%" in md
+
+
+@pytest.mark.slow
+def test_optimal_grid_figure_against_karras_and_ays_differs_from_the_others(tmp_path):
+    pytest.importorskip("sklearn")
+    results, figs = _run(["schedules.*"], tmp_path)
+    grid_ax = figs["grids"].axes[0]
+    assert grid_ax.get_yscale() == "log"
+    labels = {line.get_label() for line in grid_ax.get_lines()}
+    assert {"optimal (Euler)", "karras", "ays-sd", "ays-sdxl"} <= labels
+    paths = [f for r in results for f in r["figures"]]
+    assert len(paths) == 7 and not _duplicates(paths)

@@ -166,3 +166,75 @@ def test_bad_input_raises():
         optimal_grid(None, DATA, 0)
     with pytest.raises(ValueError, match="objective"):
         optimal_grid(None, DATA, 3, objective="tv")
+
+
+# ------------------------------------------------------------------ gamma optimised too
+LAM3, MEAN3 = np.array([0.05, 0.5, 2.0]), np.zeros(3)
+
+
+def test_optimal_gamma_on_a_fixed_grid_matches_a_fine_scan():
+    from verify.schedules import optimal_gamma
+
+    s = karras(6, 0.002, 80.0)
+    for method, scan in (("euler", np.geomspace(1e-5, 20.0, 4001)), ("ancestral", None)):
+        lattice = np.linspace(0.0, 1.0, 4001) if scan is None else np.append(0.0, scan)
+        kls = [evaluate_grid((LAM3, MEAN3), s, method, g)[0] for g in lattice]
+        g, k = optimal_gamma((LAM3, MEAN3), s, method)
+        assert k <= min(kls) * (1 + 1e-12)
+        assert k == pytest.approx(evaluate_grid((LAM3, MEAN3), s, method, g)[0], rel=1e-12)
+        assert abs(g - lattice[int(np.argmin(kls))]) <= 0.01 * max(g, 1e-3)
+
+
+def test_joint_gamma_and_grid_match_brute_force():
+    """N = 2, three directions: the optimiser's (sigma_1, gamma) against a lattice over both."""
+    smax, lo = 80.0, 1e-4
+    nodes = np.exp(np.linspace(np.log(smax), np.log(lo), 500))[1:]
+    gammas = np.append(0.0, np.geomspace(1e-3, 20.0, 300))
+    Sg, Gg = np.meshgrid(nodes, gammas, indexing="ij")
+    S = np.column_stack([np.full(Sg.size, smax), Sg.ravel(), np.zeros(Sg.size)])
+    G = np.repeat(Gg.ravel()[:, None], 2, axis=1)
+    vals = _objective_rows(S, LAM3, MEAN3, "euler", G, "marginal", "kl")
+    k = int(np.argmin(vals))
+    res = optimal_grid(EDM(80.0), (LAM3, MEAN3), 2, "euler", "optimal")
+    assert res.kl <= vals[k] * (1 + 1e-9)  # at least the lattice optimum
+    # and a local minimum: 0.5% moves of the node or of gamma do not lower the KL
+    for ds, dg in ((1.005, 1), (1 / 1.005, 1), (1, 1.005), (1, 1 / 1.005)):
+        s = res.sigmas.copy()
+        s[1] *= ds
+        moved, _ = evaluate_grid((LAM3, MEAN3), s, "euler", res.gamma * dg)
+        assert moved >= res.kl * (1 - 1e-9)
+    # the reported KL is the exact law's, at the returned gamma
+    sde = EDM(80.0)
+    data = Gaussian(MEAN3, np.diag(LAM3))
+    law = exact_law(sde, data, sde.marginal(data, 80.0), res.sigmas, gamma=res.gamma)
+    assert res.kl == pytest.approx(kl(law, data), rel=1e-9)
+
+
+def test_gamma_schedule_is_no_worse_than_the_constant_and_stays_in_bounds():
+    data = (LAM, MEAN)
+    const = optimal_grid(EDM(80.0), data, 4, "ancestral", "optimal")
+    sched = optimal_grid(EDM(80.0), data, 4, "ancestral", "optimal-schedule")
+    assert 0.0 <= const.gamma <= 1.0
+    assert sched.gamma.shape == (4,) and np.all((sched.gamma >= 0) & (sched.gamma <= 1))
+    assert sched.kl <= const.kl * (1 + 1e-9)
+    fixed = optimal_grid(EDM(80.0), data, 4, "ancestral", 1.0)
+    assert const.kl <= fixed.kl * (1 + 1e-9)
+    assert all("gamma" in row for row in const.compare.values())
+    with pytest.raises(ValueError, match="stochastic method"):
+        optimal_grid(None, data, 4, "heun", "optimal")
+    with pytest.raises(ValueError, match="gamma must be"):
+        optimal_grid(None, data, 4, "euler", "best")
+
+
+def test_stored_ays_sigmas_are_the_installed_diffusers_ones(monkeypatch):
+    from verify.schedules import standard
+
+    table = standard._ays_table()
+    if table is None:
+        pytest.skip("diffusers is not installed")
+    for key, sigmas in standard.AYS_PUBLISHED.items():
+        assert table[key] == sigmas, key
+    # without diffusers the stored lists are used
+    monkeypatch.setattr(standard, "_ays_table", lambda: None)
+    s, why = standard.ays(10, "StableDiffusionXL")
+    assert why == "" and s[0] == 14.615 and s[-1] == 0.0

@@ -124,7 +124,7 @@ _EXTRAS = {
     "diffusers": "peers",
     "torchsde": "peers",
     "torchdiffeq": "peers",
-    "sklearn": "peers",
+    "sklearn": "data",
     "safetensors": "peers",
     "tqdm": "peers",
     "PIL": "peers",

@@ -106,6 +106,17 @@ NAMESPACES: tuple[Namespace, ...] = (
         doc="docs/claims/tightness.md",
     ),
     Namespace(
+        "schedules",
+        "Samplers on real-data Gaussians",
+        "Gaussian models of real data (scikit-learn's 8x8 digits; 32x32 patches of its two "
+        "sample photographs) on which every k-diffusion sampler's output law is exact: the "
+        "KL-optimal noise schedule for each sampler against Karras, uniform log-SNR, uniform t "
+        "and the published Align-Your-Steps sigmas, the best constant stochasticity against "
+        "the number of steps, and each sampler's exact error with where in the spectrum it "
+        "lives. Needs scikit-learn (the data extra).",
+        doc="docs/claims/schedules.md",
+    ),
+    Namespace(
         "conformance",
         "Conformance of samplers",
         "The conformance kit run on samplers: each is fed the exact denoiser of a Gaussian "

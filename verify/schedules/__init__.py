@@ -6,13 +6,14 @@ compared with (:mod:`.standard`); the mathematics is in their docstrings.
 """
 
 from .chains import CHAIN_METHODS, output_moments
-from .optimal import OptimalGrid, evaluate_grid, optimal_grid
+from .optimal import OptimalGrid, evaluate_grid, optimal_gamma, optimal_grid
 from .standard import standard_grids
 
 __all__ = [
     "CHAIN_METHODS",
     "OptimalGrid",
     "evaluate_grid",
+    "optimal_gamma",
     "optimal_grid",
     "output_moments",
     "standard_grids",

@@ -52,23 +52,28 @@ def output_moments(sigmas, lam, method="euler", gamma=0.0):
 
     ``sigmas``: a ``(N+1,)`` grid or a ``(P, N+1)`` batch (real or complex), decreasing,
     ending at ``0`` or at a positive sigma; the zero end must be exactly ``0`` in every row.
-    ``lam``: the ``(d,)`` eigenvalues. ``gamma``: a number or a ``(N,)`` array (per step).
+    ``lam``: the ``(d,)`` eigenvalues. ``gamma``: a number, a ``(N,)`` array (per step) or a
+    ``(P, N)`` array (per grid of the batch; real or complex, for the complex step in gamma).
     """
     S = np.atleast_2d(sigmas)
     lam = np.asarray(lam, dtype=np.float64)[None, :]
     n = S.shape[1] - 1
-    g = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (n,))
+    g = np.asarray(gamma)
+    if g.dtype.kind not in "fc":
+        g = g.astype(np.float64)
+    g = np.broadcast_to(g, (S.shape[0], n))
     zero_end = bool(np.all(S[:, -1] == 0))
-    G = np.ones((S.shape[0], lam.shape[1]), dtype=S.dtype)
+    G = np.ones((S.shape[0], lam.shape[1]), dtype=np.result_type(S, g))
     q = np.zeros_like(G)
     if method == "dpmpp_2m":
         with np.errstate(divide="ignore", invalid="ignore"):  # a zero-length step: NaN out
             return _dpmpp_2m(S, lam, zero_end), q
     for k, s, s1 in _steps(S):
         last0 = zero_end and k == n - 1
+        gk = g[:, k : k + 1]
         if method == "euler":
-            M = 1.0 - (1.0 + g[k]) * (s - s1) * s / (lam + s * s)
-            Q = 2.0 * g[k] * s * (s - s1)
+            M = 1.0 - (1.0 + gk) * (s - s1) * s / (lam + s * s)
+            Q = 2.0 * gk * s * (s - s1)
         elif method == "heun":
             d = s / (lam + s * s)
             if last0:
@@ -79,7 +84,7 @@ def output_moments(sigmas, lam, method="euler", gamma=0.0):
             Q = 0.0
         elif method == "ancestral":
             a = lam / (lam + s * s)
-            up2 = g[k] * s1 * s1 * (s * s - s1 * s1) / (s * s)
+            up2 = gk * s1 * s1 * (s * s - s1 * s1) / (s * s)
             down = np.sqrt(s1 * s1 - up2) if not last0 else 0.0 * s
             M = a + down / s * (1.0 - a)
             Q = up2

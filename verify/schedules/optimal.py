@@ -30,7 +30,7 @@ from .chains import CHAIN_METHODS, kl_per_direction, output_moments, w2_squared_
 from .spectrum import spectrum_of
 from .standard import standard_grids
 
-__all__ = ["OptimalGrid", "optimal_grid", "evaluate_grid"]
+__all__ = ["OptimalGrid", "optimal_grid", "optimal_gamma", "evaluate_grid"]
 
 _STEP = 1e-30  # the complex step
 
@@ -88,7 +88,68 @@ def _check_sigmas(sigmas):
     return s
 
 
+GAMMA_MAX = 20.0
+"""The largest stochasticity searched for ``euler`` (``ancestral``: $\\eta^2 \\le 1$)."""
+OPTIMAL_GAMMA = ("optimal", "optimal-schedule")
+"""``gamma=`` values that make :func:`optimal_grid` optimise the stochasticity too."""
+
+
+def _gamma_bounds(method):
+    return (0.0, 1.0) if method == "ancestral" else (0.0, GAMMA_MAX)
+
+
+def optimal_gamma(data, sigmas, method="euler", *, init="marginal", objective="kl", scan=41):
+    r"""``(gamma, value)``: the constant stochasticity minimising ``objective`` on a fixed grid.
+
+    ``method``: ``"euler"`` (Euler-Maruyama, $\gamma \in [0, 20]$) or ``"ancestral"``
+    ($\gamma = \eta^2 \in [0, 1]$). A scan of ``scan`` values ($0$ and a log lattice from
+    $10^{-4}$ for ``euler``, a uniform lattice for ``ancestral``) brackets the minimum, then
+    Brent's method (scipy ``minimize_scalar``, bounded) refines it between the neighbours of
+    the best lattice value; the result is never worse than the best lattice value.
+    """
+    if method not in ("euler", "ancestral"):
+        raise ValueError(
+            f"optimal_gamma needs a stochastic method (euler, ancestral), got {method!r}"
+        )
+    lam, m = spectrum_of(data)
+    s = _check_sigmas(sigmas)
+    lo, hi = _gamma_bounds(method)
+    if method == "ancestral":
+        lattice = np.linspace(lo, hi, scan)
+    else:
+        lattice = np.concatenate([[0.0], np.geomspace(1e-4, hi, scan - 1)])
+    S = np.broadcast_to(s, (len(lattice), len(s)))
+    G = np.broadcast_to(lattice[:, None], (len(lattice), len(s) - 1))
+    vals = _objective_rows(S, lam, m, method, G, init, objective)
+    k = int(np.argmin(vals))
+    a, b = lattice[max(k - 1, 0)], lattice[min(k + 1, len(lattice) - 1)]
+    best_g, best_v = float(lattice[k]), float(vals[k])
+    if b > a:
+
+        def f(g):
+            return float(_objective_rows(s[None, :], lam, m, method, g, init, objective)[0])
+
+        res = optimize.minimize_scalar(
+            f, bounds=(a, b), method="bounded", options={"xatol": 1e-10 * max(b, 1e-3)}
+        )
+        if res.fun < best_v:
+            best_g, best_v = float(res.x), float(res.fun)
+    if objective == "w2":
+        best_v = math.sqrt(max(best_v, 0.0))
+    return best_g, best_v
+
+
 def _check_method(method, gamma, n):
+    if isinstance(gamma, str):
+        if gamma not in OPTIMAL_GAMMA:
+            raise ValueError(
+                f"gamma must be a number, an array or one of {OPTIMAL_GAMMA}, got {gamma!r}"
+            )
+        if method not in ("euler", "ancestral"):
+            raise ValueError(
+                f"gamma={gamma!r} needs a stochastic method (euler, ancestral), got {method!r}"
+            )
+        return
     if method not in CHAIN_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(CHAIN_METHODS)}")
     g = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (n,))
@@ -108,7 +169,10 @@ class OptimalGrid:
     what ``k_diffusion.sampling.sample_*(model, x, sigmas)`` and diffusers'
     ``set_timesteps(sigmas=...)`` take; ``grid``: the forward times of ``analytic.EDM``
     (``t = sigma``); ``kl``, ``w2``: the exact output KL (chain || data) and $W_2$;
-    ``compare``: name -> ``{"sigmas", "kl", "w2"}`` for the standard grids; ``notes``: name ->
+    ``gamma``: the stochasticity used (with ``gamma="optimal"`` the optimised constant, with
+    ``"optimal-schedule"`` the optimised per-step array);
+    ``compare``: name -> ``{"sigmas", "kl", "w2"}`` for the standard grids (with an optimised
+    gamma, each at its own best constant ``"gamma"``); ``notes``: name ->
     why a standard grid is not in the table; ``started_from``: the start of the best descent.
     """
 
@@ -117,7 +181,7 @@ class OptimalGrid:
     kl: float
     w2: float
     method: str
-    gamma: float
+    gamma: float | np.ndarray
     objective: str
     n_steps: int
     compare: dict = field(default_factory=dict)
@@ -207,6 +271,8 @@ def optimal_grid(
     init="marginal",
     starts=2,
     maxiter=1000,
+    scan=256,
+    seed=0,
 ):
     """The ``n_steps`` grid minimising the exact output ``objective`` of ``method`` on ``data``.
 
@@ -218,14 +284,22 @@ def optimal_grid(
     method : ``"euler"``, ``"heun"``, ``"dpmpp_2m"`` or ``"ancestral"`` (k-diffusion's
         ``sample_euler``, ``sample_heun``, ``sample_dpmpp_2m``, ``sample_euler_ancestral``).
     gamma : stochasticity (``euler``: Euler-Maruyama with $\\gamma$; ``ancestral``:
-        $\\eta = \\sqrt\\gamma \\le 1$), a number or one value per step; held fixed.
+        $\\eta = \\sqrt\\gamma \\le 1$), a number or one value per step, held fixed; or
+        ``"optimal"`` (a constant $\\gamma$ optimised jointly with the grid, in $[0, 20]$ for
+        ``euler``, $[0, 1]$ for ``ancestral``) or ``"optimal-schedule"`` (one $\\gamma_k$ per
+        step, optimised jointly); L-BFGS-B with the bounds, the complex step in $\\gamma$
+        too, started from each start grid's best constant (:func:`optimal_gamma`).
     objective : ``"kl"`` (KL(output || target)) or ``"w2"``.
     sigma_min : the last node: ``0`` (k-diffusion's appended zero) or a fixed ``> 0``.
     sigma_floor : with ``sigma_min = 0``, the lowest allowed positive node.
     karras_sigma_min : ``sigma_min`` of the ``karras`` and ``log-snr`` comparison grids.
     init : ``"marginal"`` (start exactly at $p_{\\sigma_{max}}$) or ``"prior"``
         ($N(0, \\sigma_{max}^2 I)$).
-    starts : how many of the best representable standard grids start a descent.
+    starts : how many of the best starts begin a descent: the representable standard grids
+        and the best of ``scan`` random grids (logits $z \\sim N(0, 2^2)$ per step, drawn with
+        ``numpy.random.default_rng(seed)``, evaluated in one batch), ranked by their value.
+        The objective has several local minima (the solver's errors can cancel in more than
+        one way); the random scan finds basins that the standard grids miss.
 
     Returns
     -------
@@ -245,50 +319,102 @@ def optimal_grid(
     if not (0 < lo < smax):
         raise ValueError(f"need 0 < sigma_floor/sigma_min < sigma_max = {smax:g}, got {lo:g}")
     par = _Param(n, smax, lo, zero_end)
-    gvec = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (n,))
-
-    def rows(S):
-        return _objective_rows(S, lam, m, method, gvec, init, objective)
+    free = gamma if isinstance(gamma, str) else ""
+    n_g = {"": 0, "optimal": 1, "optimal-schedule": n}[free]
+    gvec = None if free else np.broadcast_to(np.asarray(gamma, dtype=np.float64), (n,))
 
     grids, notes = standard_grids(n, smax, karras_sigma_min, end=0.0 if zero_end else lo)
     compare = {}
     for name, s in grids.items():
-        k, w = evaluate_grid((lam, m), s, method, gvec, init=init)
-        compare[name] = {"sigmas": s, "kl": k, "w2": w}
+        if free:
+            g0, _ = optimal_gamma((lam, m), s, method, init=init, objective=objective)
+            k, w = evaluate_grid((lam, m), s, method, g0, init=init)
+            compare[name] = {"sigmas": s, "kl": k, "w2": w, "gamma": g0}
+        else:
+            k, w = evaluate_grid((lam, m), s, method, gvec, init=init)
+            compare[name] = {"sigmas": s, "kl": k, "w2": w}
 
-    eye = 1j * _STEP * np.eye(n)
+    n_x = n + n_g
+    eye = 1j * _STEP * np.eye(n_x)
 
-    def fun(z):
-        vals = rows(par.sigmas(z[None, :] + eye))
+    def split(x):
+        """Rows of perturbed grids and gammas for the complex step in every coordinate."""
+        X = x[None, :] + eye
+        S = par.sigmas(X[:, :n])
+        if free == "optimal":
+            G = np.broadcast_to(X[:, n:], (n_x, n))
+        elif free:
+            G = X[:, n:]
+        else:
+            G = gvec
+        return S, G
+
+    def fun(x):
+        S, G = split(x)
+        vals = _objective_rows(S, lam, m, method, G, init, objective)
         f = float(vals[0].real)
         if not (np.isfinite(f) and f > 0):
-            return np.inf, np.zeros(n)
+            return np.inf, np.zeros(n_x)
         return math.log(f), vals.imag / _STEP / f
 
     cands = []
     for name, s in grids.items():
         z0 = par.logits(s)
         if z0 is not None:
-            cands.append((compare[name][objective], name, z0))
+            g0 = [compare[name]["gamma"]] * n_g if free else []
+            cands.append((compare[name][objective], name, np.concatenate([z0, g0])))
+    if scan and n > 1:
+        rng = np.random.default_rng(seed)
+        Z = 2.0 * rng.standard_normal((int(scan), n))
+        if free:
+            glo, ghi = _gamma_bounds(method)
+            g0 = np.median([c["gamma"] for c in compare.values()]) if compare else 0.1
+            Gs = np.clip(g0 * np.exp(rng.standard_normal((int(scan), 1))), glo, ghi)
+            Gm = np.broadcast_to(Gs, (int(scan), n)) if free == "optimal" else np.repeat(Gs, n, 1)
+            X = np.concatenate([Z, Gs if free == "optimal" else Gm], axis=1)
+        else:
+            Gm, X = gvec, Z
+        with np.errstate(all="ignore"):
+            vals = _objective_rows(par.sigmas(Z), lam, m, method, Gm, init, objective)
+        vals = np.where(np.isfinite(vals) & (vals > 0), vals, np.inf)
+        k = int(np.argmin(vals))
+        if np.isfinite(vals[k]):
+            cands.append((float(vals[k]), "random scan", X[k]))
     cands.sort(key=lambda c: c[0])
     if not cands:  # no standard grid shares the ends: start from equal log steps
-        cands = [(np.inf, "log-uniform", np.zeros(n))]
+        z0 = np.zeros(n)
+        g0 = []
+        f0 = np.inf
+        if free:
+            g, _ = optimal_gamma((lam, m), par.sigmas(z0)[0], method, init=init)
+            g0 = [g] * n_g
+        cands = [(f0, "log-uniform", np.concatenate([z0, g0]))]
+    bounds = [(None, None)] * n + [_gamma_bounds(method)] * n_g
     best = None
     iters = 0
-    for f0, name, z0 in cands[: max(1, int(starts))]:
-        if n == 1 or (zero_end and n == 1):
-            z, fz = z0, f0
+    for f0, name, x0 in cands[: max(1, int(starts))]:
+        if n_x == 1 or (n == 1 and not free):
+            x, fx = x0, f0
         else:
             res = optimize.minimize(
-                fun, z0, jac=True, method="L-BFGS-B", options={"maxiter": maxiter}
+                fun, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter}
             )
             iters += int(res.nit)
-            z, fz = res.x, math.exp(res.fun) if np.isfinite(res.fun) else np.inf
-            if not fz <= f0:  # never worse than the start
-                z, fz = z0, f0
-        if best is None or fz < best[0]:
-            best = (fz, name, z)
-    sig = par.sigmas(best[2])[0].real.astype(np.float64)
+            x, fx = res.x, math.exp(res.fun) if np.isfinite(res.fun) else np.inf
+            if not fx <= f0:  # never worse than the start
+                x, fx = x0, f0
+        if best is None or fx < best[0]:
+            best = (fx, name, x)
+    x = best[2]
+    sig = par.sigmas(x[:n])[0].real.astype(np.float64)
+    if free == "optimal":
+        g_out = float(x[n])
+        gvec = np.full(n, g_out)
+    elif free:
+        gvec = np.asarray(x[n:], dtype=np.float64).copy()
+        g_out = gvec
+    else:
+        g_out = float(gvec[0]) if np.all(gvec == gvec[0]) else gvec.copy()
     kl, w2 = evaluate_grid((lam, m), sig, method, gvec, init=init)
     if zero_end and n > 1 and sig[-2] <= lo * (1 + 1e-6):
         notes = {**notes, "floor": f"the lowest positive node sits at sigma_floor = {lo:g}"}
@@ -298,7 +424,7 @@ def optimal_grid(
         kl=kl,
         w2=w2,
         method=method,
-        gamma=float(gvec[0]) if np.all(gvec == gvec[0]) else gvec.copy(),
+        gamma=g_out,
         objective=objective,
         n_steps=n,
         compare=compare,

@@ -11,7 +11,10 @@ r"""The standard noise schedules in k-diffusion form: ``N + 1`` sigmas, decreasi
   2022, arXiv 2206.00927).
 * ``ays-sd`` / ``ays-sdxl``: the Align-Your-Steps 10-step sigmas of Sabour, Fidler & Kreis
   (2024, arXiv 2404.14507) for Stable Diffusion 1.5 / SDXL, read from ``diffusers``
-  (``diffusers.schedulers.AysSchedules``) and defined for ``N = 10`` only.
+  (``diffusers.schedulers.AysSchedules``) when it is installed, else from
+  :data:`AYS_PUBLISHED` (the same lists, copied from diffusers 0.42.1's
+  ``schedulers/scheduling_utils.py``; a test checks them against the installed diffusers);
+  defined for ``N = 10`` only.
 """
 
 from __future__ import annotations
@@ -26,6 +29,38 @@ import numpy as np
 __all__ = ["karras", "uniform_t", "log_snr", "ays", "standard_grids", "EDM_DEFAULTS"]
 
 EDM_DEFAULTS = {"sigma_min": 0.002, "sigma_max": 80.0, "rho": 7.0}
+
+AYS_PUBLISHED = {
+    "StableDiffusionSigmas": [
+        14.615,
+        6.475,
+        3.861,
+        2.697,
+        1.886,
+        1.396,
+        0.963,
+        0.652,
+        0.399,
+        0.152,
+        0.0,
+    ],
+    "StableDiffusionXLSigmas": [
+        14.615,
+        6.315,
+        3.771,
+        2.181,
+        1.342,
+        0.862,
+        0.555,
+        0.38,
+        0.234,
+        0.113,
+        0.0,
+    ],
+}
+"""The Align-Your-Steps 10-step sigmas (Sabour, Fidler & Kreis 2024, arXiv 2404.14507) as
+diffusers 0.42.1 ships them in ``diffusers.schedulers.AysSchedules``; used when diffusers is
+not installed."""
 
 
 def karras(n_steps, sigma_min, sigma_max, rho=7.0):
@@ -66,9 +101,7 @@ def _ays_table():
 
 def ays(n_steps, model="StableDiffusion"):
     """The published AYS sigmas (with the final 0), or ``None`` with the reason."""
-    table = _ays_table()
-    if table is None:
-        return None, "diffusers is not installed (the AYS sigmas are read from it)"
+    table = _ays_table() or AYS_PUBLISHED
     s = np.asarray(table[f"{model}Sigmas"], dtype=np.float64)
     if n_steps != len(s) - 1:
         return None, f"AYS publishes {len(s) - 1}-step sigmas only (asked for N = {n_steps})"
