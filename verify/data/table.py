@@ -80,17 +80,19 @@ def real_sampler_missing(name: str) -> str | None:
     return None
 
 
-def real_sampler_law(name, data, sigmas=None, n_steps=None, start="prior"):
+def real_sampler_law(name, data, sigmas=None, n_steps=None, start="prior", knobs=None):
     r"""The exact output law of the real sampler ``name`` on ``data`` (through
     ``verify.kit.spectral``), and the law it targets.
 
     k-diffusion: on ``sigmas`` (decreasing, EDM), started from $N(0, \sigma_0^2 I)$
     (``start="prior"``) or the exact marginal $p_{\sigma_0}$ (``"marginal"``); the target is
     $p_{\sigma_N}$ (the data when the grid ends at 0). diffusers: ``n_steps`` on its own levels,
-    from pure noise (module docstring). Returns ``(law, target, probe map)``."""
+    from pure noise (module docstring). ``knobs`` override the row's (e.g. ``eta``). Returns
+    ``(law, target, probe map)``."""
     from verify.kit import spectral
 
-    lib, fn, knobs = REAL_SAMPLERS[name]
+    lib, fn, base = REAL_SAMPLERS[name]
+    knobs = {**base, **(knobs or {})}
     lam = data.covariance.eigenvalues
     if lib == "k-diffusion":
         from verify.kit.adapters.kdiffusion import load_sampling
