@@ -296,7 +296,7 @@ def kdiffusion_map(sampler, data, sigmas, *, rng=0, coordinates="eigen", **knobs
         dtype = torch.get_default_dtype()
         torch.set_default_dtype(torch.float64)
         try:
-            with tb.randn_from(src), warnings.catch_warnings():
+            with tb.randn_from(src), tb.single_thread(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 out = sampler(model, xt, torch.from_numpy(s.copy()), **kw)
         finally:
