@@ -138,6 +138,19 @@ def table() -> str:
                     "",
                 ]
             )
+    ks = _load("kit_spectral")
+    if ks:
+        rows.append(
+            [
+                f"kit spectral probe, k-diffusion `sample_dpmpp_2m`, N={ks['n_steps']}, "
+                f"photo-patches-32 (d={ks['d']})",
+                f"{ks['probe_d3072_s'] * 1e3:.0f} ms (data coordinates "
+                f"{ks['probe_data_coordinates_d3072_s']:.1f} s)",
+                f"target <= {ks['targets']['probe_d3072_s']:g} s; gains = dense map's "
+                f"eigen-diagonal to {ks['max_gain_gap']:.0e}",
+                f"{ks['speedup']:.0f}x the dense 1 + d row probe ({ks['dense_d3072_s']:.0f} s)",
+            ]
+        )
     head = "| benchmark | ours | against the floor / target | against a peer (same run) |\n"
     head += "|---|---|---|---|\n"
     return head + "\n".join("| " + " | ".join(r) + " |" for r in rows)

@@ -5,7 +5,11 @@ Gaussian data model, the comparison with the standard schedules, and a figure.
 ``--method`` one of ``verify.schedules.CHAIN_METHODS`` (or ``--sampler k-diffusion:sample_X``
 for the k-diffusion sampler of that recursion); ``--steps`` the number of sampler steps.
 Prints the optimal sigmas (k-diffusion form) and the table (KL, W2, ratio to the optimum) and
-writes ``--figure`` (default ``schedule-<data>-<method>-<N>.png``; ``--no-figure`` to skip).
+writes ``--figure``; with ``--sampler`` also the published sampler itself, run on the optimal
+and on every standard grid through the kit's spectral probe (``verify.kit.spectral``: its
+exact output law from one batch run at full d), its KL and W2 beside the recursion's (they
+agree to rounding when the package implements the recursion the optimiser assumed). The
+figure's default path is ``schedule-<data>-<method>-<N>.png`` (``--no-figure`` to skip).
 """
 
 from __future__ import annotations
@@ -58,6 +62,35 @@ def _method(args) -> str:
     return method
 
 
+def _sampler_rows(name, data, res, gamma) -> list:
+    """``(grid, KL, W2, chain KL)`` of the real sampler ``name`` on the optimal grid and each
+    standard grid, started at the exact marginal of the grid's first level (as the optimiser)."""
+    from verify.data.table import real_sampler_law, real_sampler_missing
+    from verify.kit.spectral import spectral_error
+
+    why = real_sampler_missing(name)
+    if why is not None:
+        raise UserError(f"--sampler {name}: {why}")
+    knobs = {"eta": gamma**0.5} if name.endswith("sample_euler_ancestral") else {}
+    grids = [("optimal", res.sigmas, res.kl)]
+    grids += [(k, v["sigmas"], v["kl"]) for k, v in res.compare.items()]
+    rows = []
+    for label, sigmas, chain_kl in grids:
+        law, target, _ = real_sampler_law(name, data, sigmas, start="marginal", knobs=knobs)
+        err = spectral_error(law, target)
+        rows.append((label, err["kl"], err["w2"], chain_kl))
+    return rows
+
+
+def _sampler_table(name, rows) -> str:
+    best = rows[0][1]
+    out = [f"{name} itself (kit spectral probe, exact):"]
+    out.append(f"{'schedule':<10} {'KL':>11} {'W2':>11} {'x optimum':>10} {'|KL/chain - 1|':>15}")
+    for label, k, w, c in sorted(rows, key=lambda r: (r[0] != "optimal", r[1])):
+        out.append(f"{label:<10} {k:11.4e} {w:11.4e} {k / best:10.3g} {abs(k / c - 1):15.1e}")
+    return "\n".join(out)
+
+
 def _figure(res, path, title) -> None:
     import matplotlib.pyplot as plt
 
@@ -86,12 +119,15 @@ def handler(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise UserError(f"--steps must be >= 1, got {args.steps}")
     gamma = args.gamma if args.gamma is not None else (1.0 if method == "ancestral" else 0.0)
+    if args.sampler is not None and method != "ancestral" and gamma != 0.0:
+        raise UserError(f"--sampler {args.sampler} is deterministic: --gamma must be 0")
     try:
         sde = EDM(args.sigma_max)
         data = gaussian_model(args.data)
         res = optimal_grid(sde, data, args.steps, method, gamma, args.objective)
     except (ValueError, ImportError) as exc:
         raise UserError(str(exc)) from exc
+    real = None if args.sampler is None else _sampler_rows(args.sampler, data, res, gamma)
     if args.json:
         out = {
             "data": args.data,
@@ -104,12 +140,20 @@ def handler(args: argparse.Namespace) -> int:
             "compare": {k: {"kl": v["kl"], "w2": v["w2"]} for k, v in res.compare.items()},
             "notes": res.notes,
         }
+        if real is not None:
+            out["sampler"] = {
+                "name": args.sampler,
+                "route": "kit spectral probe",
+                "rows": {r[0]: {"kl": r[1], "w2": r[2], "chain_kl": r[3]} for r in real},
+            }
         print(json.dumps(out, indent=2))
     else:
         title = f"{args.data} (d = {data.dim}), {method}, gamma = {gamma:g}, N = {res.n_steps}"
         print(f"optimal {args.objective} schedule: {title}")
         print("sigmas = [" + ", ".join(f"{s:.6g}" for s in res.sigmas) + "]")
         print(res.table())
+        if real is not None:
+            print(_sampler_table(args.sampler, real))
     if not args.no_figure:
         path = args.figure or f"schedule-{args.data}-{method}-{res.n_steps}.png"
         _figure(res, path, f"{args.data}, {method}, N = {res.n_steps}")

@@ -12,6 +12,16 @@ $\sigma_{\min} = 0.002$, a last step to $\sigma = 0$), started from $N(0, 80^2 I
 * ``w2``: $W_2(\hat p, p_{\text{data}})$ (``analytic.w2``, $O(d)$);
 * ``kl_leading``, ``kl_trailing``: the shares of KL from the leading 10 % of eigen-directions
   (largest eigenvalues: coarse scales) and from the trailing 50 % (fine scales).
+
+The real samplers of ``REAL_SAMPLERS`` (``"k-diffusion:sample_euler"``, ...,
+``"diffusers:EulerDiscrete"``, ...) are run as published through the kit's spectral probe
+(``verify.kit.spectral``: one batch run of the sampler at full $d$, in the data's eigenbasis,
+recovers its exact affine map direction by direction); their rows carry ``"route": "kit
+probe"`` and the probe's verification ``"residual"``, and are left out (``skipped``) when their
+package is missing. k-diffusion samplers run on the same grid and start as the rows above;
+diffusers schedulers on their own discrete levels for $N$ steps (``set_timesteps(N)``, the
+default 1000-step linear-beta training schedule, $\sigma_{\max} \approx 157$), started from
+pure noise in their own coordinates, i.e. $N(0, (1 + \sigma_0^2) I)$ in EDM coordinates.
 """
 
 from __future__ import annotations
@@ -21,7 +31,15 @@ import numpy as np
 from analytic import EDM, w2
 from analytic.divergence import h_u_minus_log1p
 
-__all__ = ["SAMPLERS", "STEPS", "kl_terms", "sampler_table"]
+__all__ = [
+    "REAL_SAMPLERS",
+    "SAMPLERS",
+    "STEPS",
+    "kl_terms",
+    "real_sampler_law",
+    "real_sampler_missing",
+    "sampler_table",
+]
 
 SAMPLERS = {
     "euler": ("euler", 0.0),  # Karras et al. 2022's Euler (probability-flow ODE)
@@ -30,6 +48,73 @@ SAMPLERS = {
     "euler-ancestral": ("ancestral", 1.0),  # k-diffusion's sample_euler_ancestral, eta = 1
 }
 STEPS = (5, 10, 20, 50)
+
+REAL_SAMPLERS = {
+    "k-diffusion:sample_euler": ("k-diffusion", "sample_euler", {}),
+    "k-diffusion:sample_heun": ("k-diffusion", "sample_heun", {}),
+    "k-diffusion:sample_dpmpp_2m": ("k-diffusion", "sample_dpmpp_2m", {}),
+    "k-diffusion:sample_euler_ancestral": ("k-diffusion", "sample_euler_ancestral", {"eta": 1.0}),
+    "k-diffusion:sample_dpmpp_2m_sde": ("k-diffusion", "sample_dpmpp_2m_sde", {"eta": 1.0}),
+    "diffusers:EulerDiscrete": ("diffusers", "EulerDiscreteScheduler", {}),
+    "diffusers:DPMSolverMultistep": ("diffusers", "DPMSolverMultistepScheduler", {}),
+}
+"""name -> (package, function or scheduler class, knobs): the published samplers of the table."""
+
+
+def real_sampler_missing(name: str) -> str | None:
+    """``None`` if the real sampler ``name`` can run here, else why not."""
+    if name not in REAL_SAMPLERS:
+        raise ValueError(f"unknown real sampler {name!r}; choose one of {', '.join(REAL_SAMPLERS)}")
+    lib = REAL_SAMPLERS[name][0]
+    try:
+        import torch  # noqa: F401
+
+        if lib == "k-diffusion":
+            from verify.kit.adapters.kdiffusion import load_sampling
+
+            load_sampling()
+        else:
+            import diffusers  # noqa: F401
+    except ImportError as exc:
+        return f"{lib} not available: {exc}"
+    return None
+
+
+def real_sampler_law(name, data, sigmas=None, n_steps=None, start="prior", knobs=None):
+    r"""The exact output law of the real sampler ``name`` on ``data`` (through
+    ``verify.kit.spectral``), and the law it targets.
+
+    k-diffusion: on ``sigmas`` (decreasing, EDM), started from $N(0, \sigma_0^2 I)$
+    (``start="prior"``) or the exact marginal $p_{\sigma_0}$ (``"marginal"``); the target is
+    $p_{\sigma_N}$ (the data when the grid ends at 0). diffusers: ``n_steps`` on its own levels,
+    from pure noise (module docstring). ``knobs`` override the row's (e.g. ``eta``). Returns
+    ``(law, target, probe map)``."""
+    from verify.kit import spectral
+
+    lib, fn, base = REAL_SAMPLERS[name]
+    knobs = {**base, **(knobs or {})}
+    lam = data.covariance.eigenvalues
+    if lib == "k-diffusion":
+        from verify.kit.adapters.kdiffusion import load_sampling
+
+        s = np.asarray(sigmas, dtype=np.float64)
+        mp = spectral.kdiffusion_map(getattr(load_sampling(), fn), data, s, **knobs)
+    else:
+        import diffusers
+
+        mp, s = spectral.scheduler_map(getattr(diffusers, fn)(), data, int(n_steps), **knobs)
+    s0, sn = float(s[0]), float(s[-1])
+    if lib == "diffusers":
+        law = mp.law(np.zeros(data.dim), 1.0 + s0 * s0)
+    elif start == "prior":
+        law = mp.law(np.zeros(data.dim), s0 * s0)
+    elif start == "marginal":
+        law = mp.law(data.mean, lam + s0 * s0)
+    else:
+        raise ValueError(f"start must be 'prior' or 'marginal', got {start!r}")
+    basis = data.covariance.basis
+    target = data if sn == 0 else type(data).from_spectrum(data.mean, lam + sn * sn, basis)
+    return law, target, mp
 
 
 def kl_terms(p, q) -> np.ndarray:
@@ -43,11 +128,12 @@ def kl_terms(p, q) -> np.ndarray:
     return 0.5 * (h_u_minus_log1p(lp / lq - 1.0) + delta * delta / lq)
 
 
-def sampler_table(models, samplers=None, steps=STEPS):
+def sampler_table(models, samplers=None, steps=STEPS, *, skipped=None):
     """Rows ``{"data", "sampler", "n_steps", "kl", "w2", "kl_leading", "kl_trailing"}``
     for ``models`` (a dict name -> Gaussian in spectral form, e.g.
-    ``verify.data.gaussian_model(name)``), ``samplers`` (names of ``SAMPLERS``; all if
-    ``None``) and ``steps``."""
+    ``verify.data.gaussian_model(name)``), ``samplers`` (names of ``SAMPLERS`` or of
+    ``REAL_SAMPLERS``; all of ``SAMPLERS`` if ``None``) and ``steps``. A real sampler whose
+    package is missing has no rows; ``skipped`` (a dict, if given) gets name -> why."""
     from verify.solvers import grids
     from verify.solvers.chain_laws import exact_law
 
@@ -59,10 +145,22 @@ def sampler_table(models, samplers=None, steps=STEPS):
         lead, trail = order[: max(1, len(lam) // 10)], order[len(lam) // 2 :]
         init = sde.prior(data.dim)
         for sampler in samplers or SAMPLERS:
-            method, gamma = SAMPLERS[sampler]
+            if sampler not in SAMPLERS and sampler not in REAL_SAMPLERS:
+                raise ValueError(f"unknown sampler {sampler!r}")
+            why = real_sampler_missing(sampler) if sampler in REAL_SAMPLERS else None
+            if why is not None:
+                if skipped is not None:
+                    skipped[sampler] = why
+                continue
             for n in steps:
                 grid = grids.karras(sde, n, 0.002, 80.0, 7.0, append_zero=True)
-                law = exact_law(sde, data, init, grid, gamma=gamma, method=method)
+                extra = {}
+                if sampler in SAMPLERS:
+                    method, gamma = SAMPLERS[sampler]
+                    law = exact_law(sde, data, init, grid, gamma=gamma, method=method)
+                else:
+                    law, _, mp = real_sampler_law(sampler, data, sde.sigma(grid), n)
+                    extra = {"route": "kit probe", "residual": mp.residual}
                 k = kl_terms(law, data)
                 total = float(k.sum())
                 rows.append(
@@ -74,6 +172,7 @@ def sampler_table(models, samplers=None, steps=STEPS):
                         "w2": w2(law, data),
                         "kl_leading": float(k[lead].sum() / total),
                         "kl_trailing": float(k[trail].sum() / total),
+                        **extra,
                     }
                 )
     return rows
