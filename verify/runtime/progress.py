@@ -214,6 +214,15 @@ class Progress:
             self.stream.write(message + "\n")
             self.stream.flush()
 
+    def echo(self, text: str, file: Any = None) -> None:
+        """``print(text, file=file)`` (default stdout) with the terminal bars cleared around it."""
+        file = sys.stdout if file is None else file
+        if self._bar is None:
+            print(text, file=file, flush=True)
+            return
+        with self._bar.external_write_mode(file=file):
+            print(text, file=file, flush=True)
+
     def close(self) -> None:
         """Finish the bar (a terminal bar is removed; a top-level one leaves a summary)."""
         if self._closed or not self.enabled:
