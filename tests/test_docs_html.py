@@ -128,3 +128,14 @@ def test_the_report_links_the_html_pages_and_the_raw_markdown_without_them(tmp_p
     assert hrefs and all(h.split("#")[0].endswith("docs/claims/theory.md") for h in hrefs)
     assert not (tmp_path / "without" / "docs").exists()
     assert Path(index.parent, hrefs[0].split("#")[0]).resolve().exists()
+
+
+def test_every_claims_mathematics_link_lands_on_a_heading_of_its_html_page(rendered):
+    from verify.claims.registry import all_claims
+
+    out, _ = rendered
+    for claim in all_claims():
+        path, _, anchor = claim.doc.partition("#")
+        page = out / Path(path).with_suffix(".html")
+        assert page.exists(), claim.id
+        assert not anchor or f'id="{anchor}"' in page.read_text(encoding="utf-8"), claim.id
