@@ -148,3 +148,30 @@ def test_first_screen_says_what_was_checked(index, tmp_path):
     shot = tmp_path / "first.png"
     _chromium("--window-size=1280,900", f"--screenshot={shot}", index.as_uri())
     assert shot.stat().st_size > 10_000  # a rendered page, not a blank one
+
+
+_MATH_PROBE = """<script>(function(){var m=document.querySelectorAll('math'),w=0,ns=0;
+m.forEach(function(e){w=Math.max(w,e.getBoundingClientRect().width);
+if(e.namespaceURI=='http://www.w3.org/1998/Math/MathML')ns++});
+parent.postMessage(JSON.stringify({n:m.length,ns:ns,w:w,
+sw:document.documentElement.scrollWidth}),'*')})();</script>"""
+
+
+def test_a_docs_page_beside_the_report_shows_its_formulas_as_mathml(index):
+    page = index.parent / "docs" / "claims" / "theory.html"
+    if not page.exists():
+        pytest.skip("needs markdown and latex2mathml (the report extra)")
+    probe_page = page.parent / "probe.html"
+    text = page.read_text(encoding="utf-8")
+    probe_page.write_text(text.replace("</body>", _MATH_PROBE + "</body>"), encoding="utf-8")
+    wrapper = page.parent / "wrapper.html"
+    wrapper.write_text(_WRAPPER.format(w=420, h=900), encoding="utf-8")
+    dom = _chromium(
+        "--window-size=800,950", "--virtual-time-budget=3000", "--dump-dom", wrapper.as_uri()
+    )
+    m = re.search(r'data-probe="([^"]*)"', dom)
+    assert m, f"the probe did not report (chromium output: {dom[:300]!r})"
+    facts = json.loads(html.unescape(m.group(1)))
+    assert facts["n"] > 20 and facts["ns"] == facts["n"]  # MathML elements, parsed as MathML
+    assert facts["w"] > 5  # laid out (a width), not an unknown inline element left empty
+    assert facts["sw"] <= 420, facts  # no sideways scroll on a phone

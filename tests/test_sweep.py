@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 import zlib
 
@@ -150,17 +151,121 @@ def test_claim_progress_prints_one_line_per_note_off_a_tty():
     assert all(line.startswith("  [") for line in lines[1:-1])  # inner lines are indented
 
 
-def test_nested_bars_on_a_tty_share_one_line():
+def test_nested_bars_on_a_terminal_are_tqdm_bars_and_notes_are_permanent_lines():
+    pytest.importorskip("tqdm")
     stream = _Tty()
     with Progress(2, "claims", stream=stream, min_interval=0) as bar:
         with Progress(3, "sweep", stream=stream, max_lines=10, min_interval=0) as inner:
             inner.update()
-            assert "claims [0/2]" in stream.getvalue().rsplit("\r", 1)[-1]
-            assert "sweep [1/3]" in stream.getvalue().rsplit("\r", 1)[-1]
-        assert "sweep" not in stream.getvalue().rsplit("\r", 1)[-1]
+            assert "sweep 1/3" in stream.getvalue()
         bar.update(1, note="theory.a ... holds")
     text = stream.getvalue()
-    assert "theory.a ... holds\n" in text and text.endswith("\n")
+    assert "theory.a ... holds\n" in text
+    assert text.rstrip("\n").endswith("claims: 1/2 done in 0.0 s") or "claims: 1/2 done in" in text
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_eta_counts_recorded_times_and_what_is_left_of_the_running_claims():
+    clock = _Clock()
+    bar = Progress(
+        3, "claims", stream=None, tasks=["a", "b", "c"], expected={"a": 10, "b": 20}, clock=clock
+    )
+    assert bar.eta() == pytest.approx(10 + 20 + 15)  # c: the mean of the recorded times
+    bar.start("a")
+    clock.t += 4
+    assert bar.eta() == pytest.approx(6 + 20 + 15)
+    clock.t += 10  # a overran its recorded time: nothing left of it, not a negative number
+    assert bar.eta() == pytest.approx(20 + 15)
+    bar.finish("a", seconds=14)
+    assert bar.eta() == pytest.approx(20 + (10 + 20 + 14) / 3)
+    two = Progress(2, "x", stream=None, tasks=["a", "b"], expected={"a": 8, "b": 4}, jobs=2)
+    assert two.eta() == pytest.approx(6)
+    assert Progress(1, "x", stream=None, tasks=["a"]).eta() is None  # nothing known: no ETA
+    assert "ETA" not in Progress(1, "x", stream=None, tasks=["a"]).status()
+
+
+def test_the_status_names_every_running_claim_with_its_clock():
+    clock = _Clock()
+    bar = Progress(3, "claims", stream=None, tasks=["t.a", "t.b", "l.c"], clock=clock)
+    bar.start("t.a")
+    bar.start(["t.b", "l.c"], "learned")
+    clock.t += 65
+    assert bar.status() == "running: t.a (1:05 min), learned (1:05 min)"
+    bar.finish("t.b", seconds=3.0)
+    assert "learned" in bar.status()  # one of its claims is still running
+    bar.finish("l.c", seconds=3.0)
+    assert bar.status() == "ETA 0.0 s; running: t.a (1:05 min)"
+
+
+def test_a_terminal_bar_redraws_the_running_claim_while_it_runs():
+    pytest.importorskip("tqdm")
+    clock, stream = _Clock(), _Tty()
+    with Progress(
+        2, "claims", stream=stream, tasks=["t.a", "t.b"], refresh=0.01, clock=clock
+    ) as bar:
+        bar.start("t.a")
+        clock.t += 7
+        for _ in range(500):  # the refresh thread redraws without any update from the claim
+            if "running: t.a (7.0 s)" in stream.getvalue():
+                break
+            threading.Event().wait(0.01)
+        assert "running: t.a (7.0 s)" in stream.getvalue()
+        bar.finish("t.a", note="t.a ... holds (7.0 s)")
+    assert "[1/2] t.a ... holds (7.0 s)\n" in stream.getvalue()
+
+
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_off_a_terminal_or_without_tqdm_each_claim_is_one_plain_line(monkeypatch, tqdm_installed):
+    import verify.runtime.progress as module
+
+    monkeypatch.setattr(module, "_have_tqdm", lambda: tqdm_installed)
+    stream = io.StringIO() if tqdm_installed else _Tty()  # no tqdm: plain even on a terminal
+    with Progress(2, "claims", stream=stream, tasks=["t.a", "t.b"]) as bar:
+        bar.start("t.a")
+        bar.finish("t.a", note="t.a ... holds (1.0 s)")
+        bar.start("t.b")
+        bar.finish("t.b", note="t.b ... fails (2.0 s)")
+    text = stream.getvalue()
+    assert "\r" not in text and "\x1b" not in text
+    assert text.splitlines() == ["[1/2] t.a ... holds (1.0 s)", "[2/2] t.b ... fails (2.0 s)"]
+
+
+def test_with_two_jobs_both_running_groups_are_named(monkeypatch):
+    import verify.claims.base as base
+
+    started, running_at_each_end = [], []
+
+    def pool(payloads, jobs, on_result):  # a pool of `jobs` workers that ends tasks in order
+        for k, (claims, *_rest) in enumerate(payloads):
+            running_at_each_end.append(len(started) - k)
+            on_result(k, [{"id": c.id} for c in claims])
+        return True
+
+    claims = [
+        base.Claim(id=f"{ns}.c{k}", statement="s", source="x", setting="y", run=print)
+        for ns in ("theory", "learned", "spde")
+        for k in range(2)
+    ]
+    monkeypatch.setattr(base, "_map_on_pool", pool)
+    base._run_parallel(
+        claims,
+        list(range(6)),
+        base.RunContext(stream=None),
+        2,
+        {"spde.c0": 9.0},
+        lambda i, obj: None,
+        lambda group: started.append([claims[i].id for i in group]),
+    )
+    assert started[0] == ["spde.c0", "spde.c1"]  # a namespace per task, longest first
+    assert [g[0].split(".")[0] for g in started] == ["spde", "theory", "learned"]
+    assert running_at_each_end == [2, 2, 1]  # two running until the queue is empty
 
 
 def test_short_sweeps_stay_quiet_off_a_tty():

@@ -18,6 +18,7 @@ import sys
 
 from verify.app.usage import UserError
 from verify.kit.conformance import CONVENTIONS, check_sampler
+from verify.runtime.progress import Progress
 
 __all__ = ["add_arguments", "handler"]
 
@@ -89,25 +90,39 @@ def _all_known(args) -> int:
         ):
             print(f"{package}: not installed (pip install diffusion-verify[peers])")
             continue
-        print(f"== {package}")
-        for name in table_rows(package, not args.full):
-            try:
-                row = real_table_row(
-                    {"package": package, "name": name, "quick": not args.full, "seed": args.seed}
-                )
-            except ImportError as exc:
-                print(f"{package}: cannot import ({exc})")
-                break
-            verdicts = {k: v[0] for k, v in row["checks"].items()}
-            worst = max(worst, int("fails" in verdicts.values()))
-            kl = ", ".join("-" if k is None else f"{k:.2e}" for k in row["kl"])
-            slope = "-" if row["slope"] is None else f"{row['slope']:.2f}"
-            print(
-                f"  {name:36s} {row['method']:22s} order {slope:>5s} (stated "
-                f"{row['expected'] if row['expected'] is not None else '-'}); KL N=10,25,50: "
-                f"{kl}; " + " ".join(f"{k}={v}" for k, v in verdicts.items())
-            )
+        print(f"== {package}", flush=True)
+        names = list(table_rows(package, not args.full))
+        with Progress(len(names), package, tasks=names) as bar:
+            for name in names:
+                bar.start(name)
+                try:
+                    row = real_table_row(
+                        {
+                            "package": package,
+                            "name": name,
+                            "quick": not args.full,
+                            "seed": args.seed,
+                        }
+                    )
+                except ImportError as exc:
+                    print(f"{package}: cannot import ({exc})")
+                    break
+                bar.finish(name)
+                worst = max(worst, _print_row(name, row, bar.echo))
     return worst
+
+
+def _print_row(name: str, row: dict, echo=print) -> int:
+    """Print one sampler's row of ``--all-known``; 1 if a check fails, else 0."""
+    verdicts = {k: v[0] for k, v in row["checks"].items()}
+    kl = ", ".join("-" if k is None else f"{k:.2e}" for k in row["kl"])
+    slope = "-" if row["slope"] is None else f"{row['slope']:.2f}"
+    echo(
+        f"  {name:36s} {row['method']:22s} order {slope:>5s} (stated "
+        f"{row['expected'] if row['expected'] is not None else '-'}); KL N=10,25,50: "
+        f"{kl}; " + " ".join(f"{k}={v}" for k, v in verdicts.items())
+    )
+    return int("fails" in verdicts.values())
 
 
 def handler(args: argparse.Namespace) -> int:

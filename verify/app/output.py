@@ -33,7 +33,7 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-REPORT_FILES = frozenset({"index.html", "report.md", "results.json", "figures"})
+REPORT_FILES = frozenset({"index.html", "report.md", "results.json", "figures", "docs"})
 """What a report directory holds; a directory with anything else is never replaced."""
 
 

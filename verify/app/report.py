@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from verify.app.docs_html import write_docs
 from verify.claims.base import RUNG_NAMES, VERDICTS, to_jsonable, unexpected, verdict_counts
 from verify.claims.namespaces import NAMESPACES, namespace
 from verify.claims.render import (
@@ -408,6 +409,9 @@ def _doc_href(doc: str, base: Path | None) -> str:
     path, _, anchor = doc.partition("#")
     root = Path(__file__).resolve().parents[2]
     target = root / path
+    rendered = None if base is None else Path(base) / Path(path).with_suffix(".html")
+    if rendered is not None and path.startswith("docs/") and rendered.exists():
+        target = rendered  # the page as HTML beside the report (verify.app.docs_html)
     if base is not None and target.exists():
         rel = os.path.relpath(target, Path(base).resolve())
         return Path(rel).as_posix() + (f"#{anchor}" if anchor else "")
@@ -665,8 +669,9 @@ def render_html(results: Sequence[dict], meta: dict, base: Path | None = None) -
 def write_report(results: Sequence[dict], out_dir: str | Path, meta: dict) -> Path:
     """Write ``results.json``, ``report.md`` and ``index.html`` into ``out_dir``.
 
-    Figures outside ``out_dir`` are copied into ``out_dir/figures``. Returns the path of
-    ``index.html``.
+    Figures outside ``out_dir`` are copied into ``out_dir/figures``; the docs pages go to
+    ``out_dir/docs`` as HTML when Markdown and latex2mathml are installed (else the report
+    links the raw ``.md``). Returns the path of ``index.html``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -676,6 +681,7 @@ def write_report(results: Sequence[dict], out_dir: str | Path, meta: dict) -> Pa
         json.dumps({"meta": meta, "claims": results}, indent=2) + "\n", encoding="utf-8"
     )
     (out_dir / "report.md").write_text(render_markdown(results, meta), encoding="utf-8")
+    write_docs(out_dir)  # before index.html: its "Mathematics" links point at these pages
     index = out_dir / "index.html"
     index.write_text(render_html(results, meta, base=out_dir), encoding="utf-8")
     return index

@@ -813,29 +813,46 @@ def run_claims(
     """
     claims = list(claims)
     results: list[dict | None] = [None] * len(claims)
-    with Progress(len(claims), desc, stream=ctx.stream) as bar:
+    remote = [i for i, c in enumerate(claims) if jobs > 1 and _picklable(c)]
+    parallel = len(remote) > 1
+    ids = [c.id for c in claims]
+    with Progress(
+        len(claims),
+        desc,
+        stream=ctx.stream,
+        tasks=ids,
+        expected=durations,
+        jobs=min(jobs, len(remote)) if parallel else 1,
+    ) as bar:
 
         def done(i: int, obj: dict) -> None:
             results[i] = obj
-            bar.update(1, note=f"{obj['id']} ... {obj['verdict']} ({obj['seconds']:.1f} s)")
+            note = f"{obj['id']} ... {obj['verdict']} ({obj['seconds']:.1f} s)"
+            bar.finish(ids[i], note=note, seconds=obj["seconds"])
 
-        remote = [i for i, c in enumerate(claims) if jobs > 1 and _picklable(c)]
+        def started(group: list[int]) -> None:
+            ns = claims[group[0]].namespace
+            bar.start([ids[i] for i in group], ids[group[0]] if len(group) == 1 else ns)
+
         local = [i for i in range(len(claims)) if i not in set(remote)]
-        if len(remote) > 1:
-            _run_parallel(claims, remote, ctx, jobs, durations or {}, done)
+        if parallel:
+            _run_parallel(claims, remote, ctx, jobs, durations or {}, done, started)
         else:
             local = sorted(local + remote)
         for i in local:
-            bar.set_description(claims[i].id)
-            obj = run_claim(claims[i], ctx)
-            bar.set_description(desc)
-            done(i, obj)
+            started([i])
+            done(i, run_claim(claims[i], ctx))
     return results  # type: ignore[return-value]
 
 
-def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
+def _run_parallel(claims, indices, ctx, jobs, durations, done, started=None) -> None:
     """Claims grouped by namespace (when there are at least ``jobs`` namespaces: a namespace's
-    claims share memoised computations) or one by one, groups longest first, on a pool."""
+    claims share memoised computations) or one by one, groups longest first, on a pool.
+
+    ``started(group)`` is called when a group (a list of indices) is taken to be running: the
+    first ``jobs`` groups at once, then the next one each time a group ends (the pool takes
+    tasks in submission order)."""
+    started = started or (lambda group: None)
     namespaces = {claims[i].namespace for i in indices}
     key = (lambda i: claims[i].namespace) if len(namespaces) >= jobs else (lambda i: claims[i].id)
     groups: dict[str, list[int]] = {}
@@ -848,13 +865,20 @@ def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
     payloads = [([claims[i] for i in g], ctx.budget, ctx.seed, figure_dir) for g in order]
 
     got: set[int] = set()
+    workers = min(jobs, len(order))
+    for g in order[:workers]:
+        started(g)
+    queued = iter(order[workers:])
 
     def finished(k, objs):
         for i, obj in zip(order[k], objs, strict=True):
             got.add(i)
             done(i, obj)
+        nxt = next(queued, None)
+        if nxt is not None:
+            started(nxt)
 
-    if _map_on_pool(payloads, min(jobs, len(order)), finished):
+    if _map_on_pool(payloads, workers, finished):
         return
     # A worker died (SIGKILL from the OOM killer, a segfault): the pool is broken and every
     # claim it had not yet returned is lost. Rerun those once, one claim per task in a fresh
@@ -862,9 +886,16 @@ def _run_parallel(claims, indices, ctx, jobs, durations, done) -> None:
     lost = [i for g in order for i in g if i not in got]
     retry = [([claims[i]], ctx.budget, ctx.seed, figure_dir) for i in lost]
 
+    for i in lost[: min(jobs, len(lost))]:
+        started([i])
+    requeued = iter(lost[min(jobs, len(lost)) :])
+
     def refinished(k, objs):
         got.add(lost[k])
         done(lost[k], objs[0])
+        nxt = next(requeued, None)
+        if nxt is not None:
+            started([nxt])
 
     if not _map_on_pool(retry, min(jobs, len(retry)), refinished):
         for i in lost:
