@@ -65,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a sampler knob, e.g. --knob eta=1.0 (repeatable)",
     )
     parser.add_argument("--full", action="store_true", help="larger step counts and samples")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="with --all-known: rows checked in parallel on this many processes (default 2, "
+        "capped at the CPU count; 1: one after the other)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="base seed of the checks (default 0)")
     parser.add_argument(
         "--timeout",
@@ -75,13 +82,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _table_row(task):
+    """One row of the table, or ``(None, why)`` when the package cannot be imported (a
+    module-level function: the pool's workers call it)."""
+    from verify.claims.conformance import real_table_row
+
+    try:
+        return real_table_row(task), None
+    except ImportError as exc:
+        return None, f"cannot import ({exc})"
+
+
+def _warm(package) -> None:
+    """Import ``package``'s samplers in the parent, so the forked workers share them."""
+    try:
+        if package == "k-diffusion":
+            from verify.kit.adapters.kdiffusion import load_sampling
+
+            load_sampling()
+        else:
+            importlib.import_module("diffusers" if package == "diffusers" else "torchsde")
+    except Exception:  # noqa: BLE001 - a row reports the import error itself
+        pass
+
+
+def _rows_in_order(tasks, jobs):
+    """``_table_row`` of each task, in order, on ``jobs`` processes (forked: the workers
+    inherit the parent's imports; a row prints as soon as it and the rows before it are
+    done)."""
+    if jobs <= 1 or len(tasks) < 2:
+        yield from map(_table_row, tasks)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        yield from pool.map(_table_row, tasks)
+
+
 def _all_known(args) -> int:
     import importlib.util
 
-    from verify.claims.conformance import PACKAGES, real_table_row, table_rows
+    from verify.claims.conformance import PACKAGES, table_rows
 
     need = {"k-diffusion": "k_diffusion", "diffusers": "diffusers", "torchsde": "torchsde"}
     worst = 0
+    tasks = []
     for package in args.package or PACKAGES:
         if (
             importlib.util.find_spec(need[package]) is None
@@ -89,24 +136,34 @@ def _all_known(args) -> int:
         ):
             print(f"{package}: not installed (pip install diffusion-verify[peers])")
             continue
-        print(f"== {package}")
-        for name in table_rows(package, not args.full):
-            try:
-                row = real_table_row(
-                    {"package": package, "name": name, "quick": not args.full, "seed": args.seed}
-                )
-            except ImportError as exc:
-                print(f"{package}: cannot import ({exc})")
-                break
-            verdicts = {k: v[0] for k, v in row["checks"].items()}
-            worst = max(worst, int("fails" in verdicts.values()))
-            kl = ", ".join("-" if k is None else f"{k:.2e}" for k in row["kl"])
-            slope = "-" if row["slope"] is None else f"{row['slope']:.2f}"
-            print(
-                f"  {name:36s} {row['method']:22s} order {slope:>5s} (stated "
-                f"{row['expected'] if row['expected'] is not None else '-'}); KL N=10,25,50: "
-                f"{kl}; " + " ".join(f"{k}={v}" for k, v in verdicts.items())
-            )
+        _warm(package)
+        tasks += [
+            {"package": package, "name": name, "quick": not args.full, "seed": args.seed}
+            for name in table_rows(package, not args.full)
+        ]
+    jobs = max(1, min(int(args.jobs), os.cpu_count() or 1, len(tasks) or 1))
+    shown, broken = None, set()
+    for task, (row, why) in zip(tasks, _rows_in_order(tasks, jobs), strict=True):
+        package, name = task["package"], task["name"]
+        if package != shown:
+            print(f"== {package}", flush=True)
+            shown = package
+        if package in broken:
+            continue
+        if row is None:
+            print(f"{package}: {why}", flush=True)
+            broken.add(package)
+            continue
+        verdicts = {k: v[0] for k, v in row["checks"].items()}
+        worst = max(worst, int("fails" in verdicts.values()))
+        kl = ", ".join("-" if k is None else f"{k:.2e}" for k in row["kl"])
+        slope = "-" if row["slope"] is None else f"{row['slope']:.2f}"
+        print(
+            f"  {name:36s} {row['method']:22s} order {slope:>5s} (stated "
+            f"{row['expected'] if row['expected'] is not None else '-'}); KL N=10,25,50: "
+            f"{kl}; " + " ".join(f"{k}={v}" for k, v in verdicts.items()),
+            flush=True,
+        )
     return worst
 
 
