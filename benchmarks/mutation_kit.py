@@ -37,7 +37,7 @@ TESTS = {
     "verify/kit/checks/step_counts.py": ["tests/test_kit_never_crashes.py"],
     "verify/kit/checks/clipping.py": ["tests/test_kit_clipping.py"],
     "verify/kit/checks/precision.py": ["tests/test_kit_precision.py"],
-    "verify/kit/guard_args.py": ["tests/test_conformance_usage_errors.py"],
+    "verify/kit/guard_args.py": ["tests/test_kit_rules.py", "tests/test_conformance_usage_errors.py"],
 }
 """module -> the fast tests that decide its mutants (the first failure kills: ``-x``)."""
 

@@ -122,3 +122,55 @@ def test_a_scheduler_that_ends_above_zero_names_its_last_level():
     assert fs.verdict == "fails"
     assert fs.data["last_level"] == pytest.approx(level, rel=1e-4)
     assert f"its last level is sigma = {level:.4g}" in fs.reason
+
+
+# ------------------------------------------------------------------ argument guards
+class _DuckScheduler:
+    """A duck-typed scheduler: ``step``, ``set_timesteps`` and ``alphas_cumprod``."""
+
+    def __init__(self, alphas_cumprod):
+        self.alphas_cumprod = alphas_cumprod
+
+    def step(self, *a, **k):
+        raise AssertionError("not called: the guard refuses first")
+
+    def set_timesteps(self, n):
+        pass
+
+
+def _euler(model, x, sigmas):
+    return _euler_to(lambda n: 0.0)(model, x, sigmas)
+
+
+@pytest.mark.parametrize("sched", [_DuckScheduler([0.5]), _DuckScheduler])
+def test_a_scheduler_given_as_a_function_is_refused_naming_the_convention(sched):
+    with pytest.raises(ValueError, match="looks like a diffusers scheduler"):
+        check_sampler(sched, "k-diffusion", "euler")
+
+
+def test_a_k_diffusion_sampler_with_an_rng_knob_is_not_mistaken_for_ours():
+    def sampler(model, x, sigmas, rng=None):
+        return _euler(model, x, sigmas)
+
+    rep = check_sampler(sampler, "k-diffusion", "euler", checks=("final-step",))
+    assert rep.checks["final-step"].verdict == "holds"
+    with pytest.raises(ValueError, match="our convention"):
+        check_sampler(lambda score, x, grid, rng: x, "k-diffusion", "euler")
+
+
+def test_a_required_parameter_the_kit_does_not_pass_is_named():
+    def sampler(model, x, sigmas, *, temperature):
+        return _euler(model, x, sigmas)
+
+    with pytest.raises(ValueError, match="needs temperature"):
+        check_sampler(sampler, "k-diffusion", "euler", checks=("final-step",))
+
+
+@pytest.mark.parametrize(
+    ("ac", "needle"),
+    [([], "non-empty"), ([0.5, 0.0], "has 0"), ([1.5], "has 1.5"), ([0.5, np.nan], "has nan")],
+)
+def test_a_duck_scheduler_with_bad_alphas_cumprod_is_refused_naming_it(ac, needle):
+    with pytest.raises(ValueError, match="alphas_cumprod") as exc:
+        check_sampler(_DuckScheduler(ac), "diffusers", "ddim")
+    assert needle in str(exc.value)
