@@ -3,13 +3,13 @@
 Drives the dependency-free mutation tester ``tests/mutate.py`` (AST mutations, one at a time,
 on a temporary copy of the repository; see its docstring for the operators) over the kit's
 modules, each with a fast subset of the tests that exercise it (:data:`TESTS`), and writes the
-score and the surviving mutants to ``benchmarks/results/mutation_kit.json``. The score is
+score and the surviving mutants to ``docs/runs/mutation-kit.json``. The score is
 ``killed / (run - equivalent)``; equivalent mutants are listed, with the reason, in
 ``tests/mutate_equivalent.txt``. A seeded sample per module keeps the run bounded::
 
     nice -n 10 python benchmarks/mutation_kit.py --max 25 --seed 0 --jobs 1
     nice -n 10 python benchmarks/mutation_kit.py verify/kit/checks/final_step.py --max 40
-    python benchmarks/mutation_kit.py --rerun benchmarks/results/mutation_kit.json  # survivors
+    python benchmarks/mutation_kit.py --rerun docs/runs/mutation-kit.json  # survivors
 
 Modules are arguments (default :data:`TESTS`' keys), so the run repeats after the kit's
 modules move; a module without an entry in :data:`TESTS` uses the test files importing it.
@@ -27,17 +27,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import mutate  # noqa: E402  (tests/mutate.py)
 
-OUT = ROOT / "benchmarks" / "results" / "mutation_kit.json"
+OUT = ROOT / "docs" / "runs" / "mutation-kit.json"
 
-_REPLAYS = "tests/test_kit_replays.py"
+_REPLAYS, _RULES = "tests/test_kit_replays.py", "tests/test_kit_rules.py"
 TESTS = {
-    "verify/kit/checks/final_step.py": [_REPLAYS, "tests/test_kit_rules.py"],
-    "verify/kit/checks/start_law.py": [_REPLAYS, "tests/test_kit_rules.py"],
-    "verify/kit/checks/bookkeeping.py": [_REPLAYS, "tests/test_kit_rules.py"],
-    "verify/kit/checks/step_counts.py": ["tests/test_kit_never_crashes.py"],
-    "verify/kit/checks/clipping.py": ["tests/test_kit_clipping.py"],
+    "verify/kit/checks/final_step.py": [_RULES, _REPLAYS],
+    "verify/kit/checks/start_law.py": [_RULES, _REPLAYS],
+    "verify/kit/checks/bookkeeping.py": [_RULES, _REPLAYS],
+    "verify/kit/checks/step_counts.py": [_RULES, "tests/test_kit_never_crashes.py"],
+    "verify/kit/checks/clipping.py": [_RULES, "tests/test_kit_clipping.py"],
     "verify/kit/checks/precision.py": ["tests/test_kit_precision.py"],
-    "verify/kit/guard_args.py": ["tests/test_conformance_usage_errors.py"],
+    "verify/kit/guard_args.py": [_RULES, "tests/test_conformance_usage_errors.py"],
 }
 """module -> the fast tests that decide its mutants (the first failure kills: ``-x``)."""
 

@@ -122,3 +122,136 @@ def test_a_scheduler_that_ends_above_zero_names_its_last_level():
     assert fs.verdict == "fails"
     assert fs.data["last_level"] == pytest.approx(level, rel=1e-4)
     assert f"its last level is sigma = {level:.4g}" in fs.reason
+
+
+# ------------------------------------------------------------------ argument guards
+class _DuckScheduler:
+    """A duck-typed scheduler: ``step``, ``set_timesteps`` and ``alphas_cumprod``."""
+
+    def __init__(self, alphas_cumprod):
+        self.alphas_cumprod = alphas_cumprod
+
+    def step(self, *a, **k):
+        raise AssertionError("not called: the guard refuses first")
+
+    def set_timesteps(self, n):
+        pass
+
+
+def _euler(model, x, sigmas):
+    return _euler_to(lambda n: 0.0)(model, x, sigmas)
+
+
+@pytest.mark.parametrize("sched", [_DuckScheduler([0.5]), _DuckScheduler])
+def test_a_scheduler_given_as_a_function_is_refused_naming_the_convention(sched):
+    with pytest.raises(ValueError, match="looks like a diffusers scheduler"):
+        check_sampler(sched, "k-diffusion", "euler")
+
+
+def test_a_k_diffusion_sampler_with_an_rng_knob_is_not_mistaken_for_ours():
+    def sampler(model, x, sigmas, rng=None):
+        return _euler(model, x, sigmas)
+
+    rep = check_sampler(sampler, "k-diffusion", "euler", checks=("final-step",))
+    assert rep.checks["final-step"].verdict == "holds"
+    with pytest.raises(ValueError, match="our convention"):
+        check_sampler(lambda score, x, grid, rng: x, "k-diffusion", "euler")
+
+
+def test_a_required_parameter_the_kit_does_not_pass_is_named():
+    def sampler(model, x, sigmas, *, temperature):
+        return _euler(model, x, sigmas)
+
+    with pytest.raises(ValueError, match="needs temperature"):
+        check_sampler(sampler, "k-diffusion", "euler", checks=("final-step",))
+
+
+@pytest.mark.parametrize(
+    ("ac", "needle"),
+    [([], "non-empty"), ([0.5, 0.0], "has 0"), ([1.5], "has 1.5"), ([0.5, np.nan], "has nan")],
+)
+def test_a_duck_scheduler_with_bad_alphas_cumprod_is_refused_naming_it(ac, needle):
+    with pytest.raises(ValueError, match="alphas_cumprod") as exc:
+        check_sampler(_DuckScheduler(ac), "diffusers", "ddim")
+    assert needle in str(exc.value)
+
+
+def test_a_sampler_that_cannot_take_the_sigmas_is_refused():
+    with pytest.raises(ValueError, match="cannot be called as sampler"):
+        check_sampler(lambda model, x: x, "k-diffusion", "euler")
+
+
+def test_a_valid_duck_typed_scheduler_passes_the_guard():
+    from verify.kit.references import DDIMScheduler
+
+    rep = check_sampler(DDIMScheduler(), "diffusers", "ddim", checks=("final-step",))
+    assert rep.checks["final-step"].verdict == "holds", rep.summary()
+
+
+# ------------------------------------------------------------------ consistency wrapper
+def test_the_consistency_check_runs_for_a_sampler_without_step_count_limits():
+    rep = check_sampler(_euler, "k-diffusion", "euler", checks=("consistency",))
+    c = rep.checks["consistency"]
+    assert c.verdict == "holds", rep.summary()
+    assert "run at N =" not in c.reason  # the kit's own N: nothing replaced
+
+
+# ------------------------------------------------------------------ diffusers rules
+def test_start_law_rows_are_the_start_step_counts_of_the_scheduler():
+    diffusers = pytest.importorskip("diffusers")
+    from verify.kit.checks.start_law import START_STEPS
+
+    s = diffusers.DDIMScheduler(clip_sample=False)
+    c = check_sampler(s, "diffusers", "ddim", checks=("start-law",)).checks["start-law"]
+    assert c.verdict == "holds"
+    assert [r[0] for r in c.rows] == list(START_STEPS)
+    assert all(r[1] == 1.0 and r[-1] == "yes" for r in c.rows)  # DDIM: init_noise_sigma = 1
+
+
+def test_bookkeeping_reads_the_gap_at_every_level_and_reports_a_small_worst_when_it_holds():
+    diffusers = pytest.importorskip("diffusers")
+    from verify.kit.checks.bookkeeping import BOOK_TOL
+
+    ok = diffusers.DDIMScheduler(clip_sample=False)
+    b = check_sampler(ok, "diffusers", "ddim", checks=("bookkeeping",)).checks["bookkeeping"]
+    assert b.verdict == "holds" and b.data["worst"] <= BOOK_TOL
+    # trailing at N = 7: step() goes to t - 1000 // 7 = t - 142 while its next timestep is
+    # t - 143 (rounded): after the first call the update reached sigma(857) (closed form from
+    # the schedule), and the gap stays at every call, also at the levels below 1
+    bad = diffusers.DDIMScheduler(clip_sample=False, timestep_spacing="trailing")
+    b = check_sampler(bad, "diffusers", "ddim", checks=("bookkeeping",)).checks["bookkeeping"]
+    ac = bad.alphas_cumprod.double().numpy()
+    sig = np.sqrt((1 - ac) / ac)
+    rows = [r for r in b.rows if r[0] == 7]
+    assert rows[0][4] == pytest.approx(sig[857], rel=1e-5)
+    low = [r for r in rows if 0 < r[3] < 1]
+    assert low, rows
+    for r in low:
+        assert r[5] == pytest.approx(abs(r[4] / r[3] - 1), rel=1e-9)
+        assert r[5] > r[6]
+
+
+def test_a_scheduler_without_a_thresholding_option_is_not_reported_as_thresholding():
+    diffusers = pytest.importorskip("diffusers")
+    s = diffusers.EulerDiscreteScheduler()
+    assert "thresholding" not in s.config
+    rep = check_sampler(s, "diffusers", "euler", checks=("final-step", "consistency"))
+    assert all("thresholding" not in c.reason for c in rep.checks.values()), rep.summary()
+
+
+def test_start_law_reads_init_noise_sigma_after_set_timesteps():
+    """A duck-typed scheduler that sets its ``init_noise_sigma`` in ``set_timesteps`` (as
+    diffusers' sigma schedulers do) is read after it; before, its value is a wrong 5."""
+    from verify.kit.references import DDIMScheduler
+
+    class LateInit(DDIMScheduler):
+        init_noise_sigma = 5.0
+
+        def set_timesteps(self, n, *a, **k):
+            out = super().set_timesteps(n, *a, **k)
+            self.init_noise_sigma = 1.0
+            return out
+
+    c = check_sampler(LateInit(), "diffusers", "ddim", checks=("start-law",)).checks["start-law"]
+    assert c.verdict == "holds", c.reason
+    assert all(r[1] == 1.0 for r in c.rows)
