@@ -74,7 +74,7 @@ def test_discretization_order_every_curve_visible_and_named(tmp_path):
 
 
 def test_coincidence_is_detected_only_for_curves_that_coincide():
-    from verify.claims.theory import _coincides_with
+    from verify.claims.theory.discretization_order import _coincides_with
 
     a = {"steps": [10, 20], "errors": [1.0, 0.5], "method": "a", "gamma": 1.0}
     b = {"steps": [10, 20], "errors": [1.02, 0.49], "method": "b", "gamma": 1.0}
