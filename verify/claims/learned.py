@@ -29,7 +29,7 @@ from verify.claims.base import (
     decide_checks,
     interval_check,
 )
-from verify.claims.spde import plain_log_ticks
+from verify.claims.spde._common import plain_log_ticks
 from verify.estimators import Estimate
 from verify.solvers.density_1d import ddpm_density_1d, kl_quadrature_1d
 from verify.theory.fitted_errors import FittedAffineError
