@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from verify.claims.base import Claim
 from verify.claims.stochasticity import (
+    approx_score_discretized,
     discretization,
     error_direction,
     error_structure,
@@ -47,5 +48,6 @@ CLAIMS: list[Claim] = [
     discretization.CLAIM,
     simple_datasets.CLAIM,
     simple_datasets_approx.CLAIM,
+    approx_score_discretized.CLAIM,
 ]
 """The claims, in report order (one file each, named after the id)."""
