@@ -6,8 +6,19 @@ import sys
 import numpy as np
 import pytest
 
-from verify.claims import learned
 from verify.claims.learned import CLAIMS
+from verify.claims.learned._common import (
+    ErrorProfileResult,
+    OverSeeds,
+    TradeoffResult,
+    decide_over_seeds,
+)
+from verify.claims.learned.error_peak import decide_error_peak
+from verify.claims.learned.error_profile import decide_error_profile
+from verify.claims.learned.horizon_optimum import HorizonResult, decide_horizon
+from verify.claims.learned.init_steps_saved import InitStepsResult, decide_init_steps
+from verify.claims.learned.stochasticity_corrects import decide_corrects
+from verify.claims.learned.stochasticity_tradeoff import decide_tradeoff
 
 
 def test_importing_verify_and_the_learned_claims_does_not_import_torch():
@@ -47,7 +58,7 @@ def _ci(v, half=None):
 
 def _profile(eps, low=3.0, high=1.0):
     ts = [0.002, 0.01, 0.05, 0.2, 1.0]
-    return learned.ErrorProfileResult(
+    return ErrorProfileResult(
         ts=ts,
         sigma2=[0.001, 0.01, 0.1, 0.5, 1.0],
         raw=[_ci(e / s) for e, s in zip(eps, [0.001, 0.01, 0.1, 0.5, 1.0], strict=True)],
@@ -63,13 +74,13 @@ def _profile(eps, low=3.0, high=1.0):
 def test_decide_error_profile_and_error_peak_both_sides():
     decreasing = [0.5, 0.3, 0.2, 0.1, 0.01]
     peaked = [0.05, 0.1, 0.3, 0.1, 0.01]
-    assert learned.decide_error_profile(_profile(decreasing)).verdict == "holds"
-    assert learned.decide_error_profile(_profile(peaked)).verdict == "fails"
-    assert learned.decide_error_profile(_profile(decreasing, low=1.0)).verdict == "inconclusive"
-    assert learned.decide_error_profile(_profile(decreasing, low=0.5)).verdict == "fails"
-    assert learned.decide_error_peak(_profile(peaked)).verdict == "holds"
-    assert learned.decide_error_peak(_profile(decreasing)).verdict == "fails"
-    assert learned.decide_error_peak(_profile(peaked, low=0.5)).verdict == "fails"
+    assert decide_error_profile(_profile(decreasing)).verdict == "holds"
+    assert decide_error_profile(_profile(peaked)).verdict == "fails"
+    assert decide_error_profile(_profile(decreasing, low=1.0)).verdict == "inconclusive"
+    assert decide_error_profile(_profile(decreasing, low=0.5)).verdict == "fails"
+    assert decide_error_peak(_profile(peaked)).verdict == "holds"
+    assert decide_error_peak(_profile(decreasing)).verdict == "fails"
+    assert decide_error_peak(_profile(peaked, low=0.5)).verdict == "fails"
 
 
 def _tradeoff(d_net, d_aff, d_res=-0.04, err=1e-4):
@@ -79,19 +90,19 @@ def _tradeoff(d_net, d_aff, d_res=-0.04, err=1e-4):
         "non-affine residual": [[0.06, err], [0.0, 0.0], [0.06 + d_res, err], [0.0, 0.0]],
         "exact score": [[1e-6, 1e-6], [0.0, 0.0], [1e-6, 1e-6], [0.0, 0.0]],
     }
-    return learned.TradeoffResult([0.0, 0.5, 1.0, 2.0], curves)
+    return TradeoffResult([0.0, 0.5, 1.0, 2.0], curves)
 
 
 def test_decide_tradeoff_all_sides():
     # the affine model predicts the change: same sign, at least 10% of it
-    assert learned.decide_tradeoff(_tradeoff(-0.04, -0.01)).verdict == "holds"
+    assert decide_tradeoff(_tradeoff(-0.04, -0.01)).verdict == "holds"
     # it explains under 10% (of either sign): it does not predict the change
-    assert learned.decide_tradeoff(_tradeoff(-0.04, +0.001)).verdict == "fails"
-    assert learned.decide_tradeoff(_tradeoff(-0.04, -0.001)).verdict == "fails"
-    assert learned.decide_tradeoff(_tradeoff(-0.04, +0.0001)).verdict == "fails"
+    assert decide_tradeoff(_tradeoff(-0.04, +0.001)).verdict == "fails"
+    assert decide_tradeoff(_tradeoff(-0.04, -0.001)).verdict == "fails"
+    assert decide_tradeoff(_tradeoff(-0.04, +0.0001)).verdict == "fails"
     # the share's range straddles 10%, or the network's change is within its error
-    assert learned.decide_tradeoff(_tradeoff(-0.04, -0.004)).verdict == "inconclusive"
-    assert learned.decide_tradeoff(_tradeoff(-0.0001, -0.01)).verdict == "inconclusive"
+    assert decide_tradeoff(_tradeoff(-0.04, -0.004)).verdict == "inconclusive"
+    assert decide_tradeoff(_tradeoff(-0.0001, -0.01)).verdict == "inconclusive"
     frac = _tradeoff(-0.04, -0.01).fraction("affine fit")
     assert frac[0] == pytest.approx(0.25) and frac[1] < 0.25 < frac[2]
 
@@ -110,17 +121,17 @@ def test_decide_tradeoff_all_sides():
 def test_a_learned_verdict_must_survive_the_training_seeds(per_seed, verdict):
     from verify.claims.base import Decision
 
-    r = learned.OverSeeds(list(range(5)), per_seed)
-    dec = learned.decide_over_seeds(lambda v: Decision(v, f"seed says {v}", v), r)
+    r = OverSeeds(list(range(5)), per_seed)
+    dec = decide_over_seeds(lambda v: Decision(v, f"seed says {v}", v), r)
     assert dec.verdict == verdict
     for v in set(per_seed):  # the distribution over seeds is always in the reason
         assert v in dec.reason
 
 
 def test_decide_corrects_both_sides():
-    assert learned.decide_corrects(_tradeoff(-0.04, 0.001)).verdict == "holds"
-    assert learned.decide_corrects(_tradeoff(+0.04, 0.001)).verdict == "fails"
-    assert learned.decide_corrects(_tradeoff(-0.04, 0.001, d_res=+0.01)).verdict == "fails"
+    assert decide_corrects(_tradeoff(-0.04, 0.001)).verdict == "holds"
+    assert decide_corrects(_tradeoff(+0.04, 0.001)).verdict == "fails"
+    assert decide_corrects(_tradeoff(-0.04, 0.001, d_res=+0.01)).verdict == "fails"
 
 
 def _init(learned_kl, margin_err=1e-5):
@@ -130,30 +141,30 @@ def _init(learned_kl, margin_err=1e-5):
     ok = [n for n in steps if lrn[n] <= base[32]]
     n_star = min(ok) if ok else None
     margin = base[32] - lrn[n_star] if n_star else float("nan")
-    return learned.InitStepsResult(
+    return InitStepsResult(
         steps, base, lrn, 32, base[32], n_star, margin, margin_err, 1e-4, 1e-3, 0.0, 3.0, 1.0
     )
 
 
 def test_decide_init_steps_all_sides():
-    assert learned.decide_init_steps(_init(0.1)).verdict == "holds"
-    assert learned.decide_init_steps(_init(0.9)).verdict == "fails"  # never reaches it
-    assert learned.decide_init_steps(_init(0.1, margin_err=1.0)).verdict == "inconclusive"
+    assert decide_init_steps(_init(0.1)).verdict == "holds"
+    assert decide_init_steps(_init(0.9)).verdict == "fails"  # never reaches it
+    assert decide_init_steps(_init(0.1, margin_err=1.0)).verdict == "inconclusive"
 
 
 def _horizon(bounds_by_T, noise=0.01):
     Ts = [0.3, 0.5, 0.7, 1.0, 2.0]
     rng = np.random.default_rng(0)
     J = [list(b + noise * rng.standard_normal(5)) for b in bounds_by_T]
-    return learned.HorizonResult(Ts, [0.0] * 5, J, [[0.0] * 5] * 5, 5)
+    return HorizonResult(Ts, [0.0] * 5, J, [[0.0] * 5] * 5, 5)
 
 
 def test_decide_horizon_all_sides():
-    assert learned.decide_horizon(_horizon([2.0, 1.0, 0.8, 0.9, 1.2])).verdict == "holds"
-    assert learned.decide_horizon(_horizon([2.0, 1.5, 1.2, 1.0, 0.8])).verdict == "fails"
+    assert decide_horizon(_horizon([2.0, 1.0, 0.8, 0.9, 1.2])).verdict == "holds"
+    assert decide_horizon(_horizon([2.0, 1.5, 1.2, 1.0, 0.8])).verdict == "fails"
     flat = _horizon([2.0, 1.0, 0.8, 0.9, 0.8], noise=0.0)
     flat.J[-1] = [0.8 + v for v in (0.3, -0.25, 0.2, -0.2, 0.1)]  # mean above T*, CI across 0
-    assert learned.decide_horizon(flat).verdict == "inconclusive"
+    assert decide_horizon(flat).verdict == "inconclusive"
 
 
 EXPECTED = {

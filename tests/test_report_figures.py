@@ -74,7 +74,7 @@ def test_discretization_order_every_curve_visible_and_named(tmp_path):
 
 
 def test_coincidence_is_detected_only_for_curves_that_coincide():
-    from verify.claims.theory import _coincides_with
+    from verify.claims.theory.discretization_order import _coincides_with
 
     a = {"steps": [10, 20], "errors": [1.0, 0.5], "method": "a", "gamma": 1.0}
     b = {"steps": [10, 20], "errors": [1.02, 0.49], "method": "b", "gamma": 1.0}
@@ -99,7 +99,7 @@ def test_error_direction_phase_diagram_has_colour_bars(tmp_path):
 def test_ratio_colour_scale_separates_decades():
     # the lsi-rate heat map painted VE (log10 ratio ~1e-8) and OU (~1e-5) alike on a linear
     # scale; on the log scale the midpoint decade sits in the middle of the colour range
-    from verify.claims.tightness import _ratio_norm
+    from verify.claims.tightness._common import _ratio_norm
 
     L = np.array([[1e-8, 1e-5], [1e-2, 0.0]])
     norm, cmap, painted = _ratio_norm(L)

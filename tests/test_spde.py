@@ -11,7 +11,18 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from analytic import OU, Gaussian
-from verify.claims import spde as cl
+from verify.claims.spde import CLAIMS
+from verify.claims.spde._common import EARLY_PAIRS, EARLY_PROFILES, EarlyResult
+from verify.claims.spde.convexity_stability import (
+    _BIMODAL,
+    _CONVEX,
+    ConvexityResult,
+    decide_convexity,
+)
+from verify.claims.spde.early_evaluation import decide_early
+from verify.claims.spde.early_evaluation_per_profile import decide_early_profile
+from verify.claims.spde.qv_identity import QvIdentityResult, decide_qv_identity
+from verify.claims.spde.radial_blind_spot import BlindSpotResult, decide_blind_spot
 from verify.estimators import Estimate, mean_ci
 from verify.solvers import grids
 from verify.solvers.fokker_planck import solve_reverse_fp
@@ -366,7 +377,7 @@ def _est(v, half=0.02):
 
 
 def _qv_result(z=1.0, slope=-1.0, gap=0.1):
-    return cl.QvIdentityResult(
+    return QvIdentityResult(
         z_common=_est(z),
         z_indep=_est(z),
         z_grid=_est(z),
@@ -381,11 +392,11 @@ def _qv_result(z=1.0, slope=-1.0, gap=0.1):
 
 
 def test_decide_qv_identity_both_sides():
-    assert cl.decide_qv_identity(_qv_result()).verdict == "holds"
-    assert cl.decide_qv_identity(_qv_result(z=1.3)).verdict == "fails"
-    assert cl.decide_qv_identity(_qv_result(z=1.09)).verdict == "inconclusive"
-    assert cl.decide_qv_identity(_qv_result(slope=-0.7)).verdict == "fails"
-    assert cl.decide_qv_identity(_qv_result(gap=0.3)).verdict == "fails"
+    assert decide_qv_identity(_qv_result()).verdict == "holds"
+    assert decide_qv_identity(_qv_result(z=1.3)).verdict == "fails"
+    assert decide_qv_identity(_qv_result(z=1.09)).verdict == "inconclusive"
+    assert decide_qv_identity(_qv_result(slope=-0.7)).verdict == "fails"
+    assert decide_qv_identity(_qv_result(gap=0.3)).verdict == "fails"
 
 
 # ------------------------------------------------------------------ decide: blind spot
@@ -415,50 +426,50 @@ def _bs_result(centre_order=4.0, rot_rate=0.0, rot_w2=0.05, dil=10.0):
         "off-centre": [r["com"][0] for r in rows[3:6]],
     }
     ratios = {"off-centre, constant": _est(1.0)}
-    return cl.BlindSpotResult(rows, ratios, exact, {"centred": 1e-3, "off-centre": 1e-3}, 200)
+    return BlindSpotResult(rows, ratios, exact, {"centred": 1e-3, "off-centre": 1e-3}, 200)
 
 
 def test_decide_blind_spot_both_sides():
-    assert cl.decide_blind_spot(_bs_result()).verdict == "holds"
+    assert decide_blind_spot(_bs_result()).verdict == "holds"
     # the centred QV scaling like a^2 means the blind spot is not there
-    assert cl.decide_blind_spot(_bs_result(centre_order=2.0)).verdict == "fails"
+    assert decide_blind_spot(_bs_result(centre_order=2.0)).verdict == "fails"
     # a rotation's zero rate is an identity (tested on the implementation in
     # test_rotation_field_has_zero_radial_rate), not part of the verdict; a rotation that does
     # no damage fails the claim
-    assert cl.decide_blind_spot(_bs_result(rot_rate=1e-3)).verdict == "holds"
-    assert cl.decide_blind_spot(_bs_result(rot_w2=1e-4)).verdict == "fails"
+    assert decide_blind_spot(_bs_result(rot_rate=1e-3)).verdict == "holds"
+    assert decide_blind_spot(_bs_result(rot_w2=1e-4)).verdict == "fails"
     # a dilation below the others' QV
-    assert cl.decide_blind_spot(_bs_result(dil=-1.9)).verdict == "fails"
+    assert decide_blind_spot(_bs_result(dil=-1.9)).verdict == "fails"
 
 
 # ------------------------------------------------------------------ decide: early evaluation
 def _early_result(rho10=(0.8, 0.7, 0.9), gain=(0.05, 0.0, 0.08), prof=(0.95, 0.9, 0.99)):
-    rho = {name: [0.9, 0.8, 0.95] for name in cl.EARLY_PAIRS}
+    rho = {name: [0.9, 0.8, 0.95] for name in EARLY_PAIRS}
     rho["rho(M10%, W2^2)"] = list(rho10)
     per = {
         p: {"rho(M10%, M100%)": list(prof), "rho(M10%, W2^2)": list(rho10), "gain": list(gain)}
-        for p in cl.EARLY_PROFILES
+        for p in EARLY_PROFILES
     }
-    return cl.EarlyResult([], {}, [], [], rho, list(gain), per, 100)
+    return EarlyResult([], {}, [], [], rho, list(gain), per, 100)
 
 
 def test_decide_early_all_sides():
-    assert cl.decide_early(_early_result()).verdict == "holds"
-    assert cl.decide_early(_early_result(gain=(0.3, 0.2, 0.4))).verdict == "fails"
-    assert cl.decide_early(_early_result(rho10=(0.3, 0.2, 0.45))).verdict == "fails"
-    assert cl.decide_early(_early_result(rho10=(0.55, 0.45, 0.65))).verdict == "inconclusive"
+    assert decide_early(_early_result()).verdict == "holds"
+    assert decide_early(_early_result(gain=(0.3, 0.2, 0.4))).verdict == "fails"
+    assert decide_early(_early_result(rho10=(0.3, 0.2, 0.45))).verdict == "fails"
+    assert decide_early(_early_result(rho10=(0.55, 0.45, 0.65))).verdict == "inconclusive"
 
 
 def test_decide_early_per_profile_both_sides():
-    assert cl.decide_early_profile(_early_result()).verdict == "holds"
-    assert cl.decide_early_profile(_early_result(prof=(0.6, 0.5, 0.7))).verdict == "fails"
-    assert cl.decide_early_profile(_early_result(rho10=(0.3, 0.2, 0.4))).verdict == "fails"
-    assert cl.decide_early_profile(_early_result(prof=(0.85, 0.75, 0.9))).verdict == "inconclusive"
+    assert decide_early_profile(_early_result()).verdict == "holds"
+    assert decide_early_profile(_early_result(prof=(0.6, 0.5, 0.7))).verdict == "fails"
+    assert decide_early_profile(_early_result(rho10=(0.3, 0.2, 0.4))).verdict == "fails"
+    assert decide_early_profile(_early_result(prof=(0.85, 0.75, 0.9))).verdict == "inconclusive"
     # the original statement's gain test (issue 22): the full trajectory may not add 0.1
-    assert cl.decide_early_profile(_early_result(gain=(0.2, 0.15, 0.3))).verdict == "fails"
+    assert decide_early_profile(_early_result(gain=(0.2, 0.15, 0.3))).verdict == "fails"
     late = _early_result()
     late.per_profile["late"]["gain"] = [0.142, 0.078, 0.236]  # the quick run's late profile
-    assert cl.decide_early_profile(late).verdict == "inconclusive"
+    assert decide_early_profile(late).verdict == "inconclusive"
 
 
 # ------------------------------------------------------------------ decide: convexity
@@ -473,18 +484,18 @@ def _cvx_result(weak_min=1.0, hi=1.0, lc_w2=0.7, bm_w2=3.0, bm_kappa=-5.0):
         ["bimodal mixture", bm_kappa, 600.0, 12.0, hi, bm_w2, 1e-6],
     ]
     budget = {
-        cl._CONVEX: [("N(0,1)", 0.5, 1.2, 0.05)],
-        cl._BIMODAL: [("w=0.9", 0.3, 0.1, 0.2)],
+        _CONVEX: [("N(0,1)", 0.5, 1.2, 0.05)],
+        _BIMODAL: [("w=0.9", 0.3, 0.1, 0.2)],
     }
-    return cl.ConvexityResult(gauss, mix, {}, [], budget, {cl._CONVEX: 1.0, cl._BIMODAL: 4.0})
+    return ConvexityResult(gauss, mix, {}, [], budget, {_CONVEX: 1.0, _BIMODAL: 4.0})
 
 
 def test_decide_convexity_both_sides():
-    assert cl.decide_convexity(_cvx_result()).verdict == "holds"
-    assert cl.decide_convexity(_cvx_result(hi=1.01)).verdict == "fails"  # bound violated
-    assert cl.decide_convexity(_cvx_result(weak_min=0.9)).verdict == "fails"  # not attained
-    assert cl.decide_convexity(_cvx_result(lc_w2=1.1)).verdict == "fails"  # no contraction
-    assert cl.decide_convexity(_cvx_result(bm_w2=0.9)).verdict == "fails"  # bimodal contracts
+    assert decide_convexity(_cvx_result()).verdict == "holds"
+    assert decide_convexity(_cvx_result(hi=1.01)).verdict == "fails"  # bound violated
+    assert decide_convexity(_cvx_result(weak_min=0.9)).verdict == "fails"  # not attained
+    assert decide_convexity(_cvx_result(lc_w2=1.1)).verdict == "fails"  # no contraction
+    assert decide_convexity(_cvx_result(bm_w2=0.9)).verdict == "fails"  # bimodal contracts
 
 
 # ------------------------------------------------------------------ claims at quick budget
@@ -502,7 +513,7 @@ def test_decide_convexity_both_sides():
 def test_claim_quick_verdict(claim_id, verdict, tmp_path):
     from verify.claims.base import RunContext, run_claim
 
-    claim = next(c for c in cl.CLAIMS if c.id == claim_id)
+    claim = next(c for c in CLAIMS if c.id == claim_id)
     out = run_claim(claim, RunContext("quick", 0, tmp_path, stream=None))
     assert out["verdict"] == verdict, out["reason"]
     assert out["figures"] or claim_id.endswith("per-profile")

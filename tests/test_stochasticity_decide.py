@@ -6,35 +6,30 @@ import dataclasses
 import numpy as np
 import pytest
 
-from verify.claims.stochasticity import (
-    MIX_SWEEP,
+from verify.claims.stochasticity._common import MIX_SWEEP, SimpleDatasetsResult
+from verify.claims.stochasticity.discretization import DiscretizationResult, decide_discretization
+from verify.claims.stochasticity.error_direction import DirectionResult, decide_direction
+from verify.claims.stochasticity.error_structure import (
     STRUCTURE_SETTINGS,
-    ApproxResult,
-    DecayResult,
-    DirectionResult,
-    DiscretizationResult,
     ErrorStructureResult,
-    LimitResult,
+    decide_structure,
+)
+from verify.claims.stochasticity.error_structure_mixtures import (
     MixtureDirectionResult,
+    decide_mixture_direction,
+)
+from verify.claims.stochasticity.exact_score_decay import DecayResult, decide_decay
+from verify.claims.stochasticity.gamma_schedule import ScheduleResult, decide_schedule
+from verify.claims.stochasticity.large_gamma_limit import LimitResult, decide_limit
+from verify.claims.stochasticity.mixture_lsi_bound import (
     MixtureLsiRecord,
     MixtureLsiResult,
-    OdeBoundResult,
-    ScheduleResult,
-    SimpleDatasetsResult,
-    YoungResult,
-    decide_approx,
-    decide_decay,
-    decide_direction,
-    decide_discretization,
-    decide_limit,
-    decide_mixture_direction,
     decide_mixture_lsi,
-    decide_ode,
-    decide_schedule,
-    decide_simple,
-    decide_structure,
-    decide_young,
 )
+from verify.claims.stochasticity.ode_w2_bound import OdeBoundResult, decide_ode
+from verify.claims.stochasticity.simple_datasets import decide_simple
+from verify.claims.stochasticity.simple_datasets_approx import ApproxResult, decide_approx
+from verify.claims.stochasticity.young_lsi_bound import YoungResult, decide_young
 from verify.theory.kl_dynamics import (
     FPDecay,
     GaussianDecay,
@@ -456,7 +451,7 @@ def test_decide_approx_both_sides():
 
 
 def test_lsi_informativeness_on_exponential_decays():
-    from verify.claims.stochasticity import lsi_informativeness
+    from verify.claims.stochasticity.mixture_lsi_bound import lsi_informativeness
 
     tau = np.linspace(0.0, 1.0, 11)
     H = np.exp(-2.0 * tau)  # true exponent 2
@@ -475,8 +470,8 @@ def test_lsi_informativeness_on_exponential_decays():
 def test_a_too_small_bakry_emery_constant_fails_the_mixture_lsi_claim(monkeypatch):
     """Plant a constant 10x too small (a 10x rate): the bound undercuts the true KL."""
     import analytic.lsi as lsi
-    from verify.claims import stochasticity as S
     from verify.claims.base import RunContext
+    from verify.claims.stochasticity import mixture_lsi_bound as S
 
     real = lsi.mixture_lsi_bakry_emery
     monkeypatch.setattr(lsi, "mixture_lsi_bakry_emery", lambda p: 0.1 * real(p))

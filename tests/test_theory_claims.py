@@ -93,20 +93,24 @@ def test_a_wrong_reverse_drift_fails_the_theory_claims(claim_id, tmp_path, monke
 
 def test_the_moment_ode_route_alone_catches_the_wrong_drift(monkeypatch):
     """Without the chains and the FP grid, the moment ODE's numbers alone refute it."""
-    from verify.claims import theory as T
+    from verify.claims.theory.marginals_independent_of_gamma import (
+        MARGINALS_SLOPE_TOL,
+        _marginal_chain_task,
+        _marginal_task,
+    )
 
     _plant_wrong_drift(monkeypatch)
-    rows = [T._marginal_task({"sde": s, "gamma": g}) for s in ("VP", "OU") for g in (0.5, 2.0)]
+    rows = [_marginal_task({"sde": s, "gamma": g}) for s in ("VP", "OU") for g in (0.5, 2.0)]
     assert min(row[2] for row in rows) > 1e-6
-    chain = T._marginal_chain_task({"sde": "VP", "method": "exponential", "gamma": 2.0})
-    assert abs(chain[4] + 2.0) > T.MARGINALS_SLOPE_TOL  # the chain's KL stalls
+    chain = _marginal_chain_task({"sde": "VP", "method": "exponential", "gamma": 2.0})
+    assert abs(chain[4] + 2.0) > MARGINALS_SLOPE_TOL  # the chain's KL stalls
 
 
 def test_a_heun_chain_reduced_to_euler_fails_the_kl_scaling_claim(monkeypatch):
     """Plant a Heun whose corrector is dropped (Euler tables): its output KL falls like N^-2,
     not N^-4, and the extrapolated slope refutes weak order 2."""
     import verify.solvers.chain_laws as cl
-    from verify.claims import theory as T
+    from verify.claims.theory.kl_scaling import ScalingResult, _scaling_task, decide_scaling
 
     real = cl.step_tables
 
@@ -115,10 +119,10 @@ def test_a_heun_chain_reduced_to_euler_fails_the_kl_scaling_claim(monkeypatch):
 
     monkeypatch.setattr(cl, "step_tables", tables)
     steps = [100 * 2**k for k in range(6)]
-    case = T._scaling_task({"sde": "VE", "t_min": 1e-2, "method": "heun", "gamma": 0.0,
-                            "steps": steps})  # fmt: skip
-    euler = T._scaling_task({"sde": "VP", "t_min": 1e-2, "method": "euler", "gamma": 1.0,
-                             "steps": steps})  # fmt: skip
-    d = T.decide_scaling(T.ScalingResult([case, euler], [1], [1.0], 400))
+    case = _scaling_task({"sde": "VE", "t_min": 1e-2, "method": "heun", "gamma": 0.0,
+                          "steps": steps})  # fmt: skip
+    euler = _scaling_task({"sde": "VP", "t_min": 1e-2, "method": "euler", "gamma": 1.0,
+                           "steps": steps})  # fmt: skip
+    d = decide_scaling(ScalingResult([case, euler], [1], [1.0], 400))
     assert d.verdict == "fails", d.reason
     assert "VE heun(gamma=0): extrapolated output-KL slope -2.0" in d.reason

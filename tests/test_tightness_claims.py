@@ -17,7 +17,8 @@ from verify.app import tighten_command
 from verify.app.usage import UserError
 from verify.claims.base import RunContext, run_claim
 from verify.claims.registry import select
-from verify.claims.tightness import TableResult, TightnessResult, decide_bound, decide_table
+from verify.claims.tightness._common import TightnessResult, decide_bound
+from verify.claims.tightness.table import TableResult, decide_table
 from verify.tightness import search, vectorized
 from verify.tightness.bounds import BOUNDS, get_bound, mixture_constant, prior_kl_vp, two_mixture
 

@@ -11,7 +11,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from verify.claims.tightness import OUTSIDE, TightnessResult, decide_bound
+from verify.claims.tightness._common import OUTSIDE, TightnessResult, decide_bound
 from verify.tightness import search
 from verify.tightness.bounds import (
     LSI_MIN_DECAY,
