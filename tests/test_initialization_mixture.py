@@ -109,3 +109,45 @@ def test_decide_optimal_on_both_sides():
     flat = [0.3] * 7
     assert P2.decide_optimal(_opt(flat, b)).verdict == "inconclusive"
     assert P2.plausible_minimisers([1.0, 0.5, 0.502, 0.9], [0.001] * 4) == [1, 2]
+
+
+# ------------------------------------------------------------------ heavy tails, d = 10
+def test_heavy_tail_grid_is_the_authors_karras_grid():
+    s = P2.heavy_tail_sigmas()
+    assert s.size == 26 and s[0] == pytest.approx(2.3) and s[-1] == pytest.approx(0.002)
+    assert np.all(np.diff(s ** (1 / 3)) == pytest.approx(np.diff(s ** (1 / 3))[0]))
+
+
+def test_student_t_second_moment_against_monte_carlo():
+    from verify.theory.start_laws import student_t_mixture
+
+    tm = student_t_mixture(3, 4, df=8.0, seed=1, n_quad=31, standardize="exact")
+    x = tm.sample(200_000, np.random.default_rng(0))
+    y = np.sum(x * x, axis=1)
+    assert abs(y.mean() - P2.second_moment(tm)) < 4 * y.std() / np.sqrt(y.size)
+    tm.df = 2.0
+    with pytest.raises(ValueError, match="infinite"):
+        P2.second_moment(tm)
+
+
+def test_prior_start_kl_of_a_near_gaussian_mixture_is_the_gaussian_kl():
+    """With df = 1e4 the t-mixture of one mode is N(mu, Sigma): KL to N(0, s^2 I) closed form."""
+    from verify.theory.start_laws import StudentTMixture
+
+    mu, cov = np.array([0.3, -0.1]), np.array([[0.5, 0.1], [0.1, 0.3]])
+    tm = StudentTMixture([1.0], mu[None], cov[None], df=1e4, n_quad=61, s_range=(-1.0, 1.0))
+    value, se, _ = P2.prior_start_kl(tm, 1.5, 40_000, np.random.default_rng(0))
+    exact = kl(Gaussian(mu, cov + 1.5**2 * np.eye(2)), Gaussian(np.zeros(2), 1.5**2))
+    assert abs(value - exact) < 4 * se + 1e-3
+
+
+def _ht(init, e_total, se=0.01, q=1e-6):
+    e = np.full(25, e_total / 25)
+    return P2.HeavyTailResult(init, se, init, e, np.full(25, se / 5), q, 400, [])
+
+
+def test_decide_heavy_tail_on_both_sides():
+    assert P2.decide_heavy_tail(_ht(0.5, 0.2)).verdict == "holds"
+    assert P2.decide_heavy_tail(_ht(0.2, 3.5)).verdict == "fails"
+    assert P2.decide_heavy_tail(_ht(0.3, 0.3)).verdict == "inconclusive"
+    assert P2.decide_heavy_tail(_ht(0.5, 0.2, q=5e-3)).verdict == "inconclusive"

@@ -16,10 +16,18 @@ from functools import lru_cache
 import numpy as np
 
 from analytic import Gaussian
-from verify.claims.base import Check, Claim, Decision, Presentation, Table, decide_checks
+from verify.claims.base import (
+    Check,
+    Claim,
+    Decision,
+    Presentation,
+    Table,
+    decide_checks,
+    interval_check,
+)
 from verify.runtime.sweep import stable_int, task_seed
 from verify.theory import mixture_chain as mc
-from verify.theory.start_laws import grid_gmm
+from verify.theory.start_laws import grid_gmm, student_t_mixture
 
 __all__ = ["CLAIMS", "authors_sigmas"]
 
@@ -281,3 +289,134 @@ CLAIMS = [
         title="The bound's best sigma_T is the true KL's best sigma_T on the 25-mode GMM.",
     ),
 ]
+
+
+# ============================================================ heavy-tail-bound-terms
+_HT_SIGMA_T = 2.3  # benchmarking_dim_10.py: Karras(2.3 -> 0.002, rho 3), 25 steps
+_HT_D, _HT_MODES, _HT_DF = 10, 20, 3.0
+
+
+def heavy_tail_sigmas() -> np.ndarray:
+    """Karras ``(2.3^(1/3) + i/25 (0.002^(1/3) - 2.3^(1/3)))^3``, ``i = 0..25`` (26 nodes)."""
+    i = np.arange(26)
+    return (_HT_SIGMA_T ** (1 / 3) + i / 25 * (0.002 ** (1 / 3) - _HT_SIGMA_T ** (1 / 3))) ** 3
+
+
+def second_moment(tm) -> float:
+    """``E|X|^2`` of a Student-t mixture (``nu > 2``): ``sum_k w_k (tr Sigma_k nu/(nu-2) +
+    |mu_k|^2)``, exact (its sample mean has infinite variance for ``nu <= 4``)."""
+    if not tm.df > 2:
+        raise ValueError(f"E|X|^2 is infinite for df <= 2, got {tm.df!r}")
+    tr = np.trace(tm.cov, axis1=1, axis2=2) * tm.df / (tm.df - 2)
+    return float(np.sum(tm.w * (tr + np.sum(tm.mu**2, axis=1))))
+
+
+def prior_start_kl(tm, sigma_T: float, n: int, rng) -> tuple[float, float, float]:
+    """``KL(p_T || N(0, sigma_T^2 I))`` = ``E log p_T + d/2 log(2 pi sigma_T^2) + E|X_T|^2 /
+    (2 sigma_T^2)``, ``E|X_T|^2 = E|X|^2 + d sigma_T^2`` exact and ``E log p_T`` by Monte Carlo
+    (quadrature log-density): ``(value, s.e., naive)``, the last the plain Monte-Carlo mean of
+    the log-ratio (whose ``|x|^2`` part has infinite variance for ``nu <= 4``)."""
+    d = tm.dim
+    x = tm.sample(int(n), rng) + sigma_T * rng.standard_normal((int(n), d))
+    lp = tm.log_prob(x, sigma_T)
+    const = 0.5 * d * np.log(2 * np.pi * sigma_T**2)
+    m2 = second_moment(tm) + d * sigma_T**2
+    naive = float(np.mean(lp + const + np.sum(x * x, axis=1) / (2 * sigma_T**2)))
+    value = float(lp.mean() + const + m2 / (2 * sigma_T**2))
+    return value, float(lp.std(ddof=1) / np.sqrt(n)), naive
+
+
+@dataclass
+class HeavyTailResult:
+    """``init (value, se, naive)``, per-step ``e``/``se``, the quadrature error, the settings."""
+
+    init: float
+    init_se: float
+    naive: float
+    e: np.ndarray
+    se: np.ndarray
+    quad_err: float
+    n: int
+    seeds: list
+
+
+def compute_heavy_tail(ctx) -> HeavyTailResult:
+    n_q, n_mc, n_init, n_gl = (61, 400, 20_000, 4) if ctx.quick else (121, 2000, 200_000, 8)
+    tm = student_t_mixture(_HT_D, _HT_MODES, _HT_DF, seed=0, n_quad=n_q, standardize="exact")
+    init, init_se, naive = prior_start_kl(tm, _HT_SIGMA_T, n_init, _rng(ctx.seed, "ht-init"))
+    e, se = mc.e_disc_steps(tm, heavy_tail_sigmas(), n_mc, _rng(ctx.seed, "ht-edisc"), n_gl)
+    q_err = tm.quadrature_error(tm.sample(200, _rng(ctx.seed, "ht-quad")))
+    seeds = [task_seed(ctx.seed, "ht-init"), task_seed(ctx.seed, "ht-edisc")]
+    return HeavyTailResult(init, init_se, naive, e, se, q_err, n_mc, seeds)
+
+
+def decide_heavy_tail(r: HeavyTailResult) -> Decision:
+    ed, ed_se = float(r.e.sum()), float(np.sqrt(np.sum(r.se**2)))
+    diff, half = r.init - ed, _Z95 * float(np.hypot(r.init_se, ed_se))
+    checks = [
+        interval_check(diff - half, diff + half, 0.0, above=True, what="init - E_disc (nats)"),
+        Check(
+            True if r.quad_err < 1e-3 else None,
+            f"scale-mixture quadrature error {r.quad_err:.1e} in log p_0",
+        ),
+    ]
+    return decide_checks(
+        checks,
+        f"start term {r.init:.3f} > E_disc {ed:.3f}",
+        f"init {r.init:.3f} vs E_disc {ed:.2f} nats",
+    )
+
+
+def present_heavy_tail(r: HeavyTailResult, ctx) -> Presentation:
+    s = heavy_tail_sigmas()
+    fig = ctx.figure(figsize=(5.5, 3.4))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.errorbar(s[:-1], r.e, yerr=_Z95 * r.se, fmt="g.-", label="E_disc per step (95% CI)")
+    ax.axhline(r.init, color="b", label="start term KL(p_T || N(0, 2.3^2 I))")
+    ax.set_xscale("log")
+    ax.set_xlabel("sigma at the step's start")
+    ax.set_ylabel("nats")
+    ax.legend(fontsize=6)
+    ed, ed_se = float(r.e.sum()), float(np.sqrt(np.sum(r.se**2)))
+    rows = [
+        ["start term (exact E|X|^2 + MC E log p_T)", f"{r.init:.4f}", f"{r.init_se:.4f}"],
+        ["start term, plain MC of the log-ratio", f"{r.naive:.4f}", "-"],
+        ["E_disc (25 steps)", f"{ed:.4f}", f"{ed_se:.4f}"],
+        ["bound", f"{r.init + ed:.4f}", "-"],
+        ["quadrature error, log p_0", f"{r.quad_err:.1e}", "-"],
+    ]
+    table = Table(["term", "value", "s.e."], rows)
+    return Presentation(
+        {"bound terms, d = 10 Student-t mixture": table},
+        [ctx.savefig(fig, "heavy-tail-bound-terms")],
+    )
+
+
+CLAIMS.append(
+    Claim(
+        "initialization.heavy-tail-bound-terms",
+        "For the authors' heavy-tailed target (d = 10, 20 Student-t modes, df 3) with the "
+        "Gaussian start N(0, 2.3^2 I) and their 25-step Karras grid, the bound's start term "
+        "KL(p_T || start) dominates its discretization term E_disc.",
+        "arXiv 2603.00772 v1 §3 ('the initialization error dominates', a third-party summary) "
+        f"and the code's benchmarking_dim_10 settings {_RECON}",
+        "EDM (VE); the authors' Student-t mixture recipe, d = 10, 20 modes, df 3, exact "
+        "standardisation; Karras(2.3 -> 0.002, rho 3), 25 steps; noised scores and densities by "
+        "the scale-mixture quadrature (61 nodes quick, 121 full); start term with the exact "
+        "second moment and a Monte-Carlo E log p_T (2e4 / 2e5 draws); E_disc by Monte Carlo "
+        "(400 / 2000 draws per Gauss-Legendre node, 4 / 8 nodes per step)",
+        compute=compute_heavy_tail,
+        decide=decide_heavy_tail,
+        present=present_heavy_tail,
+        rung=4,
+        tolerance="95% CI of init - E_disc against 0; quadrature error < 1e-3",
+        doc=f"{DOC}#heavy-tail-bound-terms",
+        title="With heavy tails the start term dominates the KL bound (it does not).",
+        finding="The discretization term dominates: E_disc is about 3.5 nats against a start "
+        "term of 0.16-0.19 (about 20x; seeds 0, 1), spread over all 25 steps (0.09-0.19 nats "
+        "each), so the bound (3.7 nats) does not show the start as the critical term here; on "
+        "the 25-mode GMM the start term dominates only for sigma_T below about 1.2 "
+        "(initialization.gmm-bound-terms). A plain Monte-Carlo mean of the log-ratio is "
+        "erratic (0.10-0.29 across seeds): its |x|^2 part has infinite variance for df 3.",
+    )
+)

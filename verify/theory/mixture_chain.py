@@ -38,7 +38,14 @@ import numpy as np
 
 from analytic import GaussianMixture
 
-__all__ = ["GridLaw", "chain_density_2d", "grid_axes", "grid_kl", "e_disc_steps", "step_variance"]
+__all__ = [
+    "GridLaw",
+    "chain_density_2d",
+    "grid_axes",
+    "grid_kl",
+    "e_disc_steps",
+    "step_variance",
+]
 
 
 def step_variance(t: float, s: float, method: str) -> float:
@@ -120,27 +127,36 @@ def grid_kl(p, law: GridLaw) -> float:
     return float(law.cell * np.sum(np.exp(lp) * (lp - lq)))
 
 
-def e_disc_steps(
-    data: GaussianMixture, sigmas, n: int, rng: np.random.Generator, n_quad: int = 8
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step ``(e_k, se_k)`` of the discretization term (module docstring), EDM time."""
+def e_disc_steps(data, sigmas, n: int, rng: np.random.Generator, n_quad: int = 8):
+    """Per-step ``(e_k, se_k)`` of the discretization term (module docstring), EDM time.
+
+    ``data`` is an ``analytic.GaussianMixture`` (exact scores of ``data.noised``) or any law with
+    ``sample(n, rng)``, ``dim`` and ``score(x, sigma)`` (the Student-t mixture's quadrature score).
+    """
     sig = np.asarray(sigmas, dtype=np.float64)
     if sig.ndim != 1 or sig.size < 2 or np.any(np.diff(sig) >= 0):
         raise ValueError("sigmas must be a decreasing 1-D array of >= 2 noise levels")
     if int(n) < 2:
         raise ValueError(f"need n >= 2 samples per step, got {n!r}")
+    if isinstance(data, GaussianMixture):
+
+        def score(x, sigma):
+            return data.noised(1.0, sigma * sigma).score(x)
+
+    else:
+        score = data.score
+    d = int(data.dim)
     nodes, weights = np.polynomial.legendre.leggauss(int(n_quad))
     est, se = [], []
     for t, s in zip(sig[:-1], sig[1:], strict=True):
         t, s = float(t), float(s)
-        pt = data.noised(1.0, t * t)
         u = 0.5 * (t - s) * nodes + 0.5 * (t + s)
         w = 0.5 * (t - s) * weights
         f = np.zeros(int(n))
         for uq, wq in zip(u, w, strict=True):
-            xu = data.sample(int(n), rng) + uq * rng.standard_normal((int(n), 2))
-            xt = xu + np.sqrt(t * t - uq * uq) * rng.standard_normal((int(n), 2))
-            diff = pt.score(xt) - data.noised(1.0, uq * uq).score(xu)
+            xu = data.sample(int(n), rng) + uq * rng.standard_normal((int(n), d))
+            xt = xu + np.sqrt(t * t - uq * uq) * rng.standard_normal((int(n), d))
+            diff = score(xt, t) - score(xu, uq)
             f += wq * uq * np.sum(diff * diff, axis=1)
         est.append(float(f.mean()))
         se.append(float(f.std(ddof=1) / np.sqrt(f.size)))
