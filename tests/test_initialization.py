@@ -572,6 +572,9 @@ _EXPECTED = {
     # a finding at the full budget (the fitted start overshoots the tails in d = 100); the
     # quick budget's 3 seeds x 500 particles leave the 15% band undecided
     "initialization.heavy-tails": "inconclusive",
+    "initialization.gmm-bound-terms": "holds",
+    "initialization.optimal-sigma-t": "holds",
+    "initialization.heavy-tail-bound-terms": "fails",  # a finding: E_disc dominates
 }
 
 

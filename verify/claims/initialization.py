@@ -1469,3 +1469,8 @@ CLAIMS = [
         "initialization.heavy-tails).",
     ),
 ]
+
+# the mixture-data claims of issue 22 (their own module: this one is long)
+from verify.claims.initialization_paper2 import CLAIMS as _MIXTURE_CLAIMS  # noqa: E402
+
+CLAIMS += _MIXTURE_CLAIMS
