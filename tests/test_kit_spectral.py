@@ -177,3 +177,19 @@ def test_bad_inputs_raise():
         S.kdiffusion_map(R.sample_euler, data, np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="coordinates"):
         S.kdiffusion_map(R.sample_euler, data, _sigmas(3), coordinates="pixels")
+
+
+def test_kdiffusion_heun_is_verify_heun_except_the_last_step_to_zero():
+    """Finding: on a grid ending at sigma_min the real sample_heun is exact_law's heun to
+    rounding; on a grid ending at 0 k-diffusion takes an Euler last step (Karras et al. 2022,
+    Alg. 1) while verify's ``heun`` takes a Heun step with the score at 0, so they differ."""
+    pytest.importorskip("torch")
+    kd = pytest.importorskip("verify.kit.adapters.kdiffusion")
+    fn, data = kd.load_sampling().sample_heun, _data()
+    gaps = []
+    for zero in (False, True):
+        grid = grids.karras(SDE, 10, 0.002, 80.0, 7.0, append_zero=zero)
+        ref = exact_law(SDE, data, SDE.prior(data.dim), grid, gamma=0.0, method="heun")
+        law = _prior_law(S.kdiffusion_map(fn, data, np.asarray(SDE.sigma(grid))), data.dim)
+        gaps.append(np.max(np.abs(law.cov - ref.cov)) / np.max(np.abs(ref.cov)))
+    assert gaps[0] < 1e-12 and gaps[1] > 1e-6
