@@ -114,15 +114,19 @@ def test_eigen_and_data_coordinates_agree_for_an_sde_sampler():
         np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-12)
 
 
-def test_diffusers_euler_equals_the_euler_chain_on_its_levels():
+@pytest.mark.parametrize(
+    "cls, method",
+    [("EulerDiscreteScheduler", "euler"), ("DPMSolverMultistepScheduler", "dpmpp_2m")],
+)
+def test_diffusers_schedulers_equal_the_chain_on_their_levels(cls, method):
     pytest.importorskip("torch")
     diffusers = pytest.importorskip("diffusers")
     from verify.schedules import output_moments
 
     data = _data()
-    mp, levels = S.scheduler_map(diffusers.EulerDiscreteScheduler(), data, 10)
+    mp, levels = S.scheduler_map(getattr(diffusers, cls)(), data, 10)
     assert levels[-1] == 0.0 and len(levels) == 11
-    G, q = output_moments(levels, data.covariance.eigenvalues, "euler")
+    G, q = output_moments(levels, data.covariance.eigenvalues, method)
     np.testing.assert_allclose(mp.gain, G[0], rtol=1e-9)
     assert np.all(mp.noise == 0.0)
 
