@@ -114,15 +114,19 @@ def test_eigen_and_data_coordinates_agree_for_an_sde_sampler():
         np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-12)
 
 
-def test_diffusers_euler_equals_the_euler_chain_on_its_levels():
+@pytest.mark.parametrize(
+    "cls, method",
+    [("EulerDiscreteScheduler", "euler"), ("DPMSolverMultistepScheduler", "dpmpp_2m")],
+)
+def test_diffusers_schedulers_equal_the_chain_on_their_levels(cls, method):
     pytest.importorskip("torch")
     diffusers = pytest.importorskip("diffusers")
     from verify.schedules import output_moments
 
     data = _data()
-    mp, levels = S.scheduler_map(diffusers.EulerDiscreteScheduler(), data, 10)
+    mp, levels = S.scheduler_map(getattr(diffusers, cls)(), data, 10)
     assert levels[-1] == 0.0 and len(levels) == 11
-    G, q = output_moments(levels, data.covariance.eigenvalues, "euler")
+    G, q = output_moments(levels, data.covariance.eigenvalues, method)
     np.testing.assert_allclose(mp.gain, G[0], rtol=1e-9)
     assert np.all(mp.noise == 0.0)
 
@@ -177,3 +181,19 @@ def test_bad_inputs_raise():
         S.kdiffusion_map(R.sample_euler, data, np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="coordinates"):
         S.kdiffusion_map(R.sample_euler, data, _sigmas(3), coordinates="pixels")
+
+
+def test_kdiffusion_heun_is_verify_heun_except_the_last_step_to_zero():
+    """Finding: on a grid ending at sigma_min the real sample_heun is exact_law's heun to
+    rounding; on a grid ending at 0 k-diffusion takes an Euler last step (Karras et al. 2022,
+    Alg. 1) while verify's ``heun`` takes a Heun step with the score at 0, so they differ."""
+    pytest.importorskip("torch")
+    kd = pytest.importorskip("verify.kit.adapters.kdiffusion")
+    fn, data = kd.load_sampling().sample_heun, _data()
+    gaps = []
+    for zero in (False, True):
+        grid = grids.karras(SDE, 10, 0.002, 80.0, 7.0, append_zero=zero)
+        ref = exact_law(SDE, data, SDE.prior(data.dim), grid, gamma=0.0, method="heun")
+        law = _prior_law(S.kdiffusion_map(fn, data, np.asarray(SDE.sigma(grid))), data.dim)
+        gaps.append(np.max(np.abs(law.cov - ref.cov)) / np.max(np.abs(ref.cov)))
+    assert gaps[0] < 1e-12 and gaps[1] > 1e-6
