@@ -564,15 +564,15 @@ _SOURCE_GAP = (
 )
 
 _FINDINGS = {
-    "euler": "Karras rho = 7 is several times the optimal KL for Euler on both models at every "
-    "N (the table gives the factors); the uniform log-SNR grid is closer to the optimum.",
+    "euler": "Karras rho = 7 is more than twice the optimal KL for Euler on both models at "
+    "every N (the table gives the factors); the uniform log-SNR grid is closer to the optimum.",
     "heun": "For Heun the schedule matters far more than for Euler: Karras rho = 7 is one to two "
     "orders of magnitude above the optimal KL on both models.",
     "dpmpp-2m": "For DPM-Solver++(2M) Karras rho = 7 is orders of magnitude above the optimal "
     "KL: the optimal grid places the steps so that the solver's errors nearly cancel in every "
     "eigen-direction; the uniform log-SNR grid is closer than Karras.",
-    "ancestral": "Karras rho = 7 is several times the optimal KL for Euler-ancestral (eta = 1) "
-    "on both models at every N; the uniform log-SNR grid is closer to the optimum.",
+    "ancestral": "Karras rho = 7 is more than twice the optimal KL for Euler-ancestral "
+    "(eta = 1) on both models at every N; the uniform log-SNR grid is closer to the optimum.",
 }
 _TITLES = {
     "euler": "Karras's schedule is within 2x of the optimal KL for Euler on real-data Gaussians.",

@@ -1,8 +1,9 @@
 """Optimal noise schedules from the exact output law of a sampler on a Gaussian data model.
 
-``optimal_grid(sde, data, n_steps, method, gamma, objective)`` (:mod:`.optimal`), the exact
-1-D recursions of the k-diffusion samplers (:mod:`.chains`) and the standard schedules it is
-compared with (:mod:`.standard`); the mathematics is in their docstrings.
+``optimal_grid(sde, data, n_steps, method, gamma, objective)`` (:mod:`.optimal`; with
+``gamma="optimal"`` the stochasticity is optimised too, ``optimal_gamma`` on a fixed grid),
+the exact 1-D recursions of the k-diffusion samplers (:mod:`.chains`) and the standard
+schedules it is compared with (:mod:`.standard`); the mathematics is in their docstrings.
 """
 
 from .chains import CHAIN_METHODS, output_moments
