@@ -139,3 +139,17 @@ def test_every_claims_mathematics_link_lands_on_a_heading_of_its_html_page(rende
         page = out / Path(path).with_suffix(".html")
         assert page.exists(), claim.id
         assert not anchor or f'id="{anchor}"' in page.read_text(encoding="utf-8"), claim.id
+
+
+def test_an_indented_code_block_keeps_its_dollars_and_a_list_its_formulas(tmp_path):
+    page = tmp_path / "docs" / "p.md"
+    page.parent.mkdir()
+    page.write_text(
+        "# P\n\nA shell:\n\n    $ pip install x\n    echo $HOME\n\n* an item\n\n    with $x_1$ in its"
+        " second paragraph\n\nafter $y$.\n",
+        encoding="utf-8",
+    )
+    text = docs_html.write_docs(tmp_path / "out", docs=tmp_path / "docs")[page.resolve()]
+    html_text = text.read_text(encoding="utf-8")
+    assert "<pre><code>$ pip install x\necho $HOME" in html_text
+    assert html_text.count("<math") == 2  # x_1 in the list paragraph, y after it

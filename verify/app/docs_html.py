@@ -8,7 +8,7 @@ browser) for the formulas.
 
 How a page is made (Python-Markdown and latex2mathml, the ``report`` extra):
 
-1. code (fenced blocks and inline spans) is set aside, so a ``$`` inside code stays code;
+1. code (fenced and indented blocks, inline spans) is set aside, so a ``$`` inside code stays code;
 2. each ``$$...$$`` (display) and ``$...$`` (inline) formula, outside code, is converted to a
    ``<math>`` element by latex2mathml and replaced by a placeholder, so Markdown's emphasis
    rules never see its ``_`` and ``*``; ``\\$`` is a literal dollar;
@@ -96,12 +96,33 @@ def _protect(text: str) -> tuple[str, dict[str, str]]:
         return _INLINE.sub(lambda m: hold(_mathml(m.group(1), False)), chunk)
 
     out, pos = [], 0
-    for block in _FENCE.finditer(text):
+    for block in _code_blocks(text):
         out.append(_spans(text[pos : block.start()], formulas))
         out.append(block.group(0))
         pos = block.end()
     out.append(_spans(text[pos:], formulas))
     return "".join(out), math
+
+
+_LIST = re.compile(r"^\s*([*+-]|\d+[.)])\s")
+
+
+def _code_blocks(text: str) -> list[re.Match]:
+    """Fenced blocks and indented ones (4 spaces after a blank line, not inside a list item),
+    in order: what Markdown will show as code."""
+    blocks = list(_FENCE.finditer(text))
+    fenced = [(b.start(), b.end()) for b in blocks]
+    in_list = False
+    for m in re.finditer(r"(?:^[ \t]*\n)((?:(?: {4}|\t).*\n?|[ \t]*\n)+)", text, re.M):
+        start = m.start(1)
+        before = text[:start].rstrip("\n").rsplit("\n\n", 1)[-1]
+        in_list = any(_LIST.match(line) for line in before.splitlines()[:1]) or before.startswith(
+            (" ", "\t")
+        )
+        if in_list or any(a <= start < b for a, b in fenced):
+            continue
+        blocks.append(re.compile(r".+", re.S).match(text, start, m.end(1)))
+    return sorted(blocks, key=lambda b: b.start())
 
 
 def _spans(text: str, formulas) -> str:
