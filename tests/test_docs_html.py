@@ -145,8 +145,8 @@ def test_an_indented_code_block_keeps_its_dollars_and_a_list_its_formulas(tmp_pa
     page = tmp_path / "docs" / "p.md"
     page.parent.mkdir()
     page.write_text(
-        "# P\n\nA shell:\n\n    $ pip install x\n    echo $HOME\n\n* an item\n\n    with $x_1$ in its"
-        " second paragraph\n\nafter $y$.\n",
+        "# P\n\nA shell:\n\n    $ pip install x\n    echo $HOME\n\n* an item\n\n"
+        "    with $x_1$ in its second paragraph\n\nafter $y$.\n",
         encoding="utf-8",
     )
     text = docs_html.write_docs(tmp_path / "out", docs=tmp_path / "docs")[page.resolve()]
