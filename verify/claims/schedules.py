@@ -271,7 +271,7 @@ def present_gap(r: GapResult, ctx) -> Presentation:
 
 
 def _plain(fig):
-    from verify.claims.spde import plain_log_ticks
+    from verify.claims.spde._common import plain_log_ticks
 
     plain_log_ticks(fig)
 
