@@ -3,15 +3,34 @@ and the own-samplers claim catches the two mutants a gamma = 1, f = 0 setting ca
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from analytic import VP
-from verify.claims import conformance as CC
+from verify.claims import conformance as _conformance
 from verify.claims.base import Claim
+from verify.claims.conformance import (
+    _common,
+    diffusers_karras_orders,
+    k_diffusion_startup_orders,
+    mutants_caught,
+    torchsde,
+)
 from verify.kit import conformance as C
 from verify.kit import references as R
 from verify.solvers.methods import AffineSteps
+
+CC = SimpleNamespace(
+    **vars(_common),
+    CLAIMS=_conformance.CLAIMS,
+    KARRAS_ROWS=diffusers_karras_orders.KARRAS_ROWS,
+    decide_karras_orders=diffusers_karras_orders.decide_karras_orders,
+    decide_mutants=mutants_caught.decide_mutants,
+    decide_startup_orders=k_diffusion_startup_orders.decide_startup_orders,
+    decide_torchsde=torchsde.decide_torchsde,
+)
 
 
 # ------------------------------------------------------------------------ hand-made results
