@@ -1,5 +1,7 @@
 """The public API is typed: every public function and method of ``analytic``,
-``verify.solvers`` and ``verify.tightness`` annotates each parameter and its return value
+``verify.solvers``, ``verify.tightness`` and the kit's user-facing modules
+(``verify.kit.conformance``, ``references``, ``conventions``, ``spectral``, ``strategies``,
+``pytest_plugin``) annotates each parameter and its return value
 (issue 24, "Hygiene"), and the packages ship ``py.typed`` (PEP 561).
 
 Public means: a module-level function or class listed in the module's ``__all__`` (or not
@@ -16,6 +18,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("analytic", "verify/solvers", "verify/tightness")
+# the kit's user-facing modules (its guard, checks and adapters are internal)
+KIT_MODULES = (
+    "conformance",
+    "references",
+    "conventions",
+    "spectral",
+    "strategies",
+    "pytest_plugin",
+)
 
 
 def _public_functions(path: Path):
@@ -59,6 +70,8 @@ def _modules():
         for path in sorted((ROOT / pkg).glob("*.py")):
             if not path.name.startswith("_") or path.name == "__init__.py":
                 yield path
+    for name in KIT_MODULES:
+        yield ROOT / "verify" / "kit" / f"{name}.py"
 
 
 @pytest.mark.parametrize("path", list(_modules()), ids=lambda p: str(p.relative_to(ROOT)))

@@ -53,6 +53,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "GammaMap",
@@ -147,7 +148,7 @@ class _GridGamma:
 
 
 def edm_churn(
-    grid,
+    grid: ArrayLike,
     s_churn: float,
     *,
     s_tmin: float = 0.0,

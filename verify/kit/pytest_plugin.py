@@ -28,13 +28,25 @@ covariances with eigenvalues in [0.1, 4]) to run the kit on several targets::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hypothesis.strategies import SearchStrategy
+
+    from analytic import Gaussian
+    from verify.kit.report import ConformanceReport
 
 __all__ = ["check_sampler", "conformance_targets", "pytest_addoption"]
 
 
-def pytest_addoption(parser):
+def pytest_addoption(
+    parser: pytest.Parser,
+) -> None:
     group = parser.getgroup("diffusion-verify")
     group.addoption(
         "--conformance-full",
@@ -45,7 +57,9 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture
-def check_sampler(request):
+def check_sampler(
+    request: pytest.FixtureRequest,
+) -> Callable[..., ConformanceReport]:
     """``check_sampler(sampler, convention, method, *, expect="holds", **kw) -> report``."""
     from verify.kit.conformance import check_sampler as _check
 
@@ -64,7 +78,10 @@ def check_sampler(request):
     return run
 
 
-def conformance_targets(min_dim: int = 1, max_dim: int = 3):
+def conformance_targets(
+    min_dim: int = 1,
+    max_dim: int = 3,
+) -> SearchStrategy[Gaussian]:
     """Hypothesis strategy: a ``Gaussian`` target with mean in [-2, 2]^d, eigenvalues in
     [0.1, 4] and a random rotation (built by NumPy from a drawn seed)."""
     from hypothesis import strategies as st

@@ -36,8 +36,19 @@ Mutants (each a one-line bug of a kind seen in practice): ``MUTANTS`` maps a nam
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from analytic import LinearSDE
+
+Denoiser: TypeAlias = Callable[[np.ndarray, float], np.ndarray]
+"""A k-diffusion-convention model: ``denoiser(x (n, d), sigma) -> x0_hat (n, d)``."""
+NoiseSampler: TypeAlias = Callable[[float, float], np.ndarray]
+"""k-diffusion's ``noise_sampler(sigma, sigma_next) -> standard normal like x``."""
 
 __all__ = [
     "sample_euler",
@@ -86,17 +97,17 @@ def _churn(x, sigmas, i, s_churn, s_tmin, s_tmax, s_noise, noise_sampler, churn_
 
 
 def sample_euler(
-    model,
-    x,
-    sigmas,
+    model: Denoiser,
+    x: ArrayLike,
+    sigmas: ArrayLike,
     *,
-    s_churn=0.0,
-    s_tmin=0.0,
-    s_tmax=math.inf,
-    s_noise=1.0,
-    noise_sampler=None,
-    churn_steps=None,
-):
+    s_churn: float = 0.0,
+    s_tmin: float = 0.0,
+    s_tmax: float = math.inf,
+    s_noise: float = 1.0,
+    noise_sampler: NoiseSampler | None = None,
+    churn_steps: int | None = None,
+) -> np.ndarray:
     """k-diffusion ``sample_euler``: Euler on the probability-flow ODE, after the optional
     churn of Karras et al. 2022 Alg. 2 (``s_churn = 0``: plain Euler)."""
     x = np.array(x, dtype=np.float64)
@@ -110,7 +121,15 @@ def sample_euler(
     return x
 
 
-def sample_euler_ancestral(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None):
+def sample_euler_ancestral(
+    model: Denoiser,
+    x: ArrayLike,
+    sigmas: ArrayLike,
+    *,
+    eta: float = 1.0,
+    s_noise: float = 1.0,
+    noise_sampler: NoiseSampler | None = None,
+) -> np.ndarray:
     """k-diffusion ``sample_euler_ancestral`` (DDIM's step in VE form, eta = sqrt(gamma))."""
     x = np.array(x, dtype=np.float64)
     for i in range(len(sigmas) - 1):
@@ -124,8 +143,15 @@ def sample_euler_ancestral(model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_samp
 
 
 def sample_dpmpp_2m_sde(
-    model, x, sigmas, *, eta=1.0, s_noise=1.0, noise_sampler=None, solver_type="midpoint"
-):
+    model: Denoiser,
+    x: ArrayLike,
+    sigmas: ArrayLike,
+    *,
+    eta: float = 1.0,
+    s_noise: float = 1.0,
+    noise_sampler: NoiseSampler | None = None,
+    solver_type: str = "midpoint",
+) -> np.ndarray:
     """k-diffusion ``sample_dpmpp_2m_sde`` (``solver_type`` ``"midpoint"`` or ``"heun"``)."""
     if solver_type not in ("midpoint", "heun"):
         raise ValueError(f"solver_type must be 'midpoint' or 'heun', got {solver_type!r}")
@@ -156,8 +182,16 @@ def sample_dpmpp_2m_sde(
 
 
 def sample_edm_heun(
-    model, x, sigmas, *, s_churn=0.0, s_tmin=0.0, s_tmax=math.inf, s_noise=1.0, noise_sampler=None
-):
+    model: Denoiser,
+    x: ArrayLike,
+    sigmas: ArrayLike,
+    *,
+    s_churn: float = 0.0,
+    s_tmin: float = 0.0,
+    s_tmax: float = math.inf,
+    s_noise: float = 1.0,
+    noise_sampler: NoiseSampler | None = None,
+) -> np.ndarray:
     """Karras et al. (2022) Alg. 2, the stochastic Heun sampler (``s_churn = 0``: Alg. 1)."""
     x = np.array(x, dtype=np.float64)
     n = len(sigmas) - 1
@@ -410,8 +444,12 @@ class DDIMScheduler:
     init_noise_sigma = 1.0
 
     def __init__(
-        self, num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, set_alpha_to_one=True
-    ):
+        self,
+        num_train_timesteps: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        set_alpha_to_one: bool = True,
+    ) -> None:
         self.num_train_timesteps = int(num_train_timesteps)
         betas = np.linspace(beta_start, beta_end, self.num_train_timesteps)
         self.alphas_cumprod = np.cumprod(1.0 - betas)
@@ -419,7 +457,10 @@ class DDIMScheduler:
         self.timesteps = None
         self.num_inference_steps = None
 
-    def set_timesteps(self, num_inference_steps):
+    def set_timesteps(
+        self,
+        num_inference_steps: int,
+    ) -> None:
         self.num_inference_steps = int(num_inference_steps)
         ratio = self.num_train_timesteps // self.num_inference_steps
         self.timesteps = (np.arange(self.num_inference_steps) * ratio)[::-1].astype(np.int64)
@@ -427,7 +468,14 @@ class DDIMScheduler:
     def _prev(self, timestep):
         return int(timestep) - self.num_train_timesteps // self.num_inference_steps
 
-    def step(self, model_output, timestep, sample, eta=0.0, generator=None):
+    def step(
+        self,
+        model_output: ArrayLike,
+        timestep: int,
+        sample: ArrayLike,
+        eta: float = 0.0,
+        generator: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray]:
         prev_t = self._prev(timestep)
         a_t = float(self.alphas_cumprod[int(timestep)])
         a_prev = float(self.alphas_cumprod[prev_t]) if prev_t >= 0 else self.final_alpha_cumprod
@@ -441,7 +489,11 @@ class DDIMScheduler:
         return (prev,)
 
 
-def ours(method="euler", gamma=1.0, sde=None):
+def ours(
+    method: str = "euler",
+    gamma: float = 1.0,
+    sde: LinearSDE | None = None,
+) -> Callable[..., np.ndarray]:
     """Our ``reverse_sample`` in our own convention ``sampler(score, x, grid, rng)``.
 
     ``sde`` defaults to ``EDM(30)``, the kit's default SDE for this convention.

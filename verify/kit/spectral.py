@@ -48,9 +48,11 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from analytic import Gaussian
 from analytic.spectral import IdentityBasis
@@ -75,7 +77,10 @@ AFFINE_RTOL = 1e-7
 COORDINATES = ("eigen", "data")
 
 
-def in_coordinates(data, coordinates):
+def in_coordinates(
+    data: Gaussian,
+    coordinates: str,
+) -> Gaussian:
     r"""``data`` itself (``"data"``) or written in its eigenbasis (``"eigen"``: mean $U^\top m$,
     covariance $\mathrm{diag}(\lambda)$, the standard basis)."""
     lam, _ = _spectral(data)
@@ -102,7 +107,9 @@ def _spectral(data):
     return np.asarray(cov.eigenvalues, dtype=np.float64), cov.basis
 
 
-def spectral_denoiser(data):
+def spectral_denoiser(
+    data: Gaussian,
+) -> Callable[[np.ndarray, ArrayLike], np.ndarray]:
     """``D(x, sigma)`` on rows ``x`` (n, d), ``sigma`` a number or one per row:
     $m + U\\,\\mathrm{diag}(\\lambda/(\\lambda + \\sigma^2))\\,U^\\top (x - m)$ (module
     docstring), in $O(n d^2)$ (dense basis) without forming a $d \\times d$ matrix."""
@@ -141,7 +148,11 @@ class SpectralMap:
     tolerance: float
     notes: dict = field(default_factory=dict)
 
-    def law(self, start_mean, start_var) -> Gaussian:
+    def law(
+        self,
+        start_mean: ArrayLike,
+        start_var: ArrayLike,
+    ) -> Gaussian:
         """The output law for a start $N(\\mu_0, U\\mathrm{diag}(v_0)U^\\top)$: ``start_mean``
         the mean (``(d,)``, standard coordinates), ``start_var`` $v_0$ (a number: isotropic,
         or ``(d,)`` eigenvalues in the same basis)."""
@@ -189,7 +200,15 @@ class _ProbeDraws:
         return z
 
 
-def probe_map(run, data, *, room=8, rng=0, tol=AFFINE_RTOL, center=None) -> SpectralMap:
+def probe_map(
+    run: Callable[[np.ndarray, object], np.ndarray],
+    data: Gaussian,
+    *,
+    room: int = 8,
+    rng: np.random.Generator | int = 0,
+    tol: float = AFFINE_RTOL,
+    center: ArrayLike | None = None,
+) -> SpectralMap:
     """:class:`SpectralMap` of ``run(x, source) -> x_out`` on ``data`` (module docstring).
 
     ``run`` runs the sampler on the rows of ``x`` (``(n, d)`` NumPy), drawing every standard
@@ -252,7 +271,15 @@ def _accepts(fn, name):
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def kdiffusion_map(sampler, data, sigmas, *, rng=0, coordinates="eigen", **knobs) -> SpectralMap:
+def kdiffusion_map(
+    sampler: Callable,
+    data: Gaussian,
+    sigmas: ArrayLike,
+    *,
+    rng: np.random.Generator | int = 0,
+    coordinates: str = "eigen",
+    **knobs: object,
+) -> SpectralMap:
     """:class:`SpectralMap` of a k-diffusion-convention sampler ``sampler(model, x, sigmas,
     **knobs)`` on ``sigmas`` (decreasing EDM noise levels, k-diffusion's form, usually ending
     at 0), with the exact denoiser :func:`spectral_denoiser` of ``data``.
@@ -307,7 +334,16 @@ def kdiffusion_map(sampler, data, sigmas, *, rng=0, coordinates="eigen", **knobs
 
 
 # ------------------------------------------------------------------------------ diffusers
-def scheduler_map(scheduler, data, n_steps, *, rng=0, float64=True, coordinates="eigen", **knobs):
+def scheduler_map(
+    scheduler: object,
+    data: Gaussian,
+    n_steps: int,
+    *,
+    rng: np.random.Generator | int = 0,
+    float64: bool = True,
+    coordinates: str = "eigen",
+    **knobs: object,
+) -> tuple[SpectralMap, np.ndarray]:
     """``(SpectralMap, levels)`` of a diffusers scheduler (an instance or class) run for
     ``n_steps`` on its own noise levels through ``verify.kit.adapters.schedulers.
     SchedulerAdapter`` (EDM coordinates: the map takes $x$ at ``levels[0]`` to the output at
@@ -331,7 +367,13 @@ def scheduler_map(scheduler, data, n_steps, *, rng=0, float64=True, coordinates=
 
 
 # ------------------------------------------------------------------------------- the error
-def spectral_error(law, data, *, leading=0.1, trailing=0.5) -> dict:
+def spectral_error(
+    law: Gaussian,
+    data: Gaussian,
+    *,
+    leading: float = 0.1,
+    trailing: float = 0.5,
+) -> dict:
     r"""KL and $W_2$ of ``law`` against ``data`` (both spectral in one basis), per direction.
 
     ``kl`` $= \sum_i k_i$, $k_i = \frac12[h(v_i/\lambda_i - 1) + e_i^2/\lambda_i]$ ($h(u) = u -

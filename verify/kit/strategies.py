@@ -17,6 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from analytic import EDM, OU, VE, VP, Gaussian, GaussianMixture, SubVP
+from analytic.sde import LinearSDE
 
 __all__ = [
     "sdes",
@@ -32,7 +33,10 @@ _seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 
 @st.composite
-def sdes(draw, kinds=("OU", "VP", "VE", "SubVP", "EDM")):
+def sdes(
+    draw: st.DrawFn,
+    kinds: tuple[str, ...] = ("OU", "VP", "VE", "SubVP", "EDM"),
+) -> LinearSDE:
     """A forward SDE preset with parameters in their usual ranges."""
     kind = draw(st.sampled_from(kinds))
     if kind == "OU":
@@ -57,7 +61,12 @@ def _spd(rng, d, max_cond, scale):
 
 
 @st.composite
-def spd_matrices(draw, dim, max_cond=1e3, scale=(0.1, 10.0)):
+def spd_matrices(
+    draw: st.DrawFn,
+    dim: int,
+    max_cond: float = 1e3,
+    scale: float = (0.1, 10.0),
+) -> np.ndarray:
     """A symmetric positive-definite ``(dim, dim)`` matrix with condition number <= max_cond."""
     rng = np.random.default_rng(draw(_seeds))
     s = draw(st.floats(*scale))
@@ -65,7 +74,12 @@ def spd_matrices(draw, dim, max_cond=1e3, scale=(0.1, 10.0)):
 
 
 @st.composite
-def covariances(draw, dim, kinds=("iso", "diag", "full"), max_cond=1e3):
+def covariances(
+    draw: st.DrawFn,
+    dim: int,
+    kinds: tuple[str, ...] = ("iso", "diag", "full"),
+    max_cond: float = 1e3,
+) -> float | np.ndarray:
     """A covariance in one of the compact forms: a scalar, a diagonal or a full matrix."""
     kind = draw(st.sampled_from(kinds))
     if kind == "iso":
@@ -78,7 +92,13 @@ def covariances(draw, dim, kinds=("iso", "diag", "full"), max_cond=1e3):
 
 
 @st.composite
-def gaussians(draw, min_dim=1, max_dim=6, kinds=("iso", "diag", "full"), max_cond=1e3):
+def gaussians(
+    draw: st.DrawFn,
+    min_dim: int = 1,
+    max_dim: int = 6,
+    kinds: tuple[str, ...] = ("iso", "diag", "full"),
+    max_cond: float = 1e3,
+) -> Gaussian:
     """A ``Gaussian`` with dimension in [min_dim, max_dim]."""
     d = draw(st.integers(min_dim, max_dim))
     rng = np.random.default_rng(draw(_seeds))
@@ -88,8 +108,13 @@ def gaussians(draw, min_dim=1, max_dim=6, kinds=("iso", "diag", "full"), max_con
 
 @st.composite
 def mixtures(
-    draw, min_dim=1, max_dim=6, max_components=8, kinds=("iso", "diag", "full"), max_cond=1e2
-):
+    draw: st.DrawFn,
+    min_dim: int = 1,
+    max_dim: int = 6,
+    max_components: int = 8,
+    kinds: tuple[str, ...] = ("iso", "diag", "full"),
+    max_cond: float = 1e2,
+) -> GaussianMixture:
     """A ``GaussianMixture`` with 1..max_components components of one covariance kind."""
     d = draw(st.integers(min_dim, max_dim))
     K = draw(st.integers(1, max_components))
@@ -109,7 +134,11 @@ def mixtures(
 
 
 @st.composite
-def near_equal_gaussian_pairs(draw, max_dim=6, max_cond=1e3):
+def near_equal_gaussian_pairs(
+    draw: st.DrawFn,
+    max_dim: int = 6,
+    max_cond: float = 1e3,
+) -> tuple[Gaussian, Gaussian]:
     """``(p, q)`` with ``q`` a perturbation of ``p`` of relative size 1e-12..1e-1 (or equal)."""
     p = draw(gaussians(max_dim=max_dim, kinds=("full",), max_cond=max_cond))
     eps = draw(st.sampled_from([0.0, 1e-12, 1e-9, 1e-6, 1e-3, 1e-1]))
@@ -126,7 +155,12 @@ def near_equal_gaussian_pairs(draw, max_dim=6, max_cond=1e3):
 
 
 @st.composite
-def points(draw, dim, n=8, scale=3.0):
+def points(
+    draw: st.DrawFn,
+    dim: int,
+    n: int = 8,
+    scale: float = 3.0,
+) -> np.ndarray:
     """``n`` points in ``dim`` dimensions."""
     rng = np.random.default_rng(draw(_seeds))
     return rng.normal(0, scale, (n, dim))
