@@ -222,6 +222,13 @@ def _compute_gap(key):
     return compute
 
 
+def _summarised(d: Decision, summary: str) -> Decision:
+    """``d``, with the claim's summary in front of its reason when it fails."""
+    if d.verdict == "fails":
+        return Decision("fails", summary + "; " + d.reason, d.key_number)
+    return d
+
+
 def decide_gap(r: GapResult) -> Decision:
     checks, karras, closest = [], [], []
     for row in r.rows:
@@ -240,9 +247,7 @@ def decide_gap(r: GapResult) -> Decision:
         f"{len(karras)} settings (threshold {GAP_FACTOR:g}); closest standard grid: {near}"
     )
     d = decide_checks(checks, summary, f"Karras/optimum {_fmt(min(karras))}-{_fmt(max(karras))}x")
-    if d.verdict == "fails":
-        return Decision("fails", summary + "; " + d.reason, d.key_number)
-    return d
+    return _summarised(d, summary)
 
 
 def present_gap(r: GapResult, ctx) -> Presentation:
@@ -342,9 +347,7 @@ def decide_ays(r: AysResult) -> Decision:
         f"eigen-directions >= {share:.2f}"
     )
     d = decide_checks(checks, summary, f"AYS/optimum {_fmt(min(ratios))}-{_fmt(max(ratios))}x")
-    if d.verdict == "fails":
-        return Decision("fails", summary + "; " + d.reason, d.key_number)
-    return d
+    return _summarised(d, summary)
 
 
 def present_ays(r: AysResult, ctx) -> Presentation:
